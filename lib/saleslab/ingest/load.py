@@ -1,0 +1,460 @@
+"""Ingestion: every source's files -> normalised, validated Parquet tables in the warehouse.
+
+Row accounting (per input file): ``rows_read = rows_loaded + rows_quarantined``, exactly.
+A row is loaded into every target table of its mapping or into none; a quarantined row
+is kept in ``_quarantine`` with file, line, column, reason code and its raw values.
+
+Warehouse layout (one Parquet part per table and input file, so that a later incremental
+refresh can replace one file's rows)::
+
+    warehouse/<table>/<source>--<file-stem>-<sha8>.parquet
+    warehouse/<table>/_empty.parquet            # schema only: every table exists
+    warehouse/_quarantine/<source>--<file-stem>-<sha8>.parquet
+    warehouse/_ingest/accounting.json           # per-file accounting (also .parquet)
+
+Quarantine reason codes: ``missing_required``, ``unparseable_date``, ``unparseable_number``,
+``invalid_value``, ``duplicate_key``, ``duplicate_row``, ``conflicting_duplicate``,
+``field_count``, ``repeated_header``, ``undecodable``, ``unparseable``, ``file_rejected``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import schema
+from ..errors import IngestError, ParameterError, SourceError
+from . import normalise as N
+from .mapping import SourceMapping, Target, load_mappings
+from .reader import Chunk, FileReader, count_records
+
+QUARANTINE_SCHEMA = pa.schema([
+    ("source", pa.string()), ("file", pa.string()), ("line", pa.int64()), ("reason", pa.string()),
+    ("column", pa.string()), ("expected", pa.string()), ("raw", pa.string()),
+])
+
+_REASON_BY_KIND = {
+    "date": ("unparseable_date", "a date in one of the source's date formats"),
+    "money": ("unparseable_number", "an amount such as 1,234.50"),
+    "number": ("unparseable_number", "a number"),
+    "int": ("unparseable_number", "a whole number"),
+    "channel": ("invalid_value", f"one of {', '.join(schema.CHANNELS)}"),
+}
+
+
+@dataclass
+class FileAccount:
+    source: str
+    system: str
+    file: str
+    sha256: str
+    bytes: int
+    status: str = "loaded"  # loaded | rejected
+    message: str = ""
+    encoding: str = ""
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    blank_lines: int = 0
+    loaded_by_table: dict[str, int] = field(default_factory=dict)
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    unmapped_regions: int = 0
+    seconds: float = 0.0
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined
+
+
+@dataclass
+class IngestReport:
+    warehouse: Path
+    files: list[FileAccount]
+    seconds: float
+
+    @property
+    def rejected(self) -> list[FileAccount]:
+        return [f for f in self.files if f.status == "rejected"]
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "files": len(self.files),
+            "rows_read": sum(f.rows_read for f in self.files),
+            "rows_loaded": sum(f.rows_loaded for f in self.files),
+            "rows_quarantined": sum(f.rows_quarantined for f in self.files),
+        }
+
+
+class _KeyIndex:
+    """Seen-key set across chunks of one file: uint64 key hashes -> uint64 row hashes."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.vals = np.empty(0, dtype=np.uint64)
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.searchsorted(self.keys, keys)
+        pos_c = np.minimum(pos, max(len(self.keys) - 1, 0))
+        found = (len(self.keys) > 0) & (self.keys[pos_c] == keys) if len(self.keys) else np.zeros(len(keys), bool)
+        vals = self.vals[pos_c] if len(self.keys) else np.zeros(len(keys), np.uint64)
+        return found, vals
+
+    def add(self, keys: np.ndarray, vals: np.ndarray) -> None:
+        k = np.concatenate([self.keys, keys])
+        v = np.concatenate([self.vals, vals])
+        order = np.argsort(k, kind="stable")
+        self.keys, self.vals = k[order], v[order]
+
+
+def _hash_rows(frame: pd.DataFrame) -> np.ndarray:
+    return pd.util.hash_pandas_object(frame.astype(object).where(frame.notna(), None), index=False).to_numpy()
+
+
+def _arrow_column(values: pd.Series, kind: str) -> pa.Array:
+    typ = schema._ARROW[kind]
+    if kind == "int":
+        return pa.array(values.astype("Int64"), type=typ, from_pandas=True)
+    if kind in ("money", "number"):
+        return pa.array(values.astype("float64"), type=typ, from_pandas=True)
+    return pa.array(values.astype(object).where(values.notna(), None).tolist(), type=typ)
+
+
+class _FileLoader:
+    """Loads one input file; keeps the writers and per-file key indexes."""
+
+    def __init__(self, mapping: SourceMapping, path: Path, display: str, out: Path, account: FileAccount):
+        self.m, self.path, self.display, self.out, self.acc = mapping, path, display, out, account
+        stem = f"{mapping.source}--{path.stem}-{account.sha256[:8]}"
+        self.part_name = f"{stem}.parquet"
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.q_writer: pq.ParquetWriter | None = None
+        self.row_index = _KeyIndex()
+        self.key_index = {t.table: _KeyIndex() for t in mapping.targets}
+        self.line_counts: dict[str, int] = {}
+
+    # ---- output -------------------------------------------------------------------------
+    def _write(self, table: str, arrow: pa.Table) -> None:
+        if table not in self.writers:
+            self.writers[table] = pq.ParquetWriter(self.out / table / self.part_name, arrow.schema)
+        self.writers[table].write_table(arrow)
+
+    def quarantine(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        for r in rows:
+            self.acc.quarantined_by_reason[r["reason"]] = self.acc.quarantined_by_reason.get(r["reason"], 0) + 1
+        self.acc.rows_quarantined += len(rows)
+        tbl = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
+        if self.q_writer is None:
+            self.q_writer = pq.ParquetWriter(self.out / "_quarantine" / self.part_name, QUARANTINE_SCHEMA)
+        self.q_writer.write_table(tbl)
+
+    def close(self) -> None:
+        for w in self.writers.values():
+            w.close()
+        if self.q_writer is not None:
+            self.q_writer.close()
+
+    # ---- rows ---------------------------------------------------------------------------
+    def load_chunk(self, chunk: Chunk, header: list[str]) -> None:
+        self.acc.rows_read += len(chunk.rows) + len(chunk.rejects)
+        self.quarantine([
+            dict(source=self.m.source, file=self.display, line=r.line, reason=r.reason, column=None,
+                 expected=r.detail, raw=r.raw)
+            for r in chunk.rejects
+        ])
+        if not chunk.rows:
+            return
+        raw = pd.DataFrame(chunk.rows, columns=_unique(header))
+        n = len(raw)
+        lines = np.asarray(chunk.lines, dtype=np.int64)
+        err_reason = np.full(n, None, dtype=object)
+        err_col = np.full(n, None, dtype=object)
+        err_exp = np.full(n, None, dtype=object)
+
+        def flag(mask, reason, column, expected):
+            mask = np.asarray(mask, dtype=bool) & (err_reason == None)  # noqa: E711
+            err_reason[mask], err_col[mask], err_exp[mask] = reason, column, expected
+
+        # exact duplicate records within the file
+        h = _hash_rows(raw)
+        dup_in_chunk = pd.Series(h).duplicated().to_numpy()
+        seen, _ = self.row_index.lookup(h)
+        flag(dup_in_chunk | seen, "duplicate_row", None, "each record once per file")
+        self.row_index.add(h[~(dup_in_chunk | seen)], np.zeros(int((~(dup_in_chunk | seen)).sum()), np.uint64))
+
+        frames = {t.table: self._map_target(t, raw, flag) for t in self.m.targets}
+
+        # keys: non-distinct targets first, so a rejected line never registers its order header
+        for t in sorted(self.m.targets, key=lambda t: t.distinct):
+            frame = frames[t.table]
+            key_cols = list(t.spec.key)
+            ok = err_reason == None  # noqa: E711
+            kh = _hash_rows(frame[key_cols])
+            idx = self.key_index[t.table]
+            if t.distinct:
+                rh = _hash_rows(frame)
+                ks, rs = kh[ok], rh[ok]
+                first = ~pd.Series(ks).duplicated().to_numpy()
+                # within the chunk: a repeated key must repeat the same row
+                first_rh = pd.Series(rs[first], index=ks[first])
+                conflict = rs != first_rh.reindex(ks).to_numpy()
+                found, prev = idx.lookup(ks)
+                conflict |= found & (prev != rs)
+                bad = np.zeros(n, bool)
+                bad[np.flatnonzero(ok)[conflict]] = True
+                flag(bad, "conflicting_duplicate", ",".join(key_cols), "repeated key with identical values")
+                new = first & ~found & ~conflict
+                idx.add(ks[new], rs[new])
+                keep = np.zeros(n, bool)
+                keep[np.flatnonzero(ok)[new]] = True
+                frame["_keep"] = keep
+            else:
+                ks = kh[ok]
+                dup = pd.Series(ks).duplicated().to_numpy()
+                found, _ = idx.lookup(ks)
+                bad = np.zeros(n, bool)
+                bad[np.flatnonzero(ok)[dup | found]] = True
+                flag(bad, "duplicate_key", ",".join(key_cols), "a key that appears once")
+                idx.add(ks[~(dup | found)], np.zeros(int((~(dup | found)).sum()), np.uint64))
+
+        ok = err_reason == None  # noqa: E711
+        for t in self.m.targets:
+            frame = frames[t.table]
+            keep = ok & frame.pop("_keep").to_numpy() if t.distinct else ok
+            if not keep.any():
+                continue
+            sub = frame[keep]
+            cols = {c.name: _arrow_column(sub[c.name], c.kind) for c in t.spec.columns}
+            cols["_source"] = pa.array([self.m.source] * len(sub), pa.string())
+            cols["_file"] = pa.array([self.display] * len(sub), pa.string())
+            cols["_line"] = pa.array(lines[keep], pa.int64())
+            self._write(t.table, pa.table(cols, schema=t.spec.arrow_schema()))
+            self.acc.loaded_by_table[t.table] = self.acc.loaded_by_table.get(t.table, 0) + len(sub)
+        self.acc.rows_loaded += int(ok.sum())
+
+        bad_idx = np.flatnonzero(~ok)
+        if len(bad_idx):
+            recs = raw.iloc[bad_idx].to_dict(orient="records")
+            self.quarantine([
+                dict(source=self.m.source, file=self.display, line=int(lines[i]), reason=err_reason[i],
+                     column=err_col[i], expected=err_exp[i], raw=json.dumps(rec, ensure_ascii=False))
+                for i, rec in zip(bad_idx, recs)
+            ])
+
+    def _map_target(self, t: Target, raw: pd.DataFrame, flag) -> pd.DataFrame:
+        spec = t.spec
+        n = len(raw)
+        out: dict[str, pd.Series] = {}
+        for col in spec.columns:
+            if col.name in t.columns:
+                cs = t.columns[col.name]
+                series = raw[cs.column]
+                if cs.values:
+                    vm = {k.strip(): v for k, v in cs.values.items()}
+                    series = series.map(lambda v: vm.get(v.strip(), v) if isinstance(v, str) else v)
+                vals, bad = self._normalise(series, col, cs.unit, cs.formats)
+                if col.kind == "region":
+                    self.acc.unmapped_regions += int(bad.sum())
+                elif bad.any():
+                    reason, expected = _REASON_BY_KIND.get(col.kind, ("invalid_value", col.kind))
+                    flag(bad.to_numpy(), reason, f"{cs.column} -> {col.name}", expected)
+                out[col.name] = vals
+            elif col.name in t.constants:
+                vals, bad = self._normalise(pd.Series([str(t.constants[col.name])]), col, None, None)
+                if bad.any() or vals.isna().any():
+                    raise ParameterError(
+                        f"{self.m.path}: constant {col.name}={t.constants[col.name]!r} is not a valid {col.kind}")
+                out[col.name] = pd.Series([vals.iloc[0]] * n, index=raw.index, dtype=vals.dtype)
+            else:
+                out[col.name] = pd.Series([None] * n, index=raw.index, dtype=object)
+        frame = pd.DataFrame(out, index=raw.index)
+        if t.table == "order_lines":
+            self._derive_lines(t, frame)
+        for col in spec.columns:
+            if col.required:
+                src = t.columns[col.name].column if col.name in t.columns else col.name
+                flag(frame[col.name].isna().to_numpy(), "missing_required", f"{src} -> {col.name}",
+                     f"a value ({col.name} is required)")
+        return frame
+
+    def _normalise(self, series: pd.Series, col: schema.Column, unit, formats):
+        kind = col.kind
+        if kind == "date":
+            return N.parse_dates(series, formats or self.m.date_formats)
+        if kind == "money":
+            return N.parse_money(series, unit or self.m.money_unit)
+        if kind == "number":
+            return N.parse_number(series)
+        if kind == "int":
+            return N.parse_int(series)
+        if kind == "region":
+            return N.norm_region(series)
+        if kind == "channel":
+            return N.norm_choice(series, schema.CHANNELS)
+        if kind == "id":
+            return N.norm_id(series)
+        return N.norm_text(series)
+
+    def _derive_lines(self, t: Target, frame: pd.DataFrame) -> None:
+        """line_no = position of the line within its order in this file; discount 0; net = q*p - d."""
+        if "line_no" not in t.columns:
+            oid = frame["order_id"]
+            pos = oid.groupby(oid, dropna=True).cumcount() + 1
+            offset = oid.map(lambda o: self.line_counts.get(o, 0))
+            line_no = (pos + offset).astype("Int64")
+            frame["line_no"] = line_no.where(oid.notna(), pd.NA)
+            last = frame.loc[oid.notna()].groupby("order_id")["line_no"].max()
+            self.line_counts.update({k: int(v) for k, v in last.items()})
+        if "discount" not in t.columns:
+            frame["discount"] = 0.0
+        else:
+            frame["discount"] = frame["discount"].fillna(0.0)
+        if "net_amount" not in t.columns:
+            frame["net_amount"] = (frame["quantity"] * frame["unit_price"] - frame["discount"]).round(2)
+
+
+def _unique(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        if h in seen:
+            seen[h] += 1
+            out.append(f"{h}.{seen[h]}")
+        else:
+            seen[h] = 0
+            out.append(h)
+    return out
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _files_of(mapping: SourceMapping, input_dir: Path) -> list[Path]:
+    found: set[Path] = set()
+    for pattern in mapping.files:
+        found.update(p for p in input_dir.glob(pattern) if p.is_file())
+    return sorted(found)
+
+
+def ingest_file(mapping: SourceMapping, path: Path, input_dir: Path, out: Path) -> FileAccount:
+    """Load one file into ``out`` (a warehouse folder); never raises for bad content."""
+    t0 = time.perf_counter()
+    display = path.relative_to(input_dir).as_posix()
+    acc = FileAccount(mapping.source, mapping.system, display, sha256_file(path), path.stat().st_size)
+    loader = _FileLoader(mapping, path, display, out, acc)
+    try:
+        reader = FileReader(path, display, mapping)
+        acc.encoding = reader.encoding
+        for chunk in reader.chunks():
+            loader.load_chunk(chunk, reader.header)
+        acc.blank_lines = reader.blank_lines
+        acc.encoding = reader.encoding or acc.encoding
+    except SourceError as e:
+        loader.close()
+        # drop what was written for this file, then quarantine every record of it
+        for p in out.glob(f"*/{loader.part_name}"):
+            p.unlink()
+        acc.status, acc.message = "rejected", str(e)
+        n = count_records(path)
+        acc.rows_read, acc.rows_loaded, acc.rows_quarantined = n, 0, 0
+        acc.loaded_by_table, acc.quarantined_by_reason = {}, {}
+        loader = _FileLoader(mapping, path, display, out, acc)
+        loader.quarantine([
+            dict(source=mapping.source, file=display, line=None, reason="file_rejected", column=e.column,
+                 expected=str(e), raw=f"{n} record(s) not read")
+        ] if n else [])
+        # one quarantine entry stands for the whole file's records
+        acc.rows_quarantined = n
+        acc.quarantined_by_reason = {"file_rejected": n} if n else {}
+    finally:
+        loader.close()
+    acc.seconds = round(time.perf_counter() - t0, 3)
+    return acc
+
+
+def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
+           progress: Callable[[str], None] | None = None) -> IngestReport:
+    """Read every source's files from ``input_dir`` into a freshly built ``warehouse``.
+
+    The new warehouse is built beside the old one and swapped in at the end, so a failed
+    ingest never leaves a half-written warehouse behind.
+    """
+    t0 = time.perf_counter()
+    input_dir, warehouse = Path(input_dir).resolve(), Path(warehouse).resolve()
+    if not input_dir.is_dir():
+        raise ParameterError(f"input folder {input_dir} does not exist")
+    mappings = load_mappings(sources_dir)
+    build = warehouse.with_name(warehouse.name + ".building")
+    if build.exists():
+        shutil.rmtree(build)
+    for name, tbl in schema.TABLES.items():
+        (build / name).mkdir(parents=True)
+        pq.write_table(tbl.arrow_schema().empty_table(), build / name / "_empty.parquet")
+    (build / "_quarantine").mkdir()
+    pq.write_table(QUARANTINE_SCHEMA.empty_table(), build / "_quarantine" / "_empty.parquet")
+    (build / "_ingest").mkdir()
+
+    accounts: list[FileAccount] = []
+    for m in mappings:
+        files = _files_of(m, input_dir)
+        if not files and progress:
+            progress(f"  {m.source}: no files match {', '.join(m.files)}")
+        for path in files:
+            acc = ingest_file(m, path, input_dir, build)
+            accounts.append(acc)
+            if progress:
+                state = "REJECTED" if acc.status == "rejected" else "ok"
+                progress(f"  {m.source:<24} {acc.file:<40} read {acc.rows_read:>9,}  loaded {acc.rows_loaded:>9,}"
+                         f"  quarantined {acc.rows_quarantined:>7,}  {acc.seconds:6.1f}s  {state}")
+    unbalanced = [a for a in accounts if not a.balanced]
+    if unbalanced:
+        raise IngestError("row accounting does not balance for: " + ", ".join(a.file for a in unbalanced))
+    report = IngestReport(warehouse, accounts, round(time.perf_counter() - t0, 3))
+    _write_accounting(build, report, input_dir, Path(sources_dir).resolve())
+    if warehouse.exists():
+        old = warehouse.with_name(warehouse.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        warehouse.rename(old)
+        build.rename(warehouse)
+        shutil.rmtree(old)
+    else:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        build.rename(warehouse)
+    return report
+
+
+def _write_accounting(build: Path, report: IngestReport, input_dir: Path, sources_dir: Path) -> None:
+    rows = [asdict(a) for a in report.files]
+    (build / "_ingest" / "accounting.json").write_text(
+        json.dumps({"input_dir": str(input_dir), "sources_dir": str(sources_dir), "seconds": report.seconds,
+                    "files": rows}, ensure_ascii=False, indent=1), encoding="utf-8")
+    flat = pd.DataFrame([{k: v for k, v in r.items() if not isinstance(v, dict)} for r in rows])
+    if flat.empty:
+        flat = pd.DataFrame({c: pd.Series(dtype="object") for c in FileAccount.__dataclass_fields__
+                             if c not in ("loaded_by_table", "quarantined_by_reason")})
+    flat.to_parquet(build / "_ingest" / "accounting.parquet", index=False)
+
+
+def read_accounting(warehouse: Path) -> dict:
+    """The accounting written by the last ingest of ``warehouse``."""
+    path = Path(warehouse) / "_ingest" / "accounting.json"
+    if not path.exists():
+        raise IngestError(f"{warehouse} has not been ingested yet (no {path.name}); run `saleslab ingest` first")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,122 @@
+"""Vectorised normalisers: raw export strings -> canonical values.
+
+Each parser takes a pandas Series of raw strings (``None`` for an empty cell) and returns
+``(values, bad)`` where ``bad`` marks cells that were not empty but could not be parsed.
+Empty cells are never "bad": whether a column may be empty is the schema's business.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from .regions import region_code
+from .text import _FULLWIDTH, clean_text
+
+#: Date formats tried when a source does not list its own.
+DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "excel_serial")
+
+# Excel's day 0 (1899-12-30, which absorbs Lotus' 1900 leap-year bug for serials > 60).
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# Serials between 1982-01-05 and 2064-12-31: wide enough for sales data, narrow enough
+# not to read a 5-digit code as a date.
+_SERIAL_MIN, _SERIAL_MAX = 30000, 60000
+
+UNITS = {"元": 1.0, "yuan": 1.0, "CNY": 1.0, "万元": 10_000.0}
+
+_MONEY_JUNK = re.compile(r"[,\s¥￥元]|RMB|CNY", re.IGNORECASE)
+
+
+def _blank_to_none(raw: pd.Series) -> pd.Series:
+    s = raw.astype(object)
+    return s.where(s.notna() & (s.astype(str).str.strip() != ""), None)
+
+
+def norm_text(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Free text: half-width, whitespace collapsed, trimmed; empty -> None."""
+    s = _blank_to_none(raw)
+    out = s.map(clean_text, na_action="ignore")
+    return out.where(out.notna(), None), pd.Series(False, index=raw.index)
+
+
+def norm_id(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Identifiers: half-width, all whitespace removed; empty -> None."""
+    s = _blank_to_none(raw)
+    out = s.map(lambda v: re.sub(r"\s+", "", str(v).translate(_FULLWIDTH)) or None, na_action="ignore")
+    return out.where(out.notna(), None), pd.Series(False, index=raw.index)
+
+
+def parse_dates(raw: pd.Series, formats=DEFAULT_DATE_FORMATS) -> tuple[pd.Series, pd.Series]:
+    """Dates in any of ``formats`` (strptime codes or ``excel_serial``) -> datetime.date.
+
+    >>> parse_dates(pd.Series(["2024/5/1", "20240501", "45413", "2024-13-45", None]))[0].tolist()
+    [datetime.date(2024, 5, 1), datetime.date(2024, 5, 1), datetime.date(2024, 5, 1), None, None]
+    """
+    s = _blank_to_none(raw).map(lambda v: str(v).translate(_FULLWIDTH).strip(), na_action="ignore")
+    result = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    todo = s.notna()
+    for fmt in formats:
+        if not todo.any():
+            break
+        part = s[todo]
+        if fmt == "excel_serial":
+            num = pd.to_numeric(part, errors="coerce")
+            ok = num.notna() & (num >= _SERIAL_MIN) & (num <= _SERIAL_MAX) & part.str.fullmatch(r"\d+(\.0+)?")
+            parsed = (_EXCEL_EPOCH + pd.to_timedelta(num[ok].astype("int64"), unit="D")).reindex(part.index)
+        else:
+            parsed = pd.to_datetime(part, format=fmt, errors="coerce")
+        hit = parsed.notna()
+        result.loc[hit[hit].index] = parsed[hit]
+        todo.loc[hit[hit].index] = False
+    bad = s.notna() & result.isna()
+    dates = result.dt.date.astype(object).where(result.notna(), None)
+    return dates, bad
+
+
+def parse_money(raw: pd.Series, unit: str = "元") -> tuple[pd.Series, pd.Series]:
+    """Amounts with thousands separators / currency signs, in ``unit`` -> 元 rounded to the cent.
+
+    >>> parse_money(pd.Series(["1,234.5", "¥ 12", "0.012345", "abc"]), "万元")[0].tolist()
+    [12345000.0, 120000.0, 123.45, nan]
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unknown money unit {unit!r}; allowed: {', '.join(UNITS)}")
+    s = _blank_to_none(raw).map(lambda v: _MONEY_JUNK.sub("", str(v).translate(_FULLWIDTH)), na_action="ignore")
+    num = pd.to_numeric(s, errors="coerce")
+    bad = s.notna() & num.isna()
+    return (num * UNITS[unit]).round(2), bad
+
+
+def parse_number(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Plain numbers (thousands separators allowed) -> float64."""
+    s = _blank_to_none(raw).map(lambda v: str(v).translate(_FULLWIDTH).replace(",", "").strip(), na_action="ignore")
+    num = pd.to_numeric(s, errors="coerce").astype("float64")
+    return num, s.notna() & num.isna()
+
+
+def parse_int(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Integers (``12``, ``12.0``, ``1,200``) -> Int64; fractional values are bad."""
+    num, bad = parse_number(raw)
+    frac = num.notna() & (num != np.floor(num))
+    out = num.where(~frac).astype("Int64")
+    return out, bad | frac
+
+
+def norm_region(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Free-text regions -> region codes; text that names no known region is bad."""
+    s = _blank_to_none(raw)
+    uniq = {v: region_code(v) for v in s.dropna().unique()}
+    out = s.map(uniq, na_action="ignore")
+    bad = s.notna() & out.isna()
+    return out.where(out.notna(), None), bad
+
+
+def norm_choice(raw: pd.Series, allowed) -> tuple[pd.Series, pd.Series]:
+    """Codes that must be one of ``allowed`` (case-insensitive)."""
+    s, _ = norm_id(raw)
+    low = {a.lower(): a for a in allowed}
+    out = s.map(lambda v: low.get(str(v).lower()), na_action="ignore")
+    bad = s.notna() & out.isna()
+    return out.where(out.notna(), None), bad
