@@ -71,3 +71,22 @@ def format_validation_error(path, err) -> str:
         got_txt = "" if typ == "missing" or isinstance(got, dict) else f" (got {got!r})"
         lines.append(f"{path}: key {loc!r}: {msg}{got_txt}")
     return "\n".join(lines)
+
+
+def read_yaml(path: Path):
+    """Parse a YAML file; dates stay strings so that pydantic validates (and names) bad ones."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    try:
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_Loader)
+    except yaml.YAMLError as e:
+        raise ParameterError(f"{path}: not valid YAML: {e}") from None
+    except UnicodeDecodeError:
+        raise ParameterError(f"{path}: not UTF-8 text") from None

@@ -8,7 +8,7 @@ Warehouse layout (one Parquet part per table and input file, so that a later inc
 refresh can replace one file's rows)::
 
     warehouse/<table>/<source>--<file-stem>-<sha8>.parquet
-    warehouse/<table>/_empty.parquet            # schema only: every table exists
+    warehouse/<table>/0-schema.parquet              # schema only: every table exists
     warehouse/_quarantine/<source>--<file-stem>-<sha8>.parquet
     warehouse/_ingest/accounting.json           # per-file accounting (also .parquet)
 
@@ -405,9 +405,9 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
         shutil.rmtree(build)
     for name, tbl in schema.TABLES.items():
         (build / name).mkdir(parents=True)
-        pq.write_table(tbl.arrow_schema().empty_table(), build / name / "_empty.parquet")
+        pq.write_table(tbl.arrow_schema().empty_table(), build / name / "0-schema.parquet")
     (build / "_quarantine").mkdir()
-    pq.write_table(QUARANTINE_SCHEMA.empty_table(), build / "_quarantine" / "_empty.parquet")
+    pq.write_table(QUARANTINE_SCHEMA.empty_table(), build / "_quarantine" / "0-schema.parquet")
     (build / "_ingest").mkdir()
 
     accounts: list[FileAccount] = []

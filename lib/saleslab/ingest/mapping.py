@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .. import schema
-from ..errors import ParameterError, format_validation_error
+from ..errors import ParameterError, format_validation_error, read_yaml
 from .normalise import DEFAULT_DATE_FORMATS, UNITS
 
 
@@ -116,10 +115,7 @@ class SourceMapping(BaseModel):
 def load_mapping(path: Path) -> SourceMapping:
     """Read and validate one mapping YAML file."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ParameterError(f"{path}: not valid YAML: {e}") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: expected a mapping of keys, got {type(data).__name__}")
     data.setdefault("source", path.stem)

@@ -139,32 +139,29 @@ class FileReader:
                 except UnicodeDecodeError:
                     enc = "per-line"
         self.encoding = enc
+        codecs: tuple[str, ...] = ("utf-8", "gb18030")
         if enc != "per-line":
             try:
                 text = data.decode(enc)
-            except UnicodeDecodeError as e:
-                if enc not in ("utf-8", "utf-8-sig"):
-                    # a declared legacy encoding: decode line by line, rejecting what fails
-                    enc = self.encoding = f"per-line:{enc}"
-                else:
-                    lineno = data[: e.start].count(b"\n") + 1
-                    raise SourceError(self.display, f"not valid {enc}: {e.reason}", line=lineno,
-                                      expected=f"{enc} text (or encoding: auto / gb18030 in the mapping)") from None
+            except UnicodeDecodeError:
+                # the declared encoding does not fit every line: decode line by line with it,
+                # rejecting the lines that fail (the header failing rejects the file)
+                codecs = (enc,)
+                self.encoding = f"per-line:{enc}"
             else:
                 for i, ln in enumerate(io.StringIO(text, newline=""), 1):
                     yield i, ln
                 return
         # mixed or legacy encodings: each line UTF-8 if it decodes as such, else GB18030
-        legacy = enc.split(":", 1)[1] if ":" in enc else "gb18030"
         for i, raw in enumerate(data.splitlines(keepends=True), 1):
-            for codec in ("utf-8", legacy):
+            for codec in codecs:
                 try:
                     yield i, raw.decode(codec)
                     break
                 except UnicodeDecodeError:
                     continue
             else:
-                yield i, Reject(i, "undecodable", f"bytes are neither UTF-8 nor {legacy.upper()}",
+                yield i, Reject(i, "undecodable", f"bytes are not {' or '.join(c.upper() for c in codecs)}",
                                 raw.decode("utf-8", errors="replace"))
 
     def _csv_records(self) -> Iterator[tuple[int, list[str] | Reject]]:

@@ -1,0 +1,53 @@
+# SalesLab — the common verbs. Two commands on a fresh machine:
+#   make demo    create .venv, install, generate the demo exports, run the whole pipeline
+#   make test    install (reusing .venv) and run every test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SCALE  ?= small
+SEED   ?= 42
+
+.PHONY: demo test install install-test system-deps bench clean help
+
+help:
+	@echo "make demo     install, generate demo exports (SCALE=$(SCALE)), run the pipeline, print the report path"
+	@echo "make test     install and run every test"
+	@echo "make bench    run the benchmarks (SCALE=medium by default there)"
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SalesLab needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e ".[test,spark]"
+	@touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+system-deps:
+	@bash scripts/system-deps.sh $(DEPS)
+
+demo: install
+	@$(MAKE) --no-print-directory system-deps DEPS=font
+	$(BIN)/saleslab demo-data --out data/demo --scale $(SCALE) --seed $(SEED)
+	$(BIN)/saleslab run --params parameters/demo.yaml
+	@echo ""
+	@echo "Report:     $(CURDIR)/reports/latest/index.html"
+	@echo "JupyterLab: $(BIN)/jupyter lab notebooks/        (open a stage notebook, change its parameters cell)"
+	@echo "Voila:      $(BIN)/voila notebooks/01_overview.ipynb --no-browser   (then open the printed URL)"
+
+test: install-test
+	@$(MAKE) --no-print-directory system-deps DEPS="font java"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+bench: install-test
+	$(BIN)/python benchmarks/ingest.py --scale $${BENCH_SCALE:-medium}
+
+clean:
+	rm -rf data reports/[0-9]* reports/latest reports/_scratch .tmp

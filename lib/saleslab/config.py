@@ -1,0 +1,206 @@
+"""Run parameters: a YAML file in ``parameters/``, validated before anything runs.
+
+Relative paths in a parameter file are resolved against the *project folder*: the parent of
+the ``parameters/`` folder that holds the file (or the file's own folder otherwise), so a
+scheduled run gives the same result whatever its working directory.
+
+Every problem is reported as one line naming the file, the key and what is allowed, e.g.::
+
+    parameters/demo.yaml: key 'language': Input should be 'zh-CN' or 'en' (got 'fr')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ParameterError, format_validation_error, read_yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+LANGUAGES = ("zh-CN", "en")
+ENGINES = ("duckdb", "pyspark")
+DEFAULT_PALETTE = ["#1f4e79", "#e07b39", "#3a9d5d", "#c0392b", "#8e6fb5"]
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def available_stages() -> list[str]:
+    """Stage notebooks shipped in ``notebooks/``, in run order (their names start with NN_)."""
+    return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DuckDBSettings(_Strict):
+    memory_limit: str = "4GB"  # DuckDB's buffer manager limit (DuckDB itself may use somewhat more)
+    threads: int = Field(2, ge=1, le=256)
+    temp_directory: str = ".tmp/duckdb"  # spill folder; relative to the project folder
+    max_temp_directory_size: str = "50GB"
+
+    @field_validator("memory_limit", "max_temp_directory_size")
+    @classmethod
+    def _size(cls, v):
+        if not _SIZE.match(v.strip()):
+            raise ValueError("must be a size such as 512MB, 4GB or 2GiB")
+        return v.strip()
+
+
+class SparkSettings(_Strict):
+    master: str = "local[2]"
+    driver_memory: str = "2g"
+
+
+class Period(_Strict):
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end < self.start:
+            raise ValueError(f"period end {self.end} is before its start {self.start}; end must be on or after start")
+        return self
+
+
+class RunParams(_Strict):
+    """Parameters of a run (see ``parameters/monthly.yaml`` for a commented template)."""
+
+    name: str = Field("run", pattern=r"^[A-Za-z0-9_.-]+$")
+    input_dir: Path
+    warehouse_dir: Path
+    sources_dir: Path = Path("parameters/sources")
+    reports_dir: Path = Path("reports")
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    period: Period
+    as_of: dt.date | None = None
+    engine: Literal["duckdb", "pyspark"] = "duckdb"
+    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    stages: list[str] | None = None
+    ingest: bool = True  # run `saleslab ingest` before the stages
+    palette: list[str] = Field(default_factory=lambda: list(DEFAULT_PALETTE), min_length=1, max_length=5)
+    project_dir: Path = Field(PROJECT_ROOT, exclude=True)
+
+    @field_validator("palette")
+    @classmethod
+    def _colours(cls, v):
+        for c in v:
+            if not re.fullmatch(r"#[0-9a-fA-F]{6}", c):
+                raise ValueError(f"colour {c!r} is not a #rrggbb hex colour")
+        return v
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, v):
+        if v is None:
+            return v
+        known = available_stages()
+        unknown = [s for s in v if s not in known]
+        if unknown:
+            raise ValueError(f"unknown stage(s) {', '.join(unknown)}; allowed: {', '.join(known)}")
+        return sorted(set(v), key=known.index)
+
+    @model_validator(mode="after")
+    def _dates(self):
+        if self.as_of is None:
+            self.as_of = self.period.end
+        if self.as_of < self.period.start:
+            raise ValueError(f"as_of {self.as_of} is before the period start {self.period.start}")
+        return self
+
+    # ---- resolved paths -----------------------------------------------------------------
+    def path(self, p: Path) -> Path:
+        return p if p.is_absolute() else (self.project_dir / p).resolve()
+
+    @property
+    def input_path(self) -> Path:
+        return self.path(self.input_dir)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.path(self.warehouse_dir)
+
+    @property
+    def sources_path(self) -> Path:
+        return self.path(self.sources_dir)
+
+    @property
+    def reports_path(self) -> Path:
+        return self.path(self.reports_dir)
+
+    @property
+    def stage_list(self) -> list[str]:
+        return self.stages or available_stages()
+
+    def duckdb_config(self) -> dict:
+        d = self.duckdb
+        return {"memory_limit": d.memory_limit, "threads": d.threads,
+                "temp_directory": str(self.path(Path(d.temp_directory))),
+                "max_temp_directory_size": d.max_temp_directory_size}
+
+    def notebook_parameters(self, run_dir: Path) -> dict:
+        """What the pipeline injects into every stage notebook (plain JSON types, absolute paths)."""
+        return {
+            "run_dir": str(run_dir),
+            "warehouse": str(self.warehouse_path),
+            "language": self.language,
+            "period_start": self.period.start.isoformat(),
+            "period_end": self.period.end.isoformat(),
+            "as_of": self.as_of.isoformat(),
+            "engine": self.engine,
+            "palette": ",".join(self.palette),
+            "duckdb_memory_limit": self.duckdb.memory_limit,
+            "duckdb_temp_directory": str(self.path(Path(self.duckdb.temp_directory))),
+        }
+
+
+def _project_dir(path: Path) -> Path:
+    path = path.resolve()
+    return path.parent.parent if path.parent.name == "parameters" else path.parent
+
+
+def load_params(path: str | Path, overrides: dict | None = None, check_input: bool = True) -> RunParams:
+    """Load and validate a run parameter file; raise :class:`ParameterError` naming each problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"parameter file {path} does not exist")
+    data = read_yaml(path) or {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected keys and values at the top level")
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    if "project_dir" in data:
+        raise ParameterError(f"{path}: unknown key 'project_dir'")
+    data["project_dir"] = _project_dir(path)
+    try:
+        params = RunParams.model_validate(data)
+    except ValidationError as e:
+        raise ParameterError(_with_allowed_keys(format_validation_error(path, e), e)) from None
+    if check_input and not params.input_path.is_dir():
+        raise ParameterError(
+            f"{path}: key 'input_dir': folder {params.input_path} does not exist "
+            f"(generate the demo exports with `saleslab demo-data --out DIR`, or point input_dir at your exports)")
+    if not params.sources_path.is_dir():
+        raise ParameterError(f"{path}: key 'sources_dir': folder {params.sources_path} does not exist")
+    return params
+
+
+def _with_allowed_keys(text: str, err: ValidationError) -> str:
+    models = {(): RunParams, ("duckdb",): DuckDBSettings, ("spark",): SparkSettings, ("period",): Period}
+    lines = text.splitlines()
+    for i, e in enumerate(err.errors()):
+        if e["type"] == "extra_forbidden" and i < len(lines):
+            model = models.get(tuple(e["loc"][:-1]))
+            if model:
+                allowed = [k for k, f in model.model_fields.items() if not f.exclude]
+                lines[i] += f"; allowed keys: {', '.join(allowed)}"
+    return "\n".join(lines)
+
+
+def dump_params(params: RunParams) -> dict:
+    """Parameters as plain JSON types (for the manifest)."""
+    return params.model_dump(mode="json")

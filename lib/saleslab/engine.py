@@ -1,0 +1,125 @@
+"""The single read path: the warehouse opened as an Ibis backend (DuckDB by default, or PySpark).
+
+Every analysis reads tables through :meth:`Engine.table`, so access control and auditing can
+later be enforced here, in one place. DuckDB runs in-process with an explicit memory limit,
+thread count and spill directory (without one it spills into ``./.tmp`` of whatever the
+working directory is).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from . import schema
+from .errors import SalesLabError
+
+#: Tables beside the canonical ones that ingestion writes.
+EXTRA_TABLES = {"_quarantine": "_quarantine/*.parquet", "_accounting": "_ingest/accounting.parquet"}
+
+DEFAULT_DUCKDB = {"memory_limit": "4GB", "threads": 2, "temp_directory": ".tmp/duckdb",
+                  "max_temp_directory_size": "50GB"}
+
+
+def java_available() -> bool:
+    """Whether a Java runtime is on PATH (PySpark needs one)."""
+    return shutil.which("java") is not None
+
+
+@dataclass
+class Engine:
+    """An open warehouse. Use :func:`connect`; close with :meth:`close` or a ``with`` block."""
+
+    warehouse: Path
+    backend: str
+    con: object
+    _tables: dict = field(default_factory=dict)
+
+    def table(self, name: str) -> ibis.Table:
+        """The warehouse table ``name`` (a canonical table or ``_quarantine`` / ``_accounting``)."""
+        if name not in self._tables:
+            if name in schema.TABLES:
+                pattern = f"{name}/*.parquet"
+            elif name in EXTRA_TABLES:
+                pattern = EXTRA_TABLES[name]
+            else:
+                raise SalesLabError(f"unknown warehouse table {name!r}; known: {', '.join(sorted(schema.TABLES))}")
+            path = self.warehouse / pattern
+            if not any(self.warehouse.glob(pattern)):
+                raise SalesLabError(
+                    f"warehouse {self.warehouse} has no table {name} (run `saleslab ingest` first)")
+            if self.backend == "pyspark":
+                # Spark reads a folder (or file); the 0-schema part carries the schema
+                target = str(path.parent) if "*" in path.name else str(path)
+                self._tables[name] = self.con.read_parquet(target, table_name=f"wh_{name.strip('_')}")
+            else:
+                self._tables[name] = self.con.read_parquet(str(path), table_name=f"wh_{name.strip('_')}")
+        return self._tables[name]
+
+    def execute(self, expr) -> pd.DataFrame:
+        """Run an Ibis expression and return a pandas frame (only for aggregated results)."""
+        return self.con.execute(expr)
+
+    def close(self) -> None:
+        if self.backend == "duckdb":
+            self.con.disconnect()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def connect(warehouse: str | Path, backend: str = "duckdb", duckdb_config: dict | None = None,
+            spark_master: str = "local[2]", spark_driver_memory: str = "2g") -> Engine:
+    """Open the warehouse folder as an Ibis backend.
+
+    Parameters
+    ----------
+    warehouse : folder written by ``saleslab ingest``.
+    backend : ``duckdb`` (default, in-process) or ``pyspark`` (needs Java and the ``spark`` extra).
+    duckdb_config : ``memory_limit``, ``threads``, ``temp_directory``, ``max_temp_directory_size``.
+    """
+    warehouse = Path(warehouse).resolve()
+    if not warehouse.is_dir():
+        raise SalesLabError(f"warehouse folder {warehouse} does not exist (run `saleslab ingest` first)")
+    if backend == "duckdb":
+        cfg = {**DEFAULT_DUCKDB, **(duckdb_config or {})}
+        Path(cfg["temp_directory"]).mkdir(parents=True, exist_ok=True)
+        con = ibis.duckdb.connect(
+            database=":memory:",
+            memory_limit=cfg["memory_limit"],
+            threads=int(cfg["threads"]),
+            temp_directory=str(cfg["temp_directory"]),
+            max_temp_directory_size=cfg["max_temp_directory_size"],
+        )
+        return Engine(warehouse, "duckdb", con)
+    if backend == "pyspark":
+        return Engine(warehouse, "pyspark", _spark_backend(spark_master, spark_driver_memory))
+    raise SalesLabError(f"unknown engine {backend!r}; allowed: duckdb, pyspark")
+
+
+def _spark_backend(master: str, driver_memory: str):
+    if not java_available():
+        raise SalesLabError("the pyspark engine needs a Java runtime (install default-jre-headless)")
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SalesLabError("the pyspark engine needs the spark extra: pip install -e '.[spark]'") from None
+    session = (
+        SparkSession.builder.master(master)
+        .appName("saleslab")
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.ansi.enabled", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return ibis.pyspark.connect(session)

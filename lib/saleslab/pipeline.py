@@ -1,0 +1,242 @@
+"""The papermill chain: ingest, then each stage notebook in order, then the report pack.
+
+Each run writes ``reports/<run-id>/``::
+
+    <stage>.ipynb          executed notebook
+    <stage>.html           rendering without code cells
+    data/<stage>/...       tables (Parquet + CSV) and headline figures the stage recorded
+    figures/...            charts as PNG
+    index.html             headline figures and links
+    manifest.json          parameters, input files with sha256, versions, per-stage timings and row counts
+
+and points ``reports/latest`` at it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pyarrow.parquet as pq
+
+from . import __version__
+from .config import NOTEBOOKS, PROJECT_ROOT, RunParams, dump_params
+from .errors import IngestError, StageFailed
+from .ingest.load import ingest, read_accounting
+from .report import i18n
+
+KERNEL = "python3"
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    manifest: dict
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+        commit = out.stdout.strip()
+        if not commit:
+            return "unknown"
+        dirty = subprocess.run(["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def new_run_id(reports: Path, name: str, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now()
+    base = f"{now:%Y%m%d-%H%M%S}-{name}"
+    run_id, n = base, 1
+    while (reports / run_id).exists():
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
+
+
+def _kernel_env(run_dir: Path) -> None:
+    # keep Jupyter/IPython state out of $HOME and inside the run's scratch folder
+    state = run_dir.parent / ".jupyter-state"
+    os.environ.setdefault("IPYTHONDIR", str(state / "ipython"))
+    os.environ.setdefault("JUPYTER_RUNTIME_DIR", str(state / "runtime"))
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _stage_error(e) -> str:
+    src = "\n".join("    " + ln for ln in (getattr(e, "source", "") or "").splitlines()[:8])
+    tb = getattr(e, "traceback", None) or []
+    last = ""
+    if tb:
+        import re
+
+        last = re.sub(r"\x1b\[[0-9;]*m", "", tb[-1]).strip()
+    head = f"cell {getattr(e, 'exec_count', '?')}: {getattr(e, 'ename', type(e).__name__)}: {getattr(e, 'evalue', e)}"
+    return f"{head}\n  in:\n{src}" + (f"\n  {last}" if last and last not in head else "")
+
+
+def execute_stage(stage: str, params: dict, run_dir: Path) -> None:
+    """Execute one stage notebook into ``run_dir``; raise :class:`StageFailed` on a failing cell."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    src = NOTEBOOKS / f"{stage}.ipynb"
+    out = run_dir / f"{stage}.ipynb"
+    try:
+        pm.execute_notebook(str(src), str(out), parameters=params, kernel_name=KERNEL, cwd=str(run_dir),
+                            progress_bar=False, log_output=False, report_mode=False)
+    except PapermillExecutionError as e:
+        raise StageFailed(stage, _stage_error(e), out) from None
+
+
+def render_html(notebook: Path) -> Path:
+    """HTML rendering of an executed notebook without code cells."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    out = notebook.with_suffix(".html")
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def _table_rows(run_dir: Path, stage: str) -> dict[str, int]:
+    d = run_dir / "data" / stage
+    return {p.stem: pq.ParquetFile(p).metadata.num_rows for p in sorted(d.glob("*.parquet"))} if d.is_dir() else {}
+
+
+def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str | None = None) -> RunResult:
+    """Run ingest (when ``params.ingest``) and the stage notebooks; write the report pack."""
+    reports = params.reports_path
+    reports.mkdir(parents=True, exist_ok=True)
+    run_id = run_id or new_run_id(reports, params.name)
+    run_dir = reports / run_id
+    run_dir.mkdir(parents=True)
+    _kernel_env(run_dir)
+    stages = params.stage_list
+    started = dt.datetime.now().astimezone()
+    manifest: dict = {
+        "run_id": run_id, "status": "running", "started": started.isoformat(timespec="seconds"),
+        "saleslab_version": __version__, "git_commit": _git_commit(),
+        "python": platform.python_version(), "engine": params.engine,
+        "parameters": dump_params(params), "stages": [], "inputs": [],
+    }
+    t_run = time.perf_counter()
+    total = len(stages) + (1 if params.ingest else 0)
+    step = 0
+    try:
+        if params.ingest:
+            step += 1
+            progress(f"[{step}/{total}] ingest {params.input_path} -> {params.warehouse_path}")
+            t0 = time.perf_counter()
+            rep = ingest(params.input_path, params.sources_path, params.warehouse_path,
+                         progress=lambda m: progress("      " + m.strip()))
+            tot = rep.totals()
+            manifest["stages"].append({"stage": "ingest", "status": "ok", "seconds": round(time.perf_counter() - t0, 2),
+                                       "rows": tot})
+            progress(f"      ingest done in {time.perf_counter() - t0:.1f}s: {tot['rows_read']:,} rows read, "
+                     f"{tot['rows_loaded']:,} loaded, {tot['rows_quarantined']:,} quarantined")
+            if rep.rejected:
+                raise IngestError("rejected file(s):\n" + "\n".join(f"  {a.message}" for a in rep.rejected))
+        acc = read_accounting(params.warehouse_path)
+        manifest["inputs"] = [{"file": f["file"], "source": f["source"], "sha256": f["sha256"], "bytes": f["bytes"],
+                               "rows_read": f["rows_read"]} for f in acc["files"]]
+        nb_params = params.notebook_parameters(run_dir)
+        for stage in stages:
+            step += 1
+            progress(f"[{step}/{total}] {stage} ...")
+            t0 = time.perf_counter()
+            entry = {"stage": stage, "status": "running"}
+            manifest["stages"].append(entry)
+            try:
+                execute_stage(stage, nb_params, run_dir)
+            except StageFailed:
+                entry.update(status="failed", seconds=round(time.perf_counter() - t0, 2))
+                raise
+            render_html(run_dir / f"{stage}.ipynb")
+            entry.update(status="ok", seconds=round(time.perf_counter() - t0, 2), tables=_table_rows(run_dir, stage))
+            progress(f"      {stage} done in {entry['seconds']:.1f}s")
+        manifest["status"] = "ok"
+    except BaseException:
+        manifest["status"] = "failed"
+        raise
+    finally:
+        manifest["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        manifest["seconds"] = round(time.perf_counter() - t_run, 2)
+        (run_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_index(run_dir, manifest, params)
+    _point_latest(reports, run_dir)
+    return RunResult(run_dir, manifest)
+
+
+def _point_latest(reports: Path, run_dir: Path) -> None:
+    latest = reports / "latest"
+    tmp = reports / f".latest-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(run_dir.name)
+    os.replace(tmp, latest)
+
+
+def _fmt(value, kind: str, lang: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "money":
+        return f"{value / 1e4:,.1f} {i18n.t('wan_yuan', lang)}"
+    if kind == "percent":
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return f"{value:,}" if isinstance(value, int) else html.escape(str(value))
+
+
+def write_index(run_dir: Path, manifest: dict, params: RunParams) -> Path:
+    """The report pack's front page: headline figures first, then links to every stage."""
+    lang = params.language
+    tr = lambda k: html.escape(i18n.t(k, lang))  # noqa: E731
+    cards, links = [], []
+    for entry in manifest["stages"]:
+        stage = entry["stage"]
+        if stage == "ingest":
+            continue
+        hl = run_dir / "data" / stage / "headlines.json"
+        for item in json.loads(hl.read_text(encoding="utf-8")) if hl.exists() else []:
+            cards.append(f'<div class="card"><div class="v">{_fmt(item["value"], item["kind"], lang)}</div>'
+                         f'<div class="k">{html.escape(item["label"])}</div></div>')
+        tables = " ".join(f'<a href="data/{stage}/{html.escape(t)}.csv">{html.escape(t)}.csv</a>'
+                          for t in entry.get("tables", {}))
+        links.append(f'<tr><td><a href="{stage}.html">{tr(stage)}</a></td><td>{stage}</td>'
+                     f'<td><a href="{stage}.ipynb">ipynb</a></td><td>{entry.get("seconds", "")}s</td>'
+                     f'<td>{tables}</td></tr>')
+    period = f"{params.period.start} – {params.period.end}"
+    page = f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{tr('report_title')} {html.escape(manifest['run_id'])}</title>
+<style>
+body{{font-family:"Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:2rem;color:#222}}
+.cards{{display:flex;flex-wrap:wrap;gap:1rem;margin:1rem 0}}
+.card{{border:1px solid #ddd;border-radius:8px;padding:1rem 1.4rem;min-width:10rem}}
+.card .v{{font-size:1.6rem;font-weight:600;color:{params.palette[0]}}}
+.card .k{{color:#666}} table{{border-collapse:collapse}} td,th{{padding:.3rem .8rem;border-bottom:1px solid #eee;text-align:left}}
+</style></head><body>
+<h1>{tr('report_title')}</h1>
+<p>{tr('period')}: {period} · {tr('generated')}: {html.escape(manifest.get('finished', ''))} · run {html.escape(manifest['run_id'])}</p>
+<h2>{tr('headlines')}</h2><div class="cards">{''.join(cards)}</div>
+<h2>{tr('stages')}</h2><table>{''.join(links)}</table>
+<p><a href="manifest.json">manifest.json</a></p>
+</body></html>"""
+    out = run_dir / "index.html"
+    out.write_text(page, encoding="utf-8")
+    return out

@@ -1,0 +1,1 @@
+"""Presentation: labels (i18n), charts, HTML rendering. Compute lives elsewhere."""

@@ -1,0 +1,111 @@
+"""Charts (matplotlib) with Chinese text rendered in a CJK font, at most 5 colours each.
+
+matplotlib does not pick up a newly installed system font by itself: :func:`setup_fonts`
+registers the first CJK font file it finds, puts its family first and turns off the Unicode
+minus sign (which CJK fonts lack). Functions here draw; they never compute business figures.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from functools import lru_cache
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: reports are rendered without a display
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+
+from ..config import DEFAULT_PALETTE  # noqa: E402
+from ..errors import SalesLabError  # noqa: E402
+from .i18n import t  # noqa: E402
+
+#: Where Debian / Ubuntu packages put CJK fonts (fonts-wqy-microhei, fonts-noto-cjk, ...).
+CJK_FONT_GLOBS = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/**/NotoSansCJK*.ttc",
+    "/usr/share/fonts/**/*[Hh]ei*.tt[cf]",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+
+
+@lru_cache(maxsize=1)
+def setup_fonts() -> str:
+    """Register a CJK font with matplotlib and make it the default; return its family name."""
+    env = os.environ.get("SALESLAB_CJK_FONT")
+    candidates = [env] if env else []
+    for pattern in CJK_FONT_GLOBS:
+        candidates += sorted(glob.glob(pattern, recursive=True))
+    for path in candidates:
+        if path and os.path.exists(path):
+            font_manager.fontManager.addfont(path)
+            family = font_manager.FontProperties(fname=path).get_name()
+            matplotlib.rcParams["font.sans-serif"] = [family, *matplotlib.rcParams["font.sans-serif"]]
+            matplotlib.rcParams["font.family"] = "sans-serif"
+            matplotlib.rcParams["axes.unicode_minus"] = False
+            return family
+    raise SalesLabError(
+        "no CJK font found, Chinese labels would render as empty boxes. Install one "
+        "(Debian/Ubuntu: apt-get install fonts-wqy-microhei; `make demo` does this) or set "
+        "SALESLAB_CJK_FONT to a .ttf/.ttc file.")
+
+
+def _palette(palette) -> list[str]:
+    colours = list(palette or DEFAULT_PALETTE)[:5]
+    return colours
+
+
+def _money_axis(ax, lang: str) -> None:
+    unit = t("wan_yuan", lang)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e4:,.0f}"))
+    ax.set_ylabel(f"{t('revenue', lang)} ({unit})")
+
+
+def monthly_revenue_chart(monthly, lang: str, palette=None):
+    """Bars of monthly revenue with the gross margin as a line on a second axis.
+
+    ``monthly`` is :func:`saleslab.kpis.monthly_overview`'s table.
+    """
+    setup_fonts()
+    colours = _palette(palette)
+    fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
+    x = [m.strftime("%Y-%m") for m in monthly["month"]]
+    ax.bar(x, monthly["revenue"], color=colours[0], label=t("revenue", lang))
+    _money_axis(ax, lang)
+    ax2 = ax.twinx()
+    ax2.plot(x, monthly["gross_margin"], color=colours[1 % len(colours)], marker="o", ms=3,
+             label=t("gross_margin", lang))
+    ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax2.set_ylabel(t("gross_margin", lang))
+    ax2.set_ylim(0, max(0.05, float(monthly["gross_margin"].max() or 0) * 1.3))
+    step = max(1, len(x) // 18)
+    ax.set_xticks(range(0, len(x), step), [x[i] for i in range(0, len(x), step)], rotation=45, ha="right")
+    ax.set_title(t("revenue_by_month", lang))
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], loc="upper left", frameon=False)
+    ax.spines[["top"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def share_bars(values, labels, title: str, palette=None, percent: bool = True):
+    """Horizontal bars, one per label (e.g. coverage by channel); values in [0, 1] when ``percent``."""
+    setup_fonts()
+    colours = _palette(palette)
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(labels) + 1.2), dpi=110)
+    ax.barh(list(labels), list(values), color=[colours[i % len(colours)] for i in range(len(labels))])
+    if percent:
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlim(0, 1.05)
+    for y, v in enumerate(values):
+        ax.text(v, y, f" {v:.1%}" if percent else f" {v:,.0f}", va="center", fontsize=9)
+    ax.set_title(title)
+    ax.invert_yaxis()
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install what SalesLab needs outside Python, where the platform allows (Debian/Ubuntu with apt).
+#   font  a CJK font so Chinese labels in charts render (fonts-wqy-microhei, ~5 MB)
+#   java  a Java runtime for the PySpark engine and its parity tests (default-jre-headless)
+# Without apt or root rights it prints what to install and carries on.
+set -u
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=(font)
+pkgs=()
+for w in "${want[@]}"; do
+  case "$w" in
+    font)
+      if ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 \
+         && ! fc-list :lang=zh 2>/dev/null | grep -q .; then pkgs+=(fonts-wqy-microhei); fi ;;
+    java)
+      command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless) ;;
+    *) echo "system-deps: unknown item '$w' (known: font java)" >&2; exit 2 ;;
+  esac
+done
+[ ${#pkgs[@]} -eq 0 ] && exit 0
+if command -v apt-get >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
+      echo "system-deps: please install: ${pkgs[*]} (e.g. sudo apt-get install ${pkgs[*]})" >&2; exit 0; fi
+  fi
+  echo "system-deps: installing ${pkgs[*]}"
+  $SUDO apt-get update -qq >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null \
+    || echo "system-deps: could not install ${pkgs[*]}; please install them by hand" >&2
+else
+  echo "system-deps: no apt-get here; please install: ${pkgs[*]}" >&2
+fi
+exit 0
