@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 import pytest
@@ -52,19 +51,8 @@ def backend(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def spark_session():
-    from pyspark.sql import SparkSession
-
-    yield
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        active.stop()
-
-
-def open_engine(warehouse: Path, backend: str, tmp: Path):
-    return connect(warehouse, backend, {"memory_limit": "1GB", "threads": 2, "temp_directory": str(tmp / "duck")})
-
-
-def copy_tree(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    return dst
+def open_engine():
+    """Open a warehouse on a backend with small, explicit DuckDB limits."""
+    def _open(warehouse: Path, backend: str, tmp: Path):
+        return connect(warehouse, backend, {"memory_limit": "1GB", "threads": 2, "temp_directory": str(tmp / "duck")})
+    return _open

@@ -47,7 +47,8 @@ def coverage(eng: Engine) -> pd.DataFrame:
     c = eng.table("customers").select(known_customer_id="customer_id").distinct()
     p = eng.table("products").select(known_product_id="product_id").distinct()
     j = ln.join(o, "order_id")
-    j = j.left_join(c, j.customer_id == c.known_customer_id).left_join(p, j.product_id == p.known_product_id)
+    j = j.left_join(c, j.customer_id == c.known_customer_id)
+    j = j.left_join(p, j.product_id == p.known_product_id)
     per = j.group_by("channel").aggregate(
         order_lines=j.count(),
         customer=j.known_customer_id.notnull().cast("int64").sum(),
