@@ -3,6 +3,7 @@
 Each run writes ``reports/<run-id>/``::
 
     <stage>.ipynb          executed notebook
+    logs/<stage>.log       the kernel's own messages
     <stage>.html           rendering without code cells
     data/<stage>/...       tables (Parquet + CSV) and headline figures the stage recorded
     figures/...            charts as PNG
@@ -14,12 +15,14 @@ and points ``reports/latest`` at it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
 import os
 import platform
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,12 +69,30 @@ def new_run_id(reports: Path, name: str, now: dt.datetime | None = None) -> str:
     return run_id
 
 
-def _kernel_env(run_dir: Path) -> None:
-    # keep Jupyter/IPython state out of $HOME and inside the run's scratch folder
-    state = run_dir.parent / ".jupyter-state"
-    os.environ.setdefault("IPYTHONDIR", str(state / "ipython"))
-    os.environ.setdefault("JUPYTER_RUNTIME_DIR", str(state / "runtime"))
+def _kernel_env() -> None:
+    # keep Jupyter/IPython state out of $HOME, in the project's scratch folder
+    state = PROJECT_ROOT / ".tmp" / "jupyter"
+    for var, sub in (("IPYTHONDIR", "ipython"), ("JUPYTER_RUNTIME_DIR", "runtime")):
+        if var not in os.environ:
+            (state / sub).mkdir(parents=True, exist_ok=True)
+            os.environ[var] = str(state / sub)
     os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@contextlib.contextmanager
+def _stderr_to(log: Path):
+    """Send this process's stderr (and so the kernel's, which inherits it) to ``log`` for a while."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log, "ab") as fh:
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _stage_error(e) -> str:
@@ -91,11 +112,13 @@ def execute_stage(stage: str, params: dict, run_dir: Path) -> None:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    _kernel_env()
     src = NOTEBOOKS / f"{stage}.ipynb"
     out = run_dir / f"{stage}.ipynb"
     try:
-        pm.execute_notebook(str(src), str(out), parameters=params, kernel_name=KERNEL, cwd=str(run_dir),
-                            progress_bar=False, log_output=False, report_mode=False)
+        with _stderr_to(run_dir / "logs" / f"{stage}.log"):
+            pm.execute_notebook(str(src), str(out), parameters=params, kernel_name=KERNEL, cwd=str(run_dir),
+                                progress_bar=False, log_output=False, report_mode=False)
     except PapermillExecutionError as e:
         raise StageFailed(stage, _stage_error(e), out) from None
 
@@ -124,7 +147,6 @@ def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str 
     run_id = run_id or new_run_id(reports, params.name)
     run_dir = reports / run_id
     run_dir.mkdir(parents=True)
-    _kernel_env(run_dir)
     stages = params.stage_list
     started = dt.datetime.now().astimezone()
     manifest: dict = {

@@ -62,3 +62,15 @@ def coverage(eng: Engine) -> pd.DataFrame:
         df[k] = (df[k] / df["order_lines"]).where(df["order_lines"] > 0).round(6)
     df["order_lines"] = df["order_lines"].astype("int64")
     return df
+
+
+def reason_totals(reasons: pd.DataFrame) -> pd.DataFrame:
+    """:func:`quarantine_reasons` summed over sources: reason, rows (largest first)."""
+    out = reasons.groupby("reason", as_index=False)["rows"].sum()
+    return out.sort_values(["rows", "reason"], ascending=[False, True]).reset_index(drop=True)
+
+
+def overall_coverage(cov: pd.DataFrame) -> dict:
+    """The ``all`` row of :func:`coverage` as a dict (order_lines, customer, product, region)."""
+    row = cov[cov["channel"] == "all"].iloc[0]
+    return {k: row[k] for k in ("order_lines", "customer", "product", "region")}

@@ -109,3 +109,15 @@ def share_bars(values, labels, title: str, palette=None, percent: bool = True):
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def quarantine_chart(totals, lang: str, palette=None):
+    """Bars of quarantined rows per reason (:func:`saleslab.quality.reason_totals`)."""
+    labels = [t(r, lang) for r in totals["reason"]]
+    return share_bars(totals["rows"], labels, t("quarantine_by_reason", lang), palette, percent=False)
+
+
+def coverage_chart(cov, lang: str, palette=None, measure: str = "customer"):
+    """Bars of the coverage share per channel (:func:`saleslab.quality.coverage`)."""
+    labels = [t(c, lang) for c in cov["channel"]]
+    return share_bars(cov[measure], labels, f"{t('coverage_by_channel', lang)} · {t(measure, lang)}", palette)

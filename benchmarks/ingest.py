@@ -1,0 +1,104 @@
+"""Benchmark: time and peak memory of `saleslab demo-data` and `saleslab ingest`.
+
+    python benchmarks/ingest.py --scale medium [--seed 42] [--workdir .tmp/bench]
+
+Each step runs in its own process so its peak RSS is measured alone. The baseline, measured
+in the same run, is plain pandas reading every export as text (no normalising, no checks),
+so `ingest_vs_raw_read` says what ingestion costs on top of reading the files.
+Ends with one JSON line of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RAW_READ = r"""
+import sys, glob, os, pandas as pd
+n = 0
+for p in sorted(glob.glob(os.path.join(sys.argv[1], "**", "*"), recursive=True)):
+    if p.endswith(".csv"):
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                n += len(pd.read_csv(p, dtype=str, encoding=enc, on_bad_lines="skip", engine="c", header=None))
+                break
+            except UnicodeDecodeError:
+                continue
+    elif p.endswith(".xlsx"):
+        n += len(pd.read_excel(p, dtype=str, header=None))
+print(n)
+"""
+
+
+PEAK = ("import resource, runpy, sys\n"
+        "sys.argv = sys.argv[1:]\n"
+        "try:\n"
+        "    runpy.run_path(sys.argv[0], run_name='__main__') if sys.argv[0].endswith('.py') "
+        "else runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+        "finally:\n"
+        "    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+
+
+def timed(target: str, *args: str) -> tuple[float, float, str]:
+    """Run a module or script in a fresh process; return (seconds, its own peak RSS in MB, stdout)."""
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", PEAK, target, *args], capture_output=True, text=True, cwd=ROOT)
+    secs = time.perf_counter() - t0
+    if out.returncode != 0:
+        sys.exit(f"{target} {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    peak_kb = int(next(ln.split()[1] for ln in out.stderr.splitlines() if ln.startswith("PEAK_KB")))
+    return secs, peak_kb / 1024, out.stdout
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", choices=["small", "medium", "large"], default="medium")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--workdir", default=str(ROOT / ".tmp" / "bench"))
+    ap.add_argument("--keep", action="store_true", help="keep the generated exports and warehouse")
+    a = ap.parse_args()
+    work = Path(a.workdir) / a.scale
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    raw_script = work / "raw_read.py"
+    raw_script.write_text(RAW_READ)
+    figures: dict = {"benchmark": "ingest", "scale": a.scale, "seed": a.seed}
+
+    print(f"demo-data --scale {a.scale} ...", flush=True)
+    secs, peak, _ = timed("saleslab.cli", "demo-data", "--out", str(work / "demo"), "--scale", a.scale,
+                          "--seed", str(a.seed))
+    figures.update(demo_data_s=round(secs, 1), demo_data_peak_mb=round(peak))
+    print(f"  {secs:.1f}s, peak {peak:.0f} MB", flush=True)
+
+    print("baseline: pandas reads every export as text ...", flush=True)
+    secs_raw, peak_raw, rows = timed(str(raw_script), str(work / "demo" / "exports"))
+    figures.update(raw_read_s=round(secs_raw, 1), raw_read_rows=int(rows.strip() or 0))
+    figures["raw_read_peak_mb"] = round(peak_raw)
+    print(f"  {secs_raw:.1f}s for {int(rows.strip() or 0):,} rows", flush=True)
+
+    print("ingest ...", flush=True)
+    secs, peak, out = timed("saleslab.cli", "ingest", "--input", str(work / "demo" / "exports"),
+                           "--sources", str(ROOT / "parameters" / "sources"), "--warehouse", str(work / "warehouse"))
+    acc = json.loads((work / "warehouse" / "_ingest" / "accounting.json").read_text(encoding="utf-8"))
+    rows_read = sum(f["rows_read"] for f in acc["files"])
+    lines = sum(f["loaded_by_table"].get("order_lines", 0) for f in acc["files"])
+    figures.update(ingest_s=round(secs, 1), ingest_peak_mb=round(peak), rows_read=rows_read,
+                   order_lines_loaded=lines, ingest_rows_per_s=round(rows_read / secs),
+                   ingest_vs_raw_read=round(secs / secs_raw, 2) if secs_raw else None)
+    print(out.strip().splitlines()[-1])
+    print(f"  {secs:.1f}s ({rows_read / secs:,.0f} rows/s), {secs / secs_raw:.1f}x the raw pandas read", flush=True)
+    if not a.keep:
+        shutil.rmtree(work)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

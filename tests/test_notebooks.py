@@ -1,0 +1,83 @@
+"""Every stage notebook executes on the small demo, in both languages; notebooks stay thin."""
+
+import json
+import warnings
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from saleslab.config import NOTEBOOKS, available_stages
+from saleslab.pipeline import execute_stage, render_html
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def params(run_dir: Path, warehouse: Path, language: str) -> dict:
+    return {"run_dir": str(run_dir), "warehouse": str(warehouse), "language": language,
+            "period_start": "2023-01-01", "period_end": "2025-12-31", "as_of": "2025-12-31",
+            "engine": "duckdb", "duckdb_memory_limit": "1GB", "duckdb_temp_directory": str(run_dir / "duck")}
+
+
+@pytest.mark.parametrize("stage", available_stages())
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_stage_notebook_executes_on_small_demo(stage, language, demo_warehouse, tmp_path):
+    execute_stage(stage, params(tmp_path, demo_warehouse, language), tmp_path)
+    nb = nbformat.read(tmp_path / f"{stage}.ipynb", as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+    tables = list((tmp_path / "data" / stage).glob("*.parquet"))
+    assert tables and all(len(pd.read_parquet(t)) > 0 for t in tables)
+    assert list((tmp_path / "figures").glob(f"{stage}-*.png"))
+    html = render_html(tmp_path / f"{stage}.ipynb").read_text(encoding="utf-8")
+    assert "open_stage(" not in html  # code cells are not in the report
+    label = {"zh-CN": {"00_data_quality": "读取行数", "01_overview": "销售额"},
+             "en": {"00_data_quality": "Rows read", "01_overview": "Revenue"}}[language][stage]
+    assert label in html
+
+
+@pytest.mark.parametrize("stage", available_stages())
+def test_notebooks_are_thin_and_parameterised(stage):
+    nb = nbformat.read(NOTEBOOKS / f"{stage}.ipynb", as_version=4)
+    first = nb.cells[0]
+    assert "parameters" in first.metadata.get("tags", [])
+    code = "\n".join(c.source for c in nb.cells[1:] if c.cell_type == "code")
+    for forbidden in ("def ", "class ", "for ", "while ", "lambda", "import pandas", "import duckdb", "import ibis"):
+        assert forbidden not in code, f"{stage} has '{forbidden}': logic belongs in lib/saleslab"
+    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), "outputs are not committed"
+
+
+def test_chinese_renders_with_a_cjk_font(demo_warehouse, tmp_path):
+    """Renders the overview chart with Chinese labels to tests/artifacts/overview_zh.png with no missing glyphs."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from saleslab import kpis
+    from saleslab.engine import connect
+    from saleslab.report import charts
+
+    family = charts.setup_fonts()
+    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    font = FT2Font(path)
+    assert all(font.get_char_index(ord(ch)) for ch in "销售额毛利率月度趋势")
+    with connect(demo_warehouse, "duckdb", {"memory_limit": "1GB", "temp_directory": str(tmp_path)}) as eng:
+        monthly = kpis.monthly_overview(eng, "2023-01-01", "2025-12-31")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = charts.monthly_revenue_chart(monthly, "zh-CN")
+        fig.savefig(ARTIFACTS / "overview_zh.png")
+    missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
+    assert not missing, missing
+    assert (ARTIFACTS / "overview_zh.png").stat().st_size > 10_000
+
+
+def test_headlines_are_recorded_for_the_index_page(demo_warehouse, tmp_path):
+    execute_stage("01_overview", params(tmp_path, demo_warehouse, "en"), tmp_path)
+    items = json.loads((tmp_path / "data" / "01_overview" / "headlines.json").read_text())
+    keys = {i["key"]: i for i in items}
+    assert set(keys) == {"revenue", "gross_margin", "orders", "active_customers"}
+    monthly = pd.read_parquet(tmp_path / "data" / "01_overview" / "monthly.parquet")
+    assert keys["revenue"]["value"] == pytest.approx(monthly["revenue"].sum(), abs=0.01)
+    assert keys["revenue"]["label"] == "Revenue"

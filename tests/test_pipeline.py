@@ -1,0 +1,93 @@
+"""End to end: `saleslab run` on the small demo, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from saleslab.config import available_stages
+
+ROOT = Path(__file__).parents[1]
+
+
+def write_params(tmp: Path, demo_dir: Path, **extra) -> Path:
+    p = tmp / "params.yaml"
+    lines = [
+        "name: e2e", f"input_dir: {demo_dir / 'exports'}", f"warehouse_dir: {tmp / 'warehouse'}",
+        f"sources_dir: {ROOT / 'parameters' / 'sources'}", f"reports_dir: {tmp / 'reports'}",
+        "period: {start: 2023-01-01, end: 2025-12-31}",
+        "duckdb: {memory_limit: 1GB, threads: 2, temp_directory: %s}" % (tmp / "duck"),
+    ] + [f"{k}: {v}" for k, v in extra.items()]
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return p
+
+
+def saleslab(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "saleslab.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+@pytest.fixture(scope="module")
+def first_run(demo_dir, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    r = saleslab("run", "--params", str(write_params(tmp, demo_dir)), "--run-id", "first")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return tmp, r
+
+
+def test_run_writes_the_report_pack(first_run):
+    tmp, r = first_run
+    run = tmp / "reports" / "first"
+    for stage in available_stages():
+        assert (run / f"{stage}.ipynb").exists() and (run / f"{stage}.html").exists()
+        assert f"{stage} done in" in r.stdout
+    assert "[1/3] ingest" in r.stdout
+    assert (tmp / "reports" / "latest").resolve() == run.resolve()
+    m = json.loads((run / "manifest.json").read_text())
+    assert m["status"] == "ok" and m["parameters"]["name"] == "e2e"
+    assert [s["stage"] for s in m["stages"]] == ["ingest", *available_stages()]
+    assert all(s["seconds"] >= 0 for s in m["stages"])
+    assert m["stages"][2]["tables"]["monthly"] == 36
+    assert m["inputs"] and all(len(f["sha256"]) == 64 for f in m["inputs"])
+    assert m["git_commit"] and m["saleslab_version"]
+    index = (run / "index.html").read_text(encoding="utf-8")
+    assert "销售额" in index and "00_data_quality.html" in index and "data/01_overview/monthly.csv" in index
+
+
+def test_two_runs_on_the_same_inputs_give_identical_numbers(first_run, demo_dir):
+    tmp, _ = first_run
+    r = saleslab("run", "--params", str(write_params(tmp, demo_dir)), "--run-id", "second")
+    assert r.returncode == 0, r.stderr
+    for stage in available_stages():
+        for t in (tmp / "reports" / "first" / "data" / stage).glob("*.parquet"):
+            a = pd.read_parquet(t)
+            b = pd.read_parquet(tmp / "reports" / "second" / "data" / stage / t.name)
+            pd.testing.assert_frame_equal(a, b)
+
+
+def test_failing_stage_stops_the_run_and_names_cell_and_notebook(first_run, demo_dir):
+    tmp, _ = first_run
+    # break the warehouse the stages read: the returns table disappears
+    import shutil
+
+    shutil.rmtree(tmp / "warehouse" / "returns")
+    r = saleslab("run", "--params", str(write_params(tmp, demo_dir)), "--no-ingest", "--run-id", "broken")
+    assert r.returncode == 3
+    assert "Traceback" not in r.stderr
+    assert "stage 01_overview failed" in r.stderr and "no table returns" in r.stderr
+    assert "partially executed notebook:" in r.stderr and "broken/01_overview.ipynb" in r.stderr
+    m = json.loads((tmp / "reports" / "broken" / "manifest.json").read_text())
+    assert m["status"] == "failed" and m["stages"][-1] == {"stage": "01_overview", "status": "failed",
+                                                           "seconds": m["stages"][-1]["seconds"]}
+    assert (tmp / "reports" / "latest").resolve().name != "broken"  # latest only moves on success
+
+
+def test_help_lists_the_commands():
+    r = saleslab("--help")
+    assert r.returncode == 0
+    for cmd in ("demo-data", "ingest", "run", "check-params", "stages"):
+        assert cmd in r.stdout
