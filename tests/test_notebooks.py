@@ -30,8 +30,11 @@ def test_stage_notebook_executes_on_small_demo(stage, language, demo_warehouse, 
     tables = list((tmp_path / "data" / stage).glob("*.parquet"))
     assert tables and all(len(pd.read_parquet(t)) > 0 for t in tables)
     assert list((tmp_path / "figures").glob(f"{stage}-*.png"))
+    shown = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert shown, "charts are displayed in the notebook, not only saved"
     html = render_html(tmp_path / f"{stage}.ipynb").read_text(encoding="utf-8")
     assert "open_stage(" not in html  # code cells are not in the report
+    assert "data:image/png" in html
     label = {"zh-CN": {"00_data_quality": "读取行数", "01_overview": "销售额"},
              "en": {"00_data_quality": "Rows read", "01_overview": "Revenue"}}[language][stage]
     assert label in html

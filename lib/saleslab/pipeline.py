@@ -76,7 +76,6 @@ def _kernel_env() -> None:
         if var not in os.environ:
             (state / sub).mkdir(parents=True, exist_ok=True)
             os.environ[var] = str(state / sub)
-    os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @contextlib.contextmanager
@@ -124,12 +123,16 @@ def execute_stage(stage: str, params: dict, run_dir: Path) -> None:
 
 
 def render_html(notebook: Path) -> Path:
-    """HTML rendering of an executed notebook without code cells."""
+    """HTML rendering of an executed notebook without code cells (and without stderr output)."""
     import nbformat
     from nbconvert import HTMLExporter
 
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:  # warnings and engine logs stay in the .ipynb, not in the report
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    body, _ = exporter.from_notebook_node(nb)
     out = notebook.with_suffix(".html")
     out.write_text(body, encoding="utf-8")
     return out

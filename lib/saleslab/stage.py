@@ -47,12 +47,24 @@ class Stage:
         """Label of ``key`` in this run's language."""
         return i18n.t(key, self.language)
 
-    def labelled(self, df: pd.DataFrame, value_columns=()) -> pd.DataFrame:
-        """``df`` with translated column names and translated codes in ``value_columns``."""
+    def labelled(self, df: pd.DataFrame, value_columns=()):
+        """``df`` for reading: translated column names and codes in ``value_columns``, numbers
+        with thousands separators, shares as percentages, no index."""
         out = df.copy()
         for c in value_columns:
             out[c] = i18n.label_values(out[c], self.language)
-        return i18n.label_columns(out, self.language)
+        formats = {}
+        for c in out.columns:
+            if c in i18n.SHARE_COLUMNS:
+                formats[c] = "{:.1%}"
+            elif pd.api.types.is_float_dtype(out[c]):
+                formats[c] = "{:,.2f}"
+            elif pd.api.types.is_integer_dtype(out[c]):
+                formats[c] = "{:,}"
+        out = i18n.label_columns(out, self.language)
+        formats = {i18n.label_columns(pd.DataFrame(columns=[c]), self.language).columns[0]: f
+                   for c, f in formats.items()}
+        return out.style.format(formats, na_rep="–").hide(axis="index")
 
     def save_table(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
         """Write ``df`` as Parquet (for later stages) and CSV (UTF-8 with BOM, opens in Excel)."""

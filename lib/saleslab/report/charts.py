@@ -12,15 +12,13 @@ import os
 from functools import lru_cache
 
 import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-matplotlib.use("Agg")  # headless: reports are rendered without a display
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
-
-from ..config import DEFAULT_PALETTE  # noqa: E402
-from ..errors import SalesLabError  # noqa: E402
-from .i18n import t  # noqa: E402
+from ..config import DEFAULT_PALETTE
+from ..errors import SalesLabError
+from .i18n import t
 
 #: Where Debian / Ubuntu packages put CJK fonts (fonts-wqy-microhei, fonts-noto-cjk, ...).
 CJK_FONT_GLOBS = (

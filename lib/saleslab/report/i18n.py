@@ -80,6 +80,9 @@ REASONS: dict[str, tuple[str, str]] = {
 
 LANGUAGES = ("zh-CN", "en")
 
+#: Columns holding shares in [0, 1], shown as percentages.
+SHARE_COLUMNS = frozenset({"gross_margin", "customer", "product", "region", "coverage"})
+
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
     if lang not in LANGUAGES:
