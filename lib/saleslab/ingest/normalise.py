@@ -7,6 +7,7 @@ Empty cells are never "bad": whether a column may be empty is the schema's busin
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -27,6 +28,27 @@ _SERIAL_MIN, _SERIAL_MAX = 30000, 60000
 UNITS = {"元": 1.0, "yuan": 1.0, "CNY": 1.0, "万元": 10_000.0}
 
 _MONEY_JUNK = re.compile(r"[,\s¥￥元]|RMB|CNY", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def per_unique(func):
+    """Run a parser on the distinct values only and spread the result back (exports repeat a lot)."""
+
+    @functools.wraps(func)
+    def wrapper(raw: pd.Series, *args, **kwargs):
+        codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
+        if len(uniques) > 0.7 * len(raw):  # mostly distinct: factorising would not pay
+            return func(raw, *args, **kwargs)
+        vals, bad = func(pd.Series(uniques, dtype=object), *args, **kwargs)
+        codes = np.where(codes < 0, len(uniques), codes)  # NA -> an appended empty slot
+        vals = vals.reset_index(drop=True).reindex(range(len(uniques) + 1))
+        bad = bad.reset_index(drop=True).reindex(range(len(uniques) + 1), fill_value=False).astype(bool)
+        out = vals.take(codes)
+        out.index = raw.index
+        flags = pd.Series(bad.to_numpy()[codes], index=raw.index)
+        return out, flags
+
+    return wrapper
 
 
 def _blank_to_none(raw: pd.Series) -> pd.Series:
@@ -34,6 +56,7 @@ def _blank_to_none(raw: pd.Series) -> pd.Series:
     return s.where(s.notna() & (s.astype(str).str.strip() != ""), None)
 
 
+@per_unique
 def norm_text(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Free text: half-width, whitespace collapsed, trimmed; empty -> None."""
     s = _blank_to_none(raw)
@@ -41,13 +64,15 @@ def norm_text(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out.where(out.notna(), None), pd.Series(False, index=raw.index)
 
 
+@per_unique
 def norm_id(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Identifiers: half-width, all whitespace removed; empty -> None."""
     s = _blank_to_none(raw)
-    out = s.map(lambda v: re.sub(r"\s+", "", str(v).translate(_FULLWIDTH)) or None, na_action="ignore")
+    out = s.map(lambda v: _WHITESPACE.sub("", str(v).translate(_FULLWIDTH)) or None, na_action="ignore")
     return out.where(out.notna(), None), pd.Series(False, index=raw.index)
 
 
+@per_unique
 def parse_dates(raw: pd.Series, formats=DEFAULT_DATE_FORMATS) -> tuple[pd.Series, pd.Series]:
     """Dates in any of ``formats`` (strptime codes or ``excel_serial``) -> datetime.date.
 
@@ -75,6 +100,7 @@ def parse_dates(raw: pd.Series, formats=DEFAULT_DATE_FORMATS) -> tuple[pd.Series
     return dates, bad
 
 
+@per_unique
 def parse_money(raw: pd.Series, unit: str = "元") -> tuple[pd.Series, pd.Series]:
     """Amounts with thousands separators / currency signs, in ``unit`` -> 元 rounded to the cent.
 
@@ -89,6 +115,7 @@ def parse_money(raw: pd.Series, unit: str = "元") -> tuple[pd.Series, pd.Series
     return (num * UNITS[unit]).round(2), bad
 
 
+@per_unique
 def parse_number(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Plain numbers (thousands separators allowed) -> float64."""
     s = _blank_to_none(raw).map(lambda v: str(v).translate(_FULLWIDTH).replace(",", "").strip(), na_action="ignore")

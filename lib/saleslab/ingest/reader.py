@@ -100,14 +100,14 @@ class FileReader:
             else:
                 while len(fields) > width and fields[-1].strip() == "":
                     fields.pop()
-                if all(f.strip() == "" for f in fields):
+                if not "".join(fields).strip():
                     self.blank_lines += 1
                     continue
                 if len(fields) != width:
                     chunk.rejects.append(Reject(
                         line, "field_count", f"{len(fields)} fields, header has {width}",
                         self.mapping.delimiter.join(fields)))
-                elif [f.strip() for f in fields] == header_key:
+                elif fields[0].strip() == header_key[0] and [f.strip() for f in fields] == header_key:
                     chunk.rejects.append(Reject(line, "repeated_header", "header repeated mid-file",
                                                 self.mapping.delimiter.join(fields)))
                 else:
