@@ -107,6 +107,8 @@ def test_unreadable_files_are_rejected_with_one_clear_message(tmp_path, body, me
     assert acc.status == "rejected" and message in acc.message and "erp/orders.csv" in acc.message
     assert acc.rows_read == acc.rows_quarantined and acc.rows_loaded == 0
     assert not list((tmp_path / "wh" / "orders").glob("erp_orders*"))
+    q = load(tmp_path / "wh", "_quarantine")
+    assert len(q) == acc.rows_quarantined and set(q["reason"]) <= {"file_rejected"}
 
 
 def test_declared_encoding_that_does_not_fit_names_the_line(tmp_path):

@@ -36,7 +36,7 @@ from .. import schema
 from ..errors import IngestError, ParameterError, SourceError
 from . import normalise as N
 from .mapping import SourceMapping, Target, load_mappings
-from .reader import Chunk, FileReader, count_records
+from .reader import Chunk, FileReader, raw_records
 
 QUARANTINE_SCHEMA = pa.schema([
     ("source", pa.string()), ("file", pa.string()), ("line", pa.int64()), ("reason", pa.string()),
@@ -103,11 +103,11 @@ class _KeyIndex:
         self.vals = np.empty(0, dtype=np.uint64)
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = np.searchsorted(self.keys, keys)
-        pos_c = np.minimum(pos, max(len(self.keys) - 1, 0))
-        found = (len(self.keys) > 0) & (self.keys[pos_c] == keys) if len(self.keys) else np.zeros(len(keys), bool)
-        vals = self.vals[pos_c] if len(self.keys) else np.zeros(len(keys), np.uint64)
-        return found, vals
+        """(found, row hash of the first occurrence) for each key hash."""
+        if not len(self.keys):
+            return np.zeros(len(keys), bool), np.zeros(len(keys), np.uint64)
+        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return self.keys[pos] == keys, self.vals[pos]
 
     def add(self, keys: np.ndarray, vals: np.ndarray) -> None:
         k = np.concatenate([self.keys, keys])
@@ -352,6 +352,30 @@ def _files_of(mapping: SourceMapping, input_dir: Path) -> list[Path]:
     return sorted(found)
 
 
+def _reject_file(mapping: SourceMapping, path: Path, display: str, out: Path, acc: FileAccount,
+                 part_name: str, err: SourceError) -> None:
+    """A file that cannot be read as its mapping says: drop anything written for it, then keep
+    every non-blank line (row) of it in quarantine, so nothing is lost and the accounting balances."""
+    for p in out.glob(f"*/{part_name}"):
+        p.unlink()
+    acc.status, acc.message = "rejected", str(err)
+    acc.rows_read = acc.rows_loaded = acc.rows_quarantined = 0
+    acc.loaded_by_table, acc.quarantined_by_reason = {}, {}
+    loader = _FileLoader(mapping, path, display, out, acc)
+    batch: list[dict] = []
+    try:
+        for line, text in raw_records(path, mapping.format):
+            batch.append(dict(source=mapping.source, file=display, line=line, reason="file_rejected",
+                              column=err.column, expected=err.message, raw=text))
+            if len(batch) >= 100_000:
+                loader.quarantine(batch)
+                batch = []
+        loader.quarantine(batch)
+    finally:
+        loader.close()
+    acc.rows_read = acc.rows_quarantined
+
+
 def ingest_file(mapping: SourceMapping, path: Path, input_dir: Path, out: Path) -> FileAccount:
     """Load one file into ``out`` (a warehouse folder); never raises for bad content."""
     t0 = time.perf_counter()
@@ -367,21 +391,7 @@ def ingest_file(mapping: SourceMapping, path: Path, input_dir: Path, out: Path) 
         acc.encoding = reader.encoding or acc.encoding
     except SourceError as e:
         loader.close()
-        # drop what was written for this file, then quarantine every record of it
-        for p in out.glob(f"*/{loader.part_name}"):
-            p.unlink()
-        acc.status, acc.message = "rejected", str(e)
-        n = count_records(path)
-        acc.rows_read, acc.rows_loaded, acc.rows_quarantined = n, 0, 0
-        acc.loaded_by_table, acc.quarantined_by_reason = {}, {}
-        loader = _FileLoader(mapping, path, display, out, acc)
-        loader.quarantine([
-            dict(source=mapping.source, file=display, line=None, reason="file_rejected", column=e.column,
-                 expected=str(e), raw=f"{n} record(s) not read")
-        ] if n else [])
-        # one quarantine entry stands for the whole file's records
-        acc.rows_quarantined = n
-        acc.quarantined_by_reason = {"file_rejected": n} if n else {}
+        _reject_file(mapping, path, display, out, acc, loader.part_name, e)
     finally:
         loader.close()
     acc.seconds = round(time.perf_counter() - t0, 3)

@@ -223,9 +223,13 @@ class FileReader:
                               expected=f"one of {', '.join(map(repr, wb.sheetnames))}") from None
 
         def gen():
+            i = 0
             try:
                 for i, row in enumerate(ws.iter_rows(values_only=True), 1):
                     yield i, [_cell_text(v) for v in row]
+            except Exception as e:  # noqa: BLE001 - a damaged workbook fails in many ways
+                raise SourceError(self.display, f"workbook cannot be read past row {i} ({type(e).__name__}: {e})",
+                                  line=i + 1, expected="an undamaged .xlsx workbook") from None
             finally:
                 wb.close()
 
@@ -245,14 +249,29 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def count_records(path: Path) -> int:
-    """Non-blank physical lines of a file, for accounting a file that cannot be parsed at all."""
-    n = 0
+def raw_records(path: Path, fmt: str, limit: int = 2000) -> Iterator[tuple[int, str]]:
+    """(line, text) of every non-blank line (CSV) or row (Excel) of a file that cannot be parsed
+    as its mapping says, so that a rejected file's records are still kept in quarantine."""
+    if fmt == "excel":
+        try:
+            from openpyxl import load_workbook
+
+            wb = load_workbook(path, read_only=True, data_only=True)
+            rows = []
+            for ws in wb.worksheets:
+                for i, row in enumerate(ws.iter_rows(values_only=True), 1):
+                    cells = [_cell_text(v) for v in row]
+                    if any(c.strip() for c in cells):
+                        rows.append((i, ",".join(cells)[:limit]))
+            wb.close()
+            yield from rows
+            return
+        except Exception:  # noqa: BLE001 - not a workbook after all: fall back to its bytes
+            pass
     with open(path, "rb") as fh:
-        for raw in fh:
+        for i, raw in enumerate(fh, 1):
             if raw.strip():
-                n += 1
-    return n
+                yield i, raw[:limit].decode("utf-8", errors="replace")
 
 
-__all__ = ["Chunk", "FileReader", "Reject", "count_records"]
+__all__ = ["Chunk", "FileReader", "Reject", "raw_records"]
