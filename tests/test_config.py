@@ -82,3 +82,9 @@ def test_shipped_parameter_files_are_valid():
     root = Path(__file__).parents[1] / "parameters"
     for name in ("demo.yaml", "monthly.yaml"):
         load_params(root / name, check_input=False)
+
+
+def test_unknown_threshold_is_rejected(write):
+    with pytest.raises(ParameterError, match="key 'thresholds': unknown threshold 'nope'; allowed: "):
+        load_params(write("thresholds: {nope: 1}\n"))
+

@@ -35,9 +35,14 @@ def test_stage_notebook_executes_on_small_demo(stage, language, demo_warehouse, 
     html = render_html(tmp_path / f"{stage}.ipynb").read_text(encoding="utf-8")
     assert "open_stage(" not in html  # code cells are not in the report
     assert "data:image/png" in html
-    label = {"zh-CN": {"00_data_quality": "读取行数", "01_overview": "销售额"},
-             "en": {"00_data_quality": "Rows read", "01_overview": "Revenue"}}[language][stage]
-    assert label in html
+    # tables are shown with their column names in the run's language
+    from saleslab.report.i18n import LABELS, t
+
+    first = pd.read_parquet(sorted(tables)[0]).columns
+    labelled = [c for c in first if c in LABELS]
+    assert labelled and t(labelled[0], language) in html
+    heads = json.loads((tmp_path / "data" / stage / "headlines.json").read_text(encoding="utf-8"))
+    assert heads and all(h["label"] == t(h["key"], language) for h in heads)
 
 
 @pytest.mark.parametrize("stage", available_stages())

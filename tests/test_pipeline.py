@@ -45,7 +45,7 @@ def test_run_writes_the_report_pack(first_run):
     for stage in available_stages():
         assert (run / f"{stage}.ipynb").exists() and (run / f"{stage}.html").exists()
         assert f"{stage} done in" in r.stdout
-    assert "[1/3] ingest" in r.stdout
+    assert f"[1/{len(available_stages()) + 1}] ingest" in r.stdout
     assert (tmp / "reports" / "latest").resolve() == run.resolve()
     m = json.loads((run / "manifest.json").read_text())
     assert m["status"] == "ok" and m["parameters"]["name"] == "e2e"
@@ -56,6 +56,7 @@ def test_run_writes_the_report_pack(first_run):
     assert m["git_commit"] and m["saleslab_version"]
     index = (run / "index.html").read_text(encoding="utf-8")
     assert "销售额" in index and "00_data_quality.html" in index and "data/01_overview/monthly.csv" in index
+    assert (run / "data" / "01_overview" / "monthly.xlsx").exists()
 
 
 def test_two_runs_on_the_same_inputs_give_identical_numbers(first_run, demo_dir):

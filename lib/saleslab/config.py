@@ -33,6 +33,31 @@ def available_stages() -> list[str]:
     return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
+#: Notebook parameters every stage shares; the pipeline fills them from the run parameters.
+COMMON_PARAMETERS = ("run_dir", "warehouse", "language", "period_start", "period_end", "as_of", "engine",
+                     "palette", "duckdb_memory_limit", "duckdb_temp_directory")
+_PY_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,)}
+
+
+def stage_thresholds(stages=None) -> dict[str, dict]:
+    """Analysis parameters (thresholds) declared in the stage notebooks' parameters cells.
+
+    Returns ``{name: {"type": "float", "default": "1.2", "help": "...", "stages": [...]}}``; these
+    are the keys allowed under ``thresholds:`` in a run parameter file.
+    """
+    import papermill as pm
+
+    out: dict[str, dict] = {}
+    for stage in stages or available_stages():
+        for name, p in pm.inspect_notebook(str(NOTEBOOKS / f"{stage}.ipynb")).items():
+            if name in COMMON_PARAMETERS:
+                continue
+            entry = out.setdefault(name, {"type": p["inferred_type_name"], "default": p["default"],
+                                          "help": p["help"], "stages": []})
+            entry["stages"].append(stage)
+    return out
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -83,6 +108,7 @@ class RunParams(_Strict):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     stages: list[str] | None = None
     ingest: bool = True  # run `saleslab ingest` before the stages
+    thresholds: dict[str, float | int | str | bool] = Field(default_factory=dict)
     palette: list[str] = Field(default_factory=lambda: list(DEFAULT_PALETTE), min_length=1, max_length=5)
     project_dir: Path = Field(PROJECT_ROOT, exclude=True)
 
@@ -104,6 +130,23 @@ class RunParams(_Strict):
         if unknown:
             raise ValueError(f"unknown stage(s) {', '.join(unknown)}; allowed: {', '.join(known)}")
         return sorted(set(v), key=known.index)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, v):
+        if not v:
+            return v
+        declared = stage_thresholds()
+        for key, value in v.items():
+            if key not in declared:
+                allowed = ", ".join(f"{k} ({'/'.join(d['stages'])})" for k, d in sorted(declared.items()))
+                raise ValueError(f"unknown threshold {key!r}; allowed: {allowed or 'none'}")
+            typ = declared[key]["type"]
+            ok = _PY_TYPES.get(typ)
+            if ok and (not isinstance(value, ok) or (typ != "bool" and isinstance(value, bool))):
+                raise ValueError(f"threshold {key!r} must be a {typ} (default {declared[key]['default']}), "
+                                 f"got {value!r}")
+        return v
 
     @model_validator(mode="after")
     def _dates(self):
@@ -143,9 +186,15 @@ class RunParams(_Strict):
                 "temp_directory": str(self.path(Path(d.temp_directory))),
                 "max_temp_directory_size": d.max_temp_directory_size}
 
-    def notebook_parameters(self, run_dir: Path) -> dict:
-        """What the pipeline injects into every stage notebook (plain JSON types, absolute paths)."""
-        return {
+    def notebook_parameters(self, run_dir: Path, stage: str | None = None) -> dict:
+        """What the pipeline injects into a stage notebook (plain JSON types, absolute paths): the
+        common parameters, plus the thresholds that ``stage`` declares."""
+        if stage is not None and self.thresholds:
+            declared = stage_thresholds([stage])
+            extra = {k: v for k, v in self.thresholds.items() if k in declared}
+        else:
+            extra = {}
+        return extra | {
             "run_dir": str(run_dir),
             "warehouse": str(self.warehouse_path),
             "language": self.language,

@@ -178,7 +178,6 @@ def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str 
         acc = read_accounting(params.warehouse_path)
         manifest["inputs"] = [{"file": f["file"], "source": f["source"], "sha256": f["sha256"], "bytes": f["bytes"],
                                "rows_read": f["rows_read"]} for f in acc["files"]]
-        nb_params = params.notebook_parameters(run_dir)
         for stage in stages:
             step += 1
             progress(f"[{step}/{total}] {stage} ...")
@@ -186,7 +185,7 @@ def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str 
             entry = {"stage": stage, "status": "running"}
             manifest["stages"].append(entry)
             try:
-                execute_stage(stage, nb_params, run_dir)
+                execute_stage(stage, params.notebook_parameters(run_dir, stage), run_dir)
             except StageFailed:
                 entry.update(status="failed", seconds=round(time.perf_counter() - t0, 2))
                 raise
@@ -240,7 +239,8 @@ def write_index(run_dir: Path, manifest: dict, params: RunParams) -> Path:
         for item in json.loads(hl.read_text(encoding="utf-8")) if hl.exists() else []:
             cards.append(f'<div class="card"><div class="v">{_fmt(item["value"], item["kind"], lang)}</div>'
                          f'<div class="k">{html.escape(item["label"])}</div></div>')
-        tables = " ".join(f'<a href="data/{stage}/{html.escape(t)}.csv">{html.escape(t)}.csv</a>'
+        tables = " ".join(f'{html.escape(t)} (<a href="data/{stage}/{html.escape(t)}.csv">csv</a>'
+                          f' · <a href="data/{stage}/{html.escape(t)}.xlsx">xlsx</a>)'
                           for t in entry.get("tables", {}))
         links.append(f'<tr><td><a href="{stage}.html">{tr(stage)}</a></td><td>{stage}</td>'
                      f'<td><a href="{stage}.ipynb">ipynb</a></td><td>{entry.get("seconds", "")}s</td>'

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .config import DEFAULT_PALETTE, PROJECT_ROOT
 from .engine import Engine, connect
-from .report import i18n
+from .report import export, i18n
 
 
 @dataclass
@@ -67,9 +67,10 @@ class Stage:
         return out.style.format(formats, na_rep="–").hide(axis="index")
 
     def save_table(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
-        """Write ``df`` as Parquet (for later stages) and CSV (UTF-8 with BOM, opens in Excel)."""
+        """Write ``df`` as Parquet (for later stages) and as CSV and Excel for people
+        (formula-safe, see :mod:`saleslab.report.export`)."""
         df.to_parquet(self.data_dir / f"{name}.parquet", index=False)
-        df.to_csv(self.data_dir / f"{name}.csv", index=False, encoding="utf-8-sig")
+        export.write_table(df, self.data_dir, name)
         return df
 
     def headline(self, key: str, value, kind: str = "number") -> None:

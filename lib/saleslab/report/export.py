@@ -1,0 +1,40 @@
+"""Tables written for people: CSV (UTF-8 with BOM, opens in Excel) and .xlsx, made safe to open.
+
+A text cell that starts with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage return) is run as
+a formula by spreadsheet programs (CSV/Excel formula injection, e.g. ``=HYPERLINK(...)`` in a
+customer name). Such cells are prefixed with a single quote, which spreadsheets show as text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_MAX_ROWS = 1_048_575
+
+
+def neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells cannot be read as formulas.
+
+    >>> neutralise(pd.DataFrame({"name": ["=HYPERLINK(1)", "ok", "-x"], "n": [-1, 2, 3]}))["name"].tolist()
+    ["'=HYPERLINK(1)", 'ok', "'-x"]
+    """
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
+    return out
+
+
+def write_table(df: pd.DataFrame, folder: Path, name: str, excel: bool = True) -> list[Path]:
+    """Write ``name``.csv (and ``name``.xlsx when it fits a worksheet) into ``folder``."""
+    safe = neutralise(df)
+    paths = [folder / f"{name}.csv"]
+    safe.to_csv(paths[0], index=False, encoding="utf-8-sig")
+    if excel and len(safe) <= EXCEL_MAX_ROWS:
+        paths.append(folder / f"{name}.xlsx")
+        safe.to_excel(paths[1], index=False, sheet_name=name[:31])
+    return paths
