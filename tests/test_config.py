@@ -88,3 +88,18 @@ def test_unknown_threshold_is_rejected(write):
     with pytest.raises(ParameterError, match="key 'thresholds': unknown threshold 'nope'; allowed: "):
         load_params(write("thresholds: {nope: 1}\n"))
 
+
+
+def test_thresholds_are_typed_by_the_notebooks_that_declare_them(write, tmp_path):
+    from saleslab.config import stage_thresholds
+
+    declared = stage_thresholds()
+    floats = [k for k, d in declared.items() if d["type"] == "float"]
+    assert floats, "stage notebooks declare float thresholds"
+    key = floats[0]
+    with pytest.raises(ParameterError, match=f"threshold '{key}' must be a float"):
+        load_params(write(f"thresholds: {{{key}: high}}\n"))
+    p = load_params(write(f"thresholds: {{{key}: 0.5}}\n"))
+    stage = declared[key]["stages"][0]
+    assert p.notebook_parameters(tmp_path, stage)[key] == 0.5
+    assert key not in p.notebook_parameters(tmp_path, "00_data_quality")

@@ -102,13 +102,13 @@ def test_monthly_overview_matches_hand_computation(eng):
 
 def test_coverage_counts_known_customers_products_and_regions(eng):
     c = quality.coverage(eng).set_index("channel")
-    assert c.loc["direct", "order_lines"] == 2 and c.loc["direct", "customer"] == 1.0
+    assert c.loc["direct", "order_lines"] == 2 and c.loc["direct", "known_customer"] == 1.0
     # online: O2 (C9 unknown, P1, 华南), O3 (C2, P3 unknown, no region), O4 (C2, P1, 华南)
     assert c.loc["online", "order_lines"] == 3
-    assert c.loc["online", "customer"] == pytest.approx(2 / 3, abs=1e-6)
-    assert c.loc["online", "product"] == pytest.approx(2 / 3, abs=1e-6)
-    assert c.loc["online", "region"] == pytest.approx(2 / 3, abs=1e-6)
-    assert c.loc["all", "order_lines"] == 5 and c.loc["all", "customer"] == 0.8
+    assert c.loc["online", "known_customer"] == pytest.approx(2 / 3, abs=1e-6)
+    assert c.loc["online", "known_product"] == pytest.approx(2 / 3, abs=1e-6)
+    assert c.loc["online", "known_region"] == pytest.approx(2 / 3, abs=1e-6)
+    assert c.loc["all", "order_lines"] == 5 and c.loc["all", "known_customer"] == 0.8
 
 
 def test_row_accounting_balances_per_source(eng):

@@ -40,7 +40,7 @@ def coverage(eng: Engine) -> pd.DataFrame:
 
     known customer = the order's customer_id exists in ``customers``; known product = the
     line's product_id exists in ``products``; known region = the order has a region code.
-    Columns: channel, order_lines, customer, product, region (shares in [0, 1]).
+    Columns: channel, order_lines, known_customer, known_product, known_region (shares in [0, 1]).
     """
     o = eng.table("orders").select("order_id", "customer_id", "channel", "region")
     ln = eng.table("order_lines").select("order_id", "product_id")
@@ -51,14 +51,15 @@ def coverage(eng: Engine) -> pd.DataFrame:
     j = j.left_join(p, j.product_id == p.known_product_id)
     per = j.group_by("channel").aggregate(
         order_lines=j.count(),
-        customer=j.known_customer_id.notnull().cast("int64").sum(),
-        product=j.known_product_id.notnull().cast("int64").sum(),
-        region=j.region.notnull().cast("int64").sum(),
+        known_customer=j.known_customer_id.notnull().cast("int64").sum(),
+        known_product=j.known_product_id.notnull().cast("int64").sum(),
+        known_region=j.region.notnull().cast("int64").sum(),
     ).order_by("channel")
     df = eng.execute(per)
-    total = df[["order_lines", "customer", "product", "region"]].sum()
+    shares = ["known_customer", "known_product", "known_region"]
+    total = df[["order_lines", *shares]].sum()
     df = pd.concat([df, pd.DataFrame([{"channel": "all", **total.to_dict()}])], ignore_index=True)
-    for k in ("customer", "product", "region"):
+    for k in shares:
         df[k] = (df[k] / df["order_lines"]).where(df["order_lines"] > 0).round(6)
     df["order_lines"] = df["order_lines"].astype("int64")
     return df
@@ -71,6 +72,6 @@ def reason_totals(reasons: pd.DataFrame) -> pd.DataFrame:
 
 
 def overall_coverage(cov: pd.DataFrame) -> dict:
-    """The ``all`` row of :func:`coverage` as a dict (order_lines, customer, product, region)."""
+    """The ``all`` row of :func:`coverage` as a dict (order_lines, known_customer, known_product, known_region)."""
     row = cov[cov["channel"] == "all"].iloc[0]
-    return {k: row[k] for k in ("order_lines", "customer", "product", "region")}
+    return {k: row[k] for k in ("order_lines", "known_customer", "known_product", "known_region")}

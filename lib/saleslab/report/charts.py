@@ -115,7 +115,7 @@ def quarantine_chart(totals, lang: str, palette=None):
     return share_bars(totals["rows"], labels, t("quarantine_by_reason", lang), palette, percent=False)
 
 
-def coverage_chart(cov, lang: str, palette=None, measure: str = "customer"):
+def coverage_chart(cov, lang: str, palette=None, measure: str = "known_customer"):
     """Bars of the coverage share per channel (:func:`saleslab.quality.coverage`)."""
     labels = [t(c, lang) for c in cov["channel"]]
     return share_bars(cov[measure], labels, f"{t('coverage_by_channel', lang)} · {t(measure, lang)}", palette)

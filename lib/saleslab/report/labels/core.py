@@ -1,7 +1,7 @@
 """Labels of the data-quality and overview stages, the report frame and shared codes."""
 
 #: Columns that hold shares in [0, 1] (shown as percentages).
-SHARES = {"gross_margin", "customer", "product", "region", "coverage"}
+SHARES = {"gross_margin", "known_customer", "known_product", "known_region", "coverage"}
 
 LABELS: dict[str, tuple[str, str]] = {
     # headline KPIs (domain.md §3)
@@ -32,9 +32,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "example_line": ("示例行号", "Example line"),
     "channel": ("渠道", "Channel"),
     "order_lines": ("订单行数", "Order lines"),
-    "customer": ("客户已知", "Known customer"),
-    "product": ("产品已知", "Known product"),
-    "region": ("区域已知", "Known region"),
+    "known_customer": ("客户已知", "Known customer"),
+    "known_product": ("产品已知", "Known product"),
+    "known_region": ("区域已知", "Known region"),
+    "customer": ("客户", "Customer"),
+    "product": ("产品", "Product"),
+    "region": ("区域", "Region"),
     "coverage": ("数据覆盖率", "Coverage"),
     # channels
     "online": ("线上电商", "Online"),
