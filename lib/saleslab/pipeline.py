@@ -254,7 +254,8 @@ body{{font-family:"Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei","Noto Sa
 .cards{{display:flex;flex-wrap:wrap;gap:1rem;margin:1rem 0}}
 .card{{border:1px solid #ddd;border-radius:8px;padding:1rem 1.4rem;min-width:10rem}}
 .card .v{{font-size:1.6rem;font-weight:600;color:{params.palette[0]}}}
-.card .k{{color:#666}} table{{border-collapse:collapse}} td,th{{padding:.3rem .8rem;border-bottom:1px solid #eee;text-align:left}}
+.card .k{{color:#666}} table{{border-collapse:collapse}} td,th{{padding:.3rem .8rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top}}
+td:nth-child(-n+4){{white-space:nowrap}}
 </style></head><body>
 <h1>{tr('report_title')}</h1>
 <p>{tr('period')}: {period} · {tr('generated')}: {html.escape(manifest.get('finished', ''))} · run {html.escape(manifest['run_id'])}</p>

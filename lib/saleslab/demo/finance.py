@@ -7,7 +7,7 @@ import pandas as pd
 
 from . import fmt
 from .config import N_DAYS
-from .regions import REGIONS
+from .regions import REGION_CODES, REGIONS
 
 END = N_DAYS - 1
 
@@ -135,8 +135,9 @@ def inventory(rng, demo):
 
 
 def targets(rng, demo):
-    """Monthly targets by rep (from a smoothed version of the rep's actual sales times a
-    rep factor), team (sum of its reps) and region (sum of its teams + 5 %)."""
+    """Monthly targets by rep (from a smoothed version of the rep's actual direct sales times a
+    rep factor), team (sum of its reps) and region (a smoothed version of the region's sales in
+    all channels times a region factor of 0.92–1.08: a regional target covers every channel)."""
     o = demo.O["direct"][demo.direct_genuine]
     reps = demo.reps
     months = np.unique(fmt.month(np.arange(N_DAYS)))
@@ -154,19 +155,27 @@ def targets(rng, demo):
     factor[below] = 2.0
     smooth = 0.5 * actual + 0.5 * np.repeat(yearly / 12, 12, axis=1)
     tgt = np.maximum(np.round(smooth * factor[:, None] * rng.uniform(0.97, 1.03, actual.shape), -2), 1_000)
+    reg_actual = np.zeros((len(REGION_CODES), len(months)))
+    for ch, oc in demo.O.items():
+        oc = oc[demo.direct_genuine] if ch == "direct" else oc
+        np.add.at(reg_actual, (oc.region.to_numpy(), np.searchsorted(months, fmt.month(oc.day.to_numpy()))),
+                  oc.amount.to_numpy() / 100)
+    reg_yearly = reg_actual.reshape(len(REGION_CODES), 3, 12).sum(axis=2)
+    reg_smooth = 0.5 * reg_actual + 0.5 * np.repeat(reg_yearly / 12, 12, axis=1)
+    reg_tgt = np.round(reg_smooth * rng.uniform(0.92, 1.08, (len(REGION_CODES), 1)), -2)
     rows = []
     for m in range(len(months)):
         day = int(np.flatnonzero(fmt.month(np.arange(N_DAYS)) == months[m])[0])
         serial = day + fmt.EXCEL_START
-        team_sum, region_sum = {}, {}
+        team_sum = {}
         for r in range(len(reps)):
             rows.append((serial, "销售代表", reps.rep_id[r], reps.name[r], float(tgt[r, m])))
             team_sum[reps.team[r]] = team_sum.get(reps.team[r], 0) + tgt[r, m]
-            region_sum[reps.region[r]] = region_sum.get(reps.region[r], 0) + tgt[r, m]
         for t in sorted(team_sum):
             rows.append((serial, "团队", t, t, float(team_sum[t])))
-        for g in sorted(region_sum):
-            rows.append((serial, "区域", g, REGIONS[g][0], float(np.round(region_sum[g] * 1.05, -2))))
+        for g in sorted(REGION_CODES):
+            if reg_tgt[REGION_CODES.index(g), m] > 0:
+                rows.append((serial, "区域", g, REGIONS[g][0], float(reg_tgt[REGION_CODES.index(g), m])))
     ach = actual.sum(axis=1) / tgt.sum(axis=1)
     planted = {
         "reps_above_target": {"ids": reps.rep_id.to_numpy()[above].tolist(),
