@@ -59,3 +59,11 @@ def open_engine():
     def _open(warehouse: Path, backend: str, tmp: Path):
         return connect(warehouse, backend, {"memory_limit": "1GB", "threads": 2, "temp_directory": str(tmp / "duck")})
     return _open
+
+
+@pytest.fixture(scope="module")
+def eng(hand_warehouse, backend, tmp_path_factory, open_engine):
+    """The module's hand-made warehouse opened on each backend (parity); a module using it defines ``hand_warehouse``."""
+    e = open_engine(hand_warehouse, backend, tmp_path_factory.mktemp("eng"))
+    yield e
+    e.close()

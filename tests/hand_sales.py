@@ -21,47 +21,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from saleslab.ingest.load import ingest
+import handmade
+from handmade import source_yaml
 
 START, END = "2024-01-01", "2024-03-31"
 
-
-def _src(files: str, table: str, columns: dict) -> str:
-    cols = ", ".join(f"{k}: {v}" for k, v in columns.items())
-    return f"files: {files}\nformat: csv\ntargets:\n  - table: {table}\n    columns: {{{cols}}}\n"
-
-
 MAPS = {
-    "orders.yaml": """
-files: orders.csv
-format: csv
-targets:
-  - table: orders
-    distinct: true
-    columns: {order_id: order, order_date: date, customer_id: cust, channel: channel, rep_id: rep, distributor_id: dist}
-  - table: order_lines
-    columns: {order_id: order, product_id: sku, quantity: qty, unit_price: price}
-""",
-    "products.yaml": _src("products.csv", "products",
-                          {"product_id": "sku", "name": "name", "category": "cat", "list_price": "price", "unit_cost": "cost"}),
-    "returns.yaml": _src("returns.csv", "returns", {"return_id": "id", "order_id": "order", "product_id": "sku",
-                                                    "return_date": "date", "quantity": "qty", "amount": "amount"}),
-    "traffic.yaml": _src("traffic.csv", "web_traffic", {"date": "date", "traffic_source": "src", "visits": "visits",
-                                                        "clicks": "clicks"}),
-    "leads.yaml": _src("leads.csv", "leads", {"lead_id": "id", "created_date": "date", "stage": "stage", "rep_id": "rep"}),
-    "costs.yaml": _src("costs.csv", "channel_costs", {"month": "month", "channel": "channel", "cost_type": "type",
-                                                      "amount": "amount"}),
-    "campaigns.yaml": _src("campaigns.csv", "campaigns", {"campaign_id": "id", "name": "name", "channel": "channel",
-                                                          "start_date": "start", "end_date": "end", "spend": "spend"}),
-    "invoices.yaml": _src("invoices.csv", "invoices", {"invoice_id": "id", "order_id": "order", "customer_id": "cust",
-                                                       "distributor_id": "dist", "invoice_date": "date",
-                                                       "due_date": "due", "amount": "amount"}),
-    "payments.yaml": _src("payments.csv", "payments", {"payment_id": "id", "invoice_id": "inv",
-                                                       "payment_date": "date", "amount": "amount"}),
-    "distributors.yaml": _src("distributors.csv", "distributors", {"distributor_id": "id", "name": "name"}),
-    "reps.yaml": _src("reps.csv", "reps", {"rep_id": "id", "name": "name", "team": "team"}),
-    "targets.yaml": _src("targets.csv", "targets", {"month": "month", "level": "level", "level_id": "id",
-                                                    "target_amount": "amount"}),
+    "orders.yaml": handmade.orders_yaml(
+        {"order_id": "order", "order_date": "date", "customer_id": "cust", "channel": "channel", "rep_id": "rep",
+         "distributor_id": "dist"}),
+    "products.yaml": handmade.PRODUCTS,
+    "returns.yaml": handmade.RETURNS,
+    "traffic.yaml": source_yaml("traffic.csv", "web_traffic", {"date": "date", "traffic_source": "src",
+                                                               "visits": "visits", "clicks": "clicks"}),
+    "leads.yaml": source_yaml("leads.csv", "leads", {"lead_id": "id", "created_date": "date", "stage": "stage",
+                                                     "rep_id": "rep"}),
+    "costs.yaml": handmade.COSTS,
+    "campaigns.yaml": handmade.CAMPAIGNS,
+    "invoices.yaml": source_yaml("invoices.csv", "invoices", {"invoice_id": "id", "order_id": "order",
+                                                              "customer_id": "cust", "distributor_id": "dist",
+                                                              "invoice_date": "date", "due_date": "due",
+                                                              "amount": "amount"}),
+    "payments.yaml": source_yaml("payments.csv", "payments", {"payment_id": "id", "invoice_id": "inv",
+                                                              "payment_date": "date", "amount": "amount"}),
+    "distributors.yaml": source_yaml("distributors.csv", "distributors", {"distributor_id": "id", "name": "name"}),
+    "reps.yaml": source_yaml("reps.csv", "reps", {"rep_id": "id", "name": "name", "team": "team"}),
+    "targets.yaml": handmade.TARGETS,
 }
 
 FILES = {
@@ -117,13 +102,4 @@ FILES = {
 
 def build(tmp: Path) -> Path:
     """Write the CSVs and mappings under ``tmp`` and ingest them; return the warehouse folder."""
-    (tmp / "in").mkdir()
-    (tmp / "src").mkdir()
-    for name, text in FILES.items():
-        (tmp / "in" / name).write_text(text, encoding="utf-8")
-    for name, text in MAPS.items():
-        (tmp / "src" / name).write_text(text, encoding="utf-8")
-    rep = ingest(tmp / "in", tmp / "src", tmp / "wh")
-    bad = [(f.file, f.rows_quarantined) for f in rep.files if f.rows_quarantined]
-    assert not bad, bad
-    return tmp / "wh"
+    return handmade.build_warehouse(tmp, FILES, MAPS)

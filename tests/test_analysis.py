@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import handmade
 from saleslab import analysis
 from saleslab.errors import SalesLabError
-from saleslab.ingest.load import ingest
 
 D = dt.date
 JAN, FEB, MAR = D(2024, 1, 1), D(2024, 2, 1), D(2024, 3, 1)
@@ -150,26 +150,8 @@ def test_correlate_pearson_and_spearman_per_group():
     assert c.loc["b", "n"] == 2 and math.isnan(c.loc["b", "pearson"])  # too few months
 
 
-MAPS = {
-    "orders.yaml": """
-files: orders.csv
-format: csv
-targets:
-  - table: orders
-    distinct: true
-    columns: {order_id: order, order_date: date, customer_id: cust, channel: channel, region: region}
-  - table: order_lines
-    columns: {order_id: order, product_id: sku, quantity: qty, unit_price: price}
-""",
-    "products.yaml": "files: products.csv\nformat: csv\ntargets:\n  - table: products\n"
-                     "    columns: {product_id: sku, name: name, category: cat, list_price: price, unit_cost: cost}\n",
-    "returns.yaml": "files: returns.csv\nformat: csv\ntargets:\n  - table: returns\n"
-                    "    columns: {return_id: id, order_id: order, product_id: sku, return_date: date, quantity: qty, amount: amount}\n",
-    "costs.yaml": "files: costs.csv\nformat: csv\ntargets:\n  - table: channel_costs\n"
-                  "    columns: {month: month, channel: channel, cost_type: type, amount: amount}\n",
-    "campaigns.yaml": "files: campaigns.csv\nformat: csv\ntargets:\n  - table: campaigns\n"
-                      "    columns: {campaign_id: id, name: name, channel: channel, start_date: start, end_date: end, spend: spend}\n",
-}
+MAPS = {"orders.yaml": handmade.ORDERS, "products.yaml": handmade.PRODUCTS, "returns.yaml": handmade.RETURNS,
+        "costs.yaml": handmade.COSTS, "campaigns.yaml": handmade.CAMPAIGNS}
 FILES = {
     # online revenue Jan 1000, Feb 2500, Mar 2800; retail has revenue but no spend
     "orders.csv": "order,date,cust,channel,region,sku,qty,price\n"
@@ -187,16 +169,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def mkt_warehouse(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("mkt")
-    (tmp / "in").mkdir()
-    (tmp / "src").mkdir()
-    for name, text in FILES.items():
-        (tmp / "in" / name).write_text(text, encoding="utf-8")
-    for name, text in MAPS.items():
-        (tmp / "src" / name).write_text(text, encoding="utf-8")
-    rep = ingest(tmp / "in", tmp / "src", tmp / "wh")
-    assert all(f.rows_quarantined == 0 for f in rep.files)
-    return tmp / "wh"
+    return handmade.build_warehouse(tmp_path_factory.mktemp("mkt"), FILES, MAPS)
 
 
 def test_spend_vs_revenue_by_channel_and_month(mkt_warehouse, backend, tmp_path, open_engine):

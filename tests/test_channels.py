@@ -17,13 +17,6 @@ def hand_warehouse(tmp_path_factory):
     return hand_sales.build(tmp_path_factory.mktemp("hand_channels"))
 
 
-@pytest.fixture(scope="module")
-def eng(hand_warehouse, backend, tmp_path_factory, open_engine):
-    e = open_engine(hand_warehouse, backend, tmp_path_factory.mktemp("eng"))
-    yield e
-    e.close()
-
-
 def test_channel_revenue_is_net_of_returns_with_share_and_margin(eng):
     r = channels.channel_revenue(eng, S, E).set_index("channel")
     assert r.index.tolist() == ["distribution", "direct", "retail", "online"]  # largest revenue first

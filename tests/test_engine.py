@@ -3,49 +3,17 @@
 import datetime as dt
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
+import handmade
 from saleslab import kpis, quality
 from saleslab.errors import SalesLabError
-from saleslab.ingest.load import ingest
 
 
 D = dt.date
 
-MAPS = {
-    "orders.yaml": """
-files: orders.csv
-format: csv
-targets:
-  - table: orders
-    distinct: true
-    columns: {order_id: order, order_date: date, customer_id: cust, channel: channel, region: region}
-  - table: order_lines
-    columns: {order_id: order, product_id: sku, quantity: qty, unit_price: price}
-""",
-    "products.yaml": """
-files: products.csv
-format: csv
-targets:
-  - table: products
-    columns: {product_id: sku, name: name, category: cat, list_price: price, unit_cost: cost}
-""",
-    "customers.yaml": """
-files: customers.csv
-format: csv
-targets:
-  - table: customers
-    columns: {customer_id: id, name: name}
-""",
-    "returns.yaml": """
-files: returns.csv
-format: csv
-targets:
-  - table: returns
-    columns: {return_id: id, order_id: order, product_id: sku, return_date: date, quantity: qty, amount: amount}
-""",
-}
+MAPS = {"orders.yaml": handmade.ORDERS, "products.yaml": handmade.PRODUCTS, "customers.yaml": handmade.CUSTOMERS,
+        "returns.yaml": handmade.RETURNS}
 
 FILES = {
     # Jan: O1 = 2x10 (P1) + 1x30 (P2) = 50; O2 = 1x10 = 10 (unknown customer C9). Feb: O3 = 3x30 = 90 (no region)
@@ -64,23 +32,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def hand_warehouse(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("hand")
-    (tmp / "in").mkdir()
-    (tmp / "src").mkdir()
-    for name, text in FILES.items():
-        (tmp / "in" / name).write_text(text, encoding="utf-8")
-    for name, text in MAPS.items():
-        (tmp / "src" / name).write_text(text, encoding="utf-8")
-    rep = ingest(tmp / "in", tmp / "src", tmp / "wh")
-    assert all(f.rows_quarantined == 0 for f in rep.files)
-    return tmp / "wh"
-
-
-@pytest.fixture(scope="module")
-def eng(hand_warehouse, backend, tmp_path_factory, open_engine):
-    e = open_engine(hand_warehouse, backend, tmp_path_factory.mktemp("eng"))
-    yield e
-    e.close()
+    return handmade.build_warehouse(tmp_path_factory.mktemp("hand"), FILES, MAPS)
 
 
 def test_monthly_overview_matches_hand_computation(eng):

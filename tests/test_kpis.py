@@ -7,69 +7,28 @@ import datetime as dt
 import math
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
+import handmade
 from saleslab import kpis
 from saleslab.errors import SalesLabError
-from saleslab.ingest.load import ingest
 
 D = dt.date
 JAN, FEB = D(2024, 1, 1), D(2024, 2, 1)
 
 MAPS = {
-    "orders.yaml": """
-files: orders.csv
-format: csv
-targets:
-  - table: orders
-    distinct: true
-    columns: {order_id: order, order_date: date, customer_id: cust, channel: channel, region: region, rep_id: rep}
-  - table: order_lines
-    columns: {order_id: order, product_id: sku, quantity: qty, unit_price: price, discount: disc}
-""",
-    "products.yaml": """
-files: products.csv
-format: csv
-targets:
-  - table: products
-    columns: {product_id: sku, name: name, category: cat, list_price: price, unit_cost: cost}
-""",
-    "returns.yaml": """
-files: returns.csv
-format: csv
-targets:
-  - table: returns
-    columns: {return_id: id, order_id: order, product_id: sku, return_date: date, quantity: qty, amount: amount}
-""",
-    "reps.yaml": """
-files: reps.csv
-format: csv
-targets:
-  - table: reps
-    columns: {rep_id: id, name: name, team: team, region: region}
-""",
-    "targets.yaml": """
-files: targets.csv
-format: csv
-targets:
-  - table: targets
-    columns: {month: month, level: level, level_id: id, target_amount: amount}
-""",
-    "invoices.yaml": """
-files: invoices.csv
-format: csv
-targets:
-  - table: invoices
-    columns: {invoice_id: id, order_id: order, invoice_date: date, due_date: due, amount: amount}
-""",
-    "payments.yaml": """
-files: payments.csv
-format: csv
-targets:
-  - table: payments
-    columns: {payment_id: id, invoice_id: invoice, payment_date: date, amount: amount}
-""",
+    "orders.yaml": handmade.orders_yaml({**handmade.ORDER_COLUMNS, "rep_id": "rep"},
+                                        {**handmade.LINE_COLUMNS, "discount": "disc"}),
+    "products.yaml": handmade.PRODUCTS,
+    "returns.yaml": handmade.RETURNS,
+    "reps.yaml": handmade.source_yaml("reps.csv", "reps", {"rep_id": "id", "name": "name", "team": "team",
+                                                           "region": "region"}),
+    "targets.yaml": handmade.TARGETS,
+    "invoices.yaml": handmade.source_yaml("invoices.csv", "invoices", {"invoice_id": "id", "order_id": "order",
+                                                                       "invoice_date": "date", "due_date": "due",
+                                                                       "amount": "amount"}),
+    "payments.yaml": handmade.source_yaml("payments.csv", "payments", {"payment_id": "id", "invoice_id": "invoice",
+                                                                       "payment_date": "date", "amount": "amount"}),
 }
 
 FILES = {
@@ -110,23 +69,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def hand_warehouse(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("kpihand")
-    (tmp / "in").mkdir()
-    (tmp / "src").mkdir()
-    for name, text in FILES.items():
-        (tmp / "in" / name).write_text(text, encoding="utf-8")
-    for name, text in MAPS.items():
-        (tmp / "src" / name).write_text(text, encoding="utf-8")
-    rep = ingest(tmp / "in", tmp / "src", tmp / "wh")
-    assert all(f.rows_quarantined == 0 for f in rep.files), [(f.file, f.rows_quarantined) for f in rep.files]
-    return tmp / "wh"
-
-
-@pytest.fixture(scope="module")
-def eng(hand_warehouse, backend, tmp_path_factory, open_engine):
-    e = open_engine(hand_warehouse, backend, tmp_path_factory.mktemp("eng"))
-    yield e
-    e.close()
+    return handmade.build_warehouse(tmp_path_factory.mktemp("kpihand"), FILES, MAPS)
 
 
 @pytest.fixture(scope="module")

@@ -9,50 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import handmade
 from saleslab import products
-from saleslab.ingest.load import ingest
 
 matplotlib.use("Agg")
 
 MAPS = {
-    "orders.yaml": """
-files: orders.csv
-format: csv
-targets:
-  - table: orders
-    distinct: true
-    columns: {order_id: order, order_date: date, customer_id: cust, channel: channel, region: region}
-  - table: order_lines
-    columns: {order_id: order, product_id: sku, quantity: qty, unit_price: price}
-""",
-    "products.yaml": """
-files: products.csv
-format: csv
-targets:
-  - table: products
-    columns: {product_id: sku, name: name, category: cat, list_price: price, unit_cost: cost}
-""",
-    "customers.yaml": """
-files: customers.csv
-format: csv
-targets:
-  - table: customers
-    columns: {customer_id: id, name: name}
-""",
-    "returns.yaml": """
-files: returns.csv
-format: csv
-targets:
-  - table: returns
-    columns: {return_id: id, order_id: order, product_id: sku, return_date: date, quantity: qty, amount: amount}
-""",
-    "inventory.yaml": """
-files: inventory.csv
-format: csv
-targets:
-  - table: inventory
-    columns: {snapshot_date: date, product_id: sku, warehouse: wh, quantity: qty}
-""",
+    "orders.yaml": handmade.ORDERS,
+    "products.yaml": handmade.PRODUCTS,
+    "customers.yaml": handmade.CUSTOMERS,
+    "returns.yaml": handmade.RETURNS,
+    "inventory.yaml": handmade.source_yaml("inventory.csv", "inventory", {"snapshot_date": "date", "product_id": "sku",
+                                                                          "warehouse": "wh", "quantity": "qty"}),
 }
 
 # Period 2024 (366 days), previous year 2023.
@@ -90,23 +58,7 @@ S, E = "2024-01-01", "2024-12-31"
 
 @pytest.fixture(scope="module")
 def hand_warehouse(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("hand_products")
-    (tmp / "in").mkdir()
-    (tmp / "src").mkdir()
-    for name, text in FILES.items():
-        (tmp / "in" / name).write_text(text, encoding="utf-8")
-    for name, text in MAPS.items():
-        (tmp / "src" / name).write_text(text, encoding="utf-8")
-    rep = ingest(tmp / "in", tmp / "src", tmp / "wh")
-    assert all(f.rows_quarantined == 0 for f in rep.files)
-    return tmp / "wh"
-
-
-@pytest.fixture(scope="module")
-def eng(hand_warehouse, backend, tmp_path_factory, open_engine):
-    e = open_engine(hand_warehouse, backend, tmp_path_factory.mktemp("eng"))
-    yield e
-    e.close()
+    return handmade.build_warehouse(tmp_path_factory.mktemp("hand_products"), FILES, MAPS)
 
 
 def by_id(df):

@@ -18,13 +18,6 @@ def hand_warehouse(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def eng(hand_warehouse, backend, tmp_path_factory, open_engine):
-    e = open_engine(hand_warehouse, backend, tmp_path_factory.mktemp("eng"))
-    yield e
-    e.close()
-
-
-@pytest.fixture(scope="module")
 def reps(eng):
     return team.rep_performance(eng, S, E)
 
