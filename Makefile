@@ -12,7 +12,7 @@ SEED   ?= 42
 help:
 	@echo "make demo     install, generate demo exports (SCALE=$(SCALE)), run the pipeline, print the report path"
 	@echo "make test     install and run every test"
-	@echo "make bench    run the benchmarks (SCALE=medium by default there)"
+	@echo "make bench    run the benchmarks (BENCH_SCALE=small|medium|large, default medium)"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SalesLab needs Python 3.11+"'
@@ -48,6 +48,7 @@ test: install-test
 
 bench: install-test
 	$(BIN)/python benchmarks/ingest.py --scale $${BENCH_SCALE:-medium}
+	$(BIN)/python benchmarks/kpi_cube.py --scale $${BENCH_SCALE:-medium}
 
 clean:
 	rm -rf data reports/[0-9]* reports/latest reports/_scratch .tmp
