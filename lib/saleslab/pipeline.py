@@ -21,6 +21,7 @@ import html
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -99,8 +100,6 @@ def _stage_error(e) -> str:
     tb = getattr(e, "traceback", None) or []
     last = ""
     if tb:
-        import re
-
         last = re.sub(r"\x1b\[[0-9;]*m", "", tb[-1]).strip()
     head = f"cell {getattr(e, 'exec_count', '?')}: {getattr(e, 'ename', type(e).__name__)}: {getattr(e, 'evalue', e)}"
     return f"{head}\n  in:\n{src}" + (f"\n  {last}" if last and last not in head else "")

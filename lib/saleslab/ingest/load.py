@@ -162,8 +162,10 @@ class _FileLoader:
     def close(self) -> None:
         for w in self.writers.values():
             w.close()
+        self.writers = {}
         if self.q_writer is not None:
             self.q_writer.close()
+            self.q_writer = None
 
     # ---- rows ---------------------------------------------------------------------------
     def load_chunk(self, chunk: Chunk, header: list[str]) -> None:

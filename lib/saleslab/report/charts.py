@@ -53,12 +53,13 @@ def setup_fonts() -> str:
         "SALESLAB_CJK_FONT to a .ttf/.ttc file.")
 
 
-def _palette(palette) -> list[str]:
-    colours = list(palette or DEFAULT_PALETTE)[:5]
-    return colours
+def palette_colours(palette) -> list[str]:
+    """The chart colours: the given palette (or the default), at most 5 (domain.md §12)."""
+    return list(palette or DEFAULT_PALETTE)[:5]
 
 
-def _money_axis(ax, lang: str) -> None:
+def money_axis(ax, lang: str) -> None:
+    """Label the y axis as revenue in 万元 with thousands separators."""
     unit = t("wan_yuan", lang)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e4:,.0f}"))
     ax.set_ylabel(f"{t('revenue', lang)} ({unit})")
@@ -70,11 +71,11 @@ def monthly_revenue_chart(monthly, lang: str, palette=None):
     ``monthly`` is :func:`saleslab.kpis.monthly_overview`'s table.
     """
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
     x = [m.strftime("%Y-%m") for m in monthly["month"]]
     ax.bar(x, monthly["revenue"], color=colours[0], label=t("revenue", lang))
-    _money_axis(ax, lang)
+    money_axis(ax, lang)
     ax2 = ax.twinx()
     ax2.plot(x, monthly["gross_margin"], color=colours[1 % len(colours)], marker="o", ms=3,
              label=t("gross_margin", lang))
@@ -94,7 +95,7 @@ def monthly_revenue_chart(monthly, lang: str, palette=None):
 def share_bars(values, labels, title: str, palette=None, percent: bool = True):
     """Horizontal bars, one per label (e.g. coverage by channel); values in [0, 1] when ``percent``."""
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(labels) + 1.2), dpi=110)
     ax.barh(list(labels), list(values), color=[colours[i % len(colours)] for i in range(len(labels))])
     if percent:

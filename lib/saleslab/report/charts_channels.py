@@ -6,7 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from .charts import _palette, setup_fonts, share_bars
+from .charts import palette_colours, setup_fonts, share_bars
 from .i18n import t
 
 
@@ -18,7 +18,7 @@ def revenue_share_chart(perf, lang: str, palette=None):
 
 def _threshold_bars(labels, values, flags, threshold, title, threshold_label, palette, percent):
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     ok, bad, line = colours[0], colours[3 % len(colours)], colours[1 % len(colours)]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(labels) + 1.4), dpi=110)
     vals = [0.0 if v != v else float(v) for v in values]
@@ -57,7 +57,7 @@ def collection_chart(dist, lang: str, palette=None, collection_min: float = 0.6)
 def conversion_chart(funnel, lang: str, palette=None):
     """One funnel panel per channel: counts per step (log scale) with the share of the first step."""
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     chans = list(dict.fromkeys(funnel["channel"]))
     fig, axes = plt.subplots(1, max(1, len(chans)), figsize=(5.5 * max(1, len(chans)), 3.2), dpi=110, squeeze=False)
     for ax, ch in zip(axes[0], chans):

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from .charts import _money_axis, _palette, setup_fonts
+from .charts import money_axis, palette_colours, setup_fonts
 from .i18n import t
 
 
@@ -33,13 +33,13 @@ def revenue_vs_last_year_chart(monthly: pd.DataFrame, lang: str, palette=None):
 
     ``monthly``: :func:`saleslab.kpis.kpi_cube` with ``by=()`` at month grain."""
     setup_fonts()
-    c = _palette(palette)
+    c = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
     x = _months(monthly["period"])
     ax.bar(range(len(x)), monthly["revenue"], color=c[0], label=t("revenue", lang))
     ax.plot(range(len(x)), monthly["revenue_last_year"], color=c[1 % len(c)], marker="o", ms=3,
             label=t("revenue_last_year", lang))
-    _money_axis(ax, lang)
+    money_axis(ax, lang)
     _xticks(ax, x)
     ax.set_title(t("revenue_vs_last_year", lang))
     ax.legend(loc="upper left", frameon=False)
@@ -53,7 +53,7 @@ def achievement_chart(ach: pd.DataFrame, lang: str, palette=None, dim: str = "re
 
     ``ach``: rows with ``dim`` and achievement_rate (e.g. :func:`saleslab.analysis.comparison`)."""
     setup_fonts()
-    c = _palette(palette)
+    c = palette_colours(palette)
     d = ach.dropna(subset=["achievement_rate"]).sort_values("achievement_rate", ascending=False)
     fig, ax = plt.subplots(figsize=(9, 4), dpi=110)
     labels = [_label(v, lang) for v in d[dim]]
@@ -76,7 +76,7 @@ def share_stacked_chart(sh: pd.DataFrame, lang: str, palette=None, x: str = "reg
     """100 % stacked bars: the ``stack`` shares inside each ``x`` segment in ``period`` (default: the
     latest) of :func:`saleslab.analysis.shares` with ``within=x``."""
     setup_fonts()
-    c = _palette(palette)
+    c = palette_colours(palette)
     period = sh["period"].max() if period is None else period
     sh = sh[sh["period"] == period]
     wide = sh.pivot_table(index=x, columns=stack, values="share", aggfunc="sum").fillna(0.0)
@@ -100,7 +100,7 @@ def anomaly_chart(anoms: pd.DataFrame, lang: str, palette=None):
     """Monthly value and its expected level, anomalies marked (:func:`saleslab.analysis.anomalies`
     of one series)."""
     setup_fonts()
-    c = _palette(palette)
+    c = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
     x = _months(anoms["period"])
     ax.plot(range(len(x)), anoms["value"], color=c[0], marker="o", ms=3, label=t("revenue", lang))
@@ -108,7 +108,7 @@ def anomaly_chart(anoms: pd.DataFrame, lang: str, palette=None):
     flagged = [i for i, f in enumerate(anoms["is_anomaly"]) if f]
     ax.scatter(flagged, anoms["value"].iloc[flagged], s=80, facecolors="none", edgecolors=c[3 % len(c)],
                linewidths=2, zorder=3, label=t("anomaly", lang))
-    _money_axis(ax, lang)
+    money_axis(ax, lang)
     _xticks(ax, x)
     ax.set_title(t("anomaly_chart", lang))
     ax.legend(loc="upper left", frameon=False)

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ..products import BCG_QUADRANTS
-from .charts import _palette, setup_fonts, share_bars
+from .charts import palette_colours, setup_fonts, share_bars
 from .i18n import t
 
 
@@ -30,7 +30,7 @@ def bcg_chart(bcg, lang: str, palette=None, bcg_share_threshold: float = 0.5,
     Products without previous revenue (no growth figure) are drawn at the top edge.
     """
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(9.5, 6), dpi=110)
     df = bcg[bcg["market_share"] > 0].copy()
     cap = max(1.0, bcg_growth_threshold * 3)
@@ -67,7 +67,7 @@ def pareto_chart(abc, lang: str, palette=None, abc_a_share: float = 0.8, abc_b_s
     """Revenue bars per product (coloured by ABC class) and the cumulative share line
     (:func:`saleslab.products.abc_classes`)."""
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(11, 4.5), dpi=110)
     x = np.arange(1, len(abc) + 1)
     cls_colour = {c: colours[i % len(colours)] for i, c in enumerate("ABC")}
@@ -98,7 +98,7 @@ def pareto_chart(abc, lang: str, palette=None, abc_a_share: float = 0.8, abc_b_s
 def top_bottom_chart(tb, lang: str, palette=None, measure: str = "revenue"):
     """Two panels of horizontal bars: best and worst sellers (:func:`saleslab.products.top_bottom`)."""
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     groups = ("top_products", "bottom_products")
     n = max(int((tb["rank_group"] == g).sum()) for g in groups)
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.38 * n + 1.6), dpi=110)
@@ -122,7 +122,7 @@ def slow_days_chart(slow, lang: str, palette=None):
     """Days of inventory of the slow movers (log scale); products without sales are drawn
     hatched at the longest bar and marked "no sales" (:func:`saleslab.products.slow_movers`)."""
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(9, 0.45 * max(len(slow), 1) + 1.4), dpi=110)
     days = slow["days_of_inventory"].astype(float)
     top = float(days.max()) if days.notna().any() else 365.0
@@ -149,7 +149,7 @@ def price_band_chart(bands, lang: str, palette=None):
     """Revenue per price band (bars) with the band's gross margin (line)
     (:func:`saleslab.products.price_band_performance`)."""
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(9, 4), dpi=110)
     x = [t(b, lang) if b == "category_unknown" else b for b in bands["price_band"]]
     ax.bar(x, bands["revenue"], color=colours[0], label=t("revenue", lang))

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from .charts import _palette, setup_fonts
+from .charts import palette_colours, setup_fonts
 from .i18n import t
 
 
@@ -15,7 +15,7 @@ def achievement_chart(reps, lang: str, palette=None, reward_min: float = 1.2, co
     """Bars of achievement rate per rep (in rank order) with lines at 100 %, ``reward_min`` and
     ``coaching_max``; reward-tier bars and coaching bars in their own colours (:func:`saleslab.team.rep_performance`)."""
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     base, target_c, reward_c, coach_c = (colours[i % len(colours)] for i in (0, 1, 2, 3))
     r = reps[reps["achievement_rate"].notna()]
     labels = [f"{i} {n}" if isinstance(n, str) else str(i) for i, n in zip(r["rep_id"], r["rep_name"])]
@@ -42,7 +42,7 @@ def team_chart(teams, lang: str, palette=None):
     """Revenue and target per team (grouped bars, 万元) with the achievement rate above each pair
     (:func:`saleslab.team.team_performance`)."""
     setup_fonts()
-    colours = _palette(palette)
+    colours = palette_colours(palette)
     x = np.arange(len(teams))
     fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(teams) + 2), 4.2), dpi=110)
     ax.bar(x - 0.2, teams["revenue"], 0.4, color=colours[0], label=t("revenue", lang))

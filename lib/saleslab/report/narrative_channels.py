@@ -5,10 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .i18n import t
-
-
-def _wan(v: float) -> str:
-    return f"{v / 1e4:,.1f}"
+from .narrative import wan
 
 
 def _names(df: pd.DataFrame, lang: str, key: str, value: str, fmt: str) -> str:
@@ -33,7 +30,7 @@ def channels_narrative(perf: pd.DataFrame, dist: pd.DataFrame, lang: str, roi_mi
     bad = bad.assign(label=[f"{i} {n}" if isinstance(n, str) else i
                             for i, n in zip(bad["distributor_id"], bad["distributor_name"])])
     if zh:
-        lines = [f"1. **{t(top['channel'], lang)}** 是最大渠道：销售额 {_wan(top['revenue'])} {unit}，"
+        lines = [f"1. **{t(top['channel'], lang)}** 是最大渠道：销售额 {wan(top['revenue'])} {unit}，"
                  f"占 **{top['revenue_share']:.1%}**；毛利率最高的是{t(best_margin['channel'], lang)}"
                  f"（{best_margin['gross_margin']:.1%}）。"]
         lines.append(f"2. 投入产出比低于 {roi_min:g} 的渠道需复核：**{_names(weak, lang, 'channel', 'roi', '.2f')}**。"
@@ -41,7 +38,7 @@ def channels_narrative(perf: pd.DataFrame, dist: pd.DataFrame, lang: str, roi_mi
         lines.append(f"3. 回款率低于 {collection_min:.0%} 的经销商建议清退复核：**{_names(bad, lang, 'label', 'collection_rate', '.1%')}**。"
                      if len(bad) else f"3. 没有经销商的回款率低于 {collection_min:.0%}。")
     else:
-        lines = [f"1. **{t(top['channel'], lang)}** is the largest channel with {_wan(top['revenue'])} {unit}, "
+        lines = [f"1. **{t(top['channel'], lang)}** is the largest channel with {wan(top['revenue'])} {unit}, "
                  f"**{top['revenue_share']:.1%}** of revenue; the highest gross margin is in "
                  f"{t(best_margin['channel'], lang)} ({best_margin['gross_margin']:.1%})."]
         lines.append(f"2. Channels with ROI below {roi_min:g} need review: **{_names(weak, lang, 'channel', 'roi', '.2f')}**."

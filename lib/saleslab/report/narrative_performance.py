@@ -9,6 +9,7 @@ import math
 import pandas as pd
 
 from .i18n import t
+from .narrative import wan
 
 #: Columns of the monthly table as shown in the report.
 MONTHLY_COLUMNS = ("period", "revenue", "revenue_last_year", "yoy_growth", "pop_growth", "gross_margin", "orders",
@@ -40,10 +41,6 @@ def for_display(df: pd.DataFrame, columns=None) -> pd.DataFrame:
     return df[list(columns)] if columns is not None else df
 
 
-def _wan(v: float) -> str:
-    return f"{v / 1e4:,.1f}"
-
-
 def _name(code, lang: str) -> str:
     try:
         return t(str(code), lang)
@@ -67,12 +64,12 @@ def performance_headline(monthly: pd.DataFrame, movements: pd.DataFrame, lang: s
     last = monthly.sort_values("period").iloc[-1]
     p, unit = pd.Timestamp(last["period"]), t("wan_yuan", lang)
     if lang == "zh-CN":
-        out = [f"**{p:%Y年%m月}** 销售额 **{_wan(last['revenue'])} {unit}**，环比 **{_pct(last['pop_growth'])}**，"
+        out = [f"**{p:%Y年%m月}** 销售额 **{wan(last['revenue'])} {unit}**，环比 **{_pct(last['pop_growth'])}**，"
                f"同比 **{_pct(last['yoy_growth'])}**；毛利率 {last['gross_margin']:.1%}。"]
         if len(movements):
             out.append("\n**三大变动及主因：**\n")
     else:
-        out = [f"Revenue in **{p:%b %Y}** was **{_wan(last['revenue'])} {unit}**: **{_pct(last['pop_growth'])}** on "
+        out = [f"Revenue in **{p:%b %Y}** was **{wan(last['revenue'])} {unit}**: **{_pct(last['pop_growth'])}** on "
                f"the month before and **{_pct(last['yoy_growth'])}** on a year earlier; gross margin "
                f"{last['gross_margin']:.1%}."]
         if len(movements):
@@ -84,7 +81,7 @@ def performance_headline(monthly: pd.DataFrame, movements: pd.DataFrame, lang: s
             cmp_ = "环比" if m.comparison == "pop" else "同比"
             s = (f"{i}. {seg} 销售额{cmp_}{'增长' if up else '下降'} {abs(m.pct_change):.1%}"
                  if _ok(m.pct_change) else f"{i}. {seg} 销售额{cmp_}{'增加' if up else '减少'}")
-            s += f"（{'+' if up else '−'}{_wan(abs(m.change))} {unit}）"
+            s += f"（{'+' if up else '−'}{wan(abs(m.change))} {unit}）"
             if _ok(m.driver_share) and m.driver_segment is not None:
                 s += f"，其中 {m.driver_share:.0%} 的{'增量' if up else '降幅'}来自 {_name(m.driver_segment, lang)}"
             out.append(s + "。")
@@ -92,7 +89,7 @@ def performance_headline(monthly: pd.DataFrame, movements: pd.DataFrame, lang: s
             cmp_ = "vs the previous month" if m.comparison == "pop" else "vs last year"
             s = f"{i}. {seg} revenue {'up' if up else 'down'} "
             s += f"{abs(m.pct_change):.1%} {cmp_}" if _ok(m.pct_change) else cmp_
-            s += f" ({'+' if up else '−'}{_wan(abs(m.change))} {unit})"
+            s += f" ({'+' if up else '−'}{wan(abs(m.change))} {unit})"
             if _ok(m.driver_share) and m.driver_segment is not None:
                 s += f"; {m.driver_share:.0%} of the {'gain' if up else 'drop'} came from {_name(m.driver_segment, lang)}"
             out.append(s + ".")
@@ -111,11 +108,11 @@ def anomaly_text(flagged: pd.DataFrame, threshold: float, lang: str, dims=("regi
     if lang == "zh-CN":
         return (f"共 {len(flagged)} 个月份/细分偏离预期超过 {threshold:.0%}（预期 = 去年同期 × 近期趋势，历史不足时用滚动中位数）。"
                 f"金额偏离最大的是 {p:%Y年%m月} {seg}：{_pct(top['deviation'])}（{'+' if top['gap'] >= 0 else '−'}"
-                f"{_wan(abs(top['gap']))} {t('wan_yuan', lang)}）。")
+                f"{wan(abs(top['gap']))} {t('wan_yuan', lang)}）。")
     return (f"{len(flagged)} month/segment values deviated from their expected level by more than {threshold:.0%} "
             f"(expected = same month last year × recent trend, or a rolling median where history is short). "
             f"The largest in money: {seg} in {p:%b %Y}, {_pct(top['deviation'])} "
-            f"({'+' if top['gap'] >= 0 else '−'}{_wan(abs(top['gap']))} {t('wan_yuan', lang)}).")
+            f"({'+' if top['gap'] >= 0 else '−'}{wan(abs(top['gap']))} {t('wan_yuan', lang)}).")
 
 
 def correlation_text(corr: pd.DataFrame, lang: str) -> str:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .i18n import t
-
-
-def _wan(v: float) -> str:
-    return f"{v / 1e4:,.1f}"
+from .narrative import wan
 
 
 def products_narrative(abc: pd.DataFrame, stars: pd.DataFrame, slow: pd.DataFrame, lang: str) -> str:
@@ -37,11 +34,11 @@ def products_narrative(abc: pd.DataFrame, stars: pd.DataFrame, slow: pd.DataFram
         s_share = float(stars["revenue"].sum()) / total
         if zh:
             items.append(f"**明星产品**：{len(stars)} 个产品销量与毛利率同时居前，合计贡献 **{s_share:.1%}** 的销售额；"
-                         f"首位是 {lead['product_name']}（{_wan(lead['revenue'])} {unit}，毛利率 {lead['gross_margin']:.1%}）。"
+                         f"首位是 {lead['product_name']}（{wan(lead['revenue'])} {unit}，毛利率 {lead['gross_margin']:.1%}）。"
                          f"建议加大曝光。")
         else:
             items.append(f"**Stars**: {len(stars)} products combine top volume with top margin and bring "
-                         f"**{s_share:.1%}** of revenue; the first is {lead['product_name']} ({_wan(lead['revenue'])} "
+                         f"**{s_share:.1%}** of revenue; the first is {lead['product_name']} ({wan(lead['revenue'])} "
                          f"{unit}, margin {lead['gross_margin']:.1%}). Give them more exposure.")
     else:
         items.append("**明星产品**：本期没有产品同时达到高销量和高毛利。" if zh else
@@ -52,13 +49,13 @@ def products_narrative(abc: pd.DataFrame, stars: pd.DataFrame, slow: pd.DataFram
         days = worst["days_of_inventory"]
         if zh:
             pace = "本期没有销售" if pd.isna(days) else f"按本期销售速度需 {days:,.0f} 天才能售完"
-            items.append(f"**滞销产品**：{len(slow)} 个产品销量低、库存高，平均占用库存金额 **{_wan(value)} {unit}**；"
+            items.append(f"**滞销产品**：{len(slow)} 个产品销量低、库存高，平均占用库存金额 **{wan(value)} {unit}**；"
                          f"最慢的 {worst['product_name']} {pace}。建议捆绑促销或清理库存。")
         else:
             pace = ("did not sell at all" if pd.isna(days) else
                     f"would take {days:,.0f} days to sell at this period's pace")
             items.append(f"**Slow movers**: {len(slow)} products sell little while holding high stock, tying up "
-                         f"**{_wan(value)} {unit}** of inventory on average; the slowest, {worst['product_name']}, "
+                         f"**{wan(value)} {unit}** of inventory on average; the slowest, {worst['product_name']}, "
                          f"{pace}. Consider bundles or clearing the stock.")
     else:
         items.append("**滞销产品**：本期没有低销量、高库存的产品。" if zh else
