@@ -19,7 +19,9 @@ from . import schema
 from .errors import SalesLabError
 
 #: Tables beside the canonical ones that ingestion writes.
-EXTRA_TABLES = {"_quarantine": "_quarantine/*.parquet", "_accounting": "_ingest/accounting.parquet"}
+EXTRA_TABLES = {"_quarantine": "_quarantine/*.parquet", "_accounting": "_ingest/accounting.parquet",
+                "_merged": "_merged/*.parquet", "_outliers": "_outliers/*.parquet", "_fills": "_fills/*.parquet",
+                "customer_map": "customer_map/*.parquet", "customer_review": "customer_review/*.parquet"}
 
 DEFAULT_DUCKDB = {"memory_limit": "4GB", "threads": 2, "temp_directory": ".tmp/duckdb",
                   "max_temp_directory_size": "50GB"}

@@ -196,7 +196,8 @@ _table(
     ("order_id",),
     C("order_id", "id", True, "order id as the source system knows it (prefixed by system)"),
     C("order_date", "date", True),
-    C("customer_id", "id", doc="source customer id; null for anonymous buyers"),
+    C("customer_id", "id", doc="canonical customer id after entity resolution (the exported id is in "
+                               "source_customer_id); null for anonymous buyers"),
     C("channel", "channel", True),
     C("region", "region"),
     C("rep_id", "id"),
@@ -205,6 +206,7 @@ _table(
     C("external_ref", "id", doc="the order's id in another system (e.g. platform order no.)"),
     C("campaign_id", "id"),
     C("order_amount", "money", doc="order total as exported, 元"),
+    C("source_customer_id", "id", doc="customer id as the source system exported it (set by the cleaning layer)"),
 )
 
 _table(

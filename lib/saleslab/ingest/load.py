@@ -1,26 +1,36 @@
 """Ingestion: every source's files -> normalised, validated Parquet tables in the warehouse.
 
-Row accounting (per input file): ``rows_read = rows_loaded + rows_quarantined``, exactly.
-A row is loaded into every target table of its mapping or into none; a quarantined row
-is kept in ``_quarantine`` with file, line, column, reason code and its raw values.
+Row accounting (per input file): ``rows_read = rows_loaded + rows_merged + rows_quarantined``,
+exactly, and the ingest fails loudly when it does not hold. A row is loaded into every target
+table of its mapping or into none; a quarantined row is kept in ``_quarantine`` with file, line,
+column, reason code and its raw values; a merged row (an exact repeat of an earlier row of the same
+file, or an order another system already exported) is kept in ``_merged`` with the row it merged into.
 
-Warehouse layout (one Parquet part per table and input file, so that a later incremental
-refresh can replace one file's rows)::
+Two layers. **Per file** (:func:`ingest_file`): read, normalise, validate, write one Parquet part per
+table and input file under ``_parts/``. A part is reused by the next ingest when the file's content
+hash, its mapping and the ingest code are unchanged (incremental refresh). **Whole warehouse**
+(:mod:`saleslab.ingest.clean`): impossible values, cross-system duplicate orders, customer entity
+resolution, fills and outlier flags; it writes the final tables. Layout::
 
-    warehouse/<table>/<source>--<file-stem>-<sha8>.parquet
-    warehouse/<table>/0-schema.parquet              # schema only: every table exists
-    warehouse/_quarantine/<source>--<file-stem>-<sha8>.parquet
-    warehouse/_ingest/accounting.json           # per-file accounting (also .parquet)
+    warehouse/_parts/<table>/<source>--<file-stem>-<sha8>.parquet   # per-file layer (cache)
+    warehouse/<table>/*.parquet                  # the final tables the engine reads
+    warehouse/<table>/0-schema.parquet           # schema only: every table exists
+    warehouse/_quarantine/, _merged/, _outliers/, _fills/, customer_map/, customer_review/
+    warehouse/_ingest/accounting.json            # per-file accounting (also .parquet)
+    warehouse/_ingest/history.jsonl              # one line of totals per ingest (the DQ trend)
 
 Quarantine reason codes: ``missing_required``, ``unparseable_date``, ``unparseable_number``,
 ``invalid_value``, ``duplicate_key``, ``duplicate_row``, ``conflicting_duplicate``,
-``field_count``, ``repeated_header``, ``undecodable``, ``unparseable``, ``file_rejected``.
+``field_count``, ``repeated_header``, ``undecodable``, ``unparseable``, ``file_rejected``, and from the
+whole-warehouse layer ``impossible_value``, ``impossible_date``, ``order_quarantined``.
+Merge rules: ``duplicate_row`` (same file), ``external_ref`` and ``customer_date_lines`` (orders).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -43,6 +53,17 @@ QUARANTINE_SCHEMA = pa.schema([
     ("column", pa.string()), ("expected", pa.string()), ("raw", pa.string()),
 ])
 
+#: A merged row: which row of which file it duplicates. ``table`` is null for a whole input row.
+MERGED_SCHEMA = pa.schema([
+    ("source", pa.string()), ("file", pa.string()), ("line", pa.int64()), ("table", pa.string()),
+    ("key", pa.string()), ("rule", pa.string()), ("merged_into_file", pa.string()),
+    ("merged_into_line", pa.int64()), ("merged_into_key", pa.string()),
+])
+
+PARTS = "_parts"
+#: Changing any of these files changes how a file is loaded: cached parts are then rebuilt.
+_CODE_FILES = ("load.py", "reader.py", "normalise.py", "mapping.py", "regions.py", "text.py")
+
 _REASON_BY_KIND = {
     "date": ("unparseable_date", "a date in one of the source's date formats"),
     "money": ("unparseable_number", "an amount such as 1,234.50"),
@@ -64,16 +85,28 @@ class FileAccount:
     encoding: str = ""
     rows_read: int = 0
     rows_loaded: int = 0
+    rows_merged: int = 0
     rows_quarantined: int = 0
     blank_lines: int = 0
     loaded_by_table: dict[str, int] = field(default_factory=dict)
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    merged_by_rule: dict[str, int] = field(default_factory=dict)
+    values_filled: int = 0
+    outliers_flagged: int = 0
     unmapped_regions: int = 0
     seconds: float = 0.0
+    cache_key: str = ""
+    reused: bool = False
+    layer1: dict = field(default_factory=dict)  # the per-file figures before the warehouse layer
 
     @property
     def balanced(self) -> bool:
-        return self.rows_read == self.rows_loaded + self.rows_quarantined
+        return self.rows_read == self.rows_loaded + self.rows_merged + self.rows_quarantined
+
+    def snapshot(self) -> None:
+        """Remember the per-file layer's figures (restored when the file's parts are reused)."""
+        self.layer1 = {k: (dict(v) if isinstance(v, dict) else v) for k, v in asdict(self).items()
+                       if k not in ("layer1", "reused", "values_filled", "outliers_flagged")}
 
 
 @dataclass
@@ -91,7 +124,11 @@ class IngestReport:
             "files": len(self.files),
             "rows_read": sum(f.rows_read for f in self.files),
             "rows_loaded": sum(f.rows_loaded for f in self.files),
+            "rows_merged": sum(f.rows_merged for f in self.files),
             "rows_quarantined": sum(f.rows_quarantined for f in self.files),
+            "values_filled": sum(f.values_filled for f in self.files),
+            "outliers_flagged": sum(f.outliers_flagged for f in self.files),
+            "files_reused": sum(f.reused for f in self.files),
         }
 
 
@@ -138,6 +175,7 @@ class _FileLoader:
         self.part_name = f"{stem}.parquet"
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.q_writer: pq.ParquetWriter | None = None
+        self.m_writer: pq.ParquetWriter | None = None
         self.row_index = _KeyIndex()
         self.key_index = {t.table: _KeyIndex() for t in mapping.targets}
         self.line_counts: dict[str, int] = {}
@@ -145,7 +183,7 @@ class _FileLoader:
     # ---- output -------------------------------------------------------------------------
     def _write(self, table: str, arrow: pa.Table) -> None:
         if table not in self.writers:
-            self.writers[table] = pq.ParquetWriter(self.out / table / self.part_name, arrow.schema)
+            self.writers[table] = pq.ParquetWriter(self.out / PARTS / table / self.part_name, arrow.schema)
         self.writers[table].write_table(arrow)
 
     def quarantine(self, rows: list[dict]) -> None:
@@ -156,8 +194,24 @@ class _FileLoader:
         self.acc.rows_quarantined += len(rows)
         tbl = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
         if self.q_writer is None:
-            self.q_writer = pq.ParquetWriter(self.out / "_quarantine" / self.part_name, QUARANTINE_SCHEMA)
+            self.q_writer = pq.ParquetWriter(self.out / PARTS / "_quarantine" / self.part_name, QUARANTINE_SCHEMA)
         self.q_writer.write_table(tbl)
+
+    def merge(self, lines: np.ndarray, into: np.ndarray) -> None:
+        """Rows that repeat an earlier row of this file exactly: merged into that row."""
+        if not len(lines):
+            return
+        self.acc.rows_merged += len(lines)
+        self.acc.merged_by_rule["duplicate_row"] = self.acc.merged_by_rule.get("duplicate_row", 0) + len(lines)
+        n = len(lines)
+        tbl = pa.table({
+            "source": [self.m.source] * n, "file": [self.display] * n, "line": lines.astype(np.int64),
+            "table": pa.nulls(n, pa.string()), "key": pa.nulls(n, pa.string()), "rule": ["duplicate_row"] * n,
+            "merged_into_file": [self.display] * n, "merged_into_line": into.astype(np.int64),
+            "merged_into_key": pa.nulls(n, pa.string())}, schema=MERGED_SCHEMA)
+        if self.m_writer is None:
+            self.m_writer = pq.ParquetWriter(self.out / PARTS / "_merged" / self.part_name, MERGED_SCHEMA)
+        self.m_writer.write_table(tbl)
 
     def close(self) -> None:
         for w in self.writers.values():
@@ -166,6 +220,9 @@ class _FileLoader:
         if self.q_writer is not None:
             self.q_writer.close()
             self.q_writer = None
+        if self.m_writer is not None:
+            self.m_writer.close()
+            self.m_writer = None
 
     # ---- rows ---------------------------------------------------------------------------
     def load_chunk(self, chunk: Chunk, header: list[str]) -> None:
@@ -184,16 +241,19 @@ class _FileLoader:
         err_col = np.full(n, None, dtype=object)
         err_exp = np.full(n, None, dtype=object)
 
-        def flag(mask, reason, column, expected):
-            mask = np.asarray(mask, dtype=bool) & (err_reason == None)  # noqa: E711
-            err_reason[mask], err_col[mask], err_exp[mask] = reason, column, expected
-
-        # exact duplicate records within the file
+        # exact duplicate records within the file: merged into their first occurrence
         h = _hash_rows(raw)
-        dup_in_chunk = pd.Series(h).duplicated().to_numpy()
-        seen, _ = self.row_index.lookup(h)
-        flag(dup_in_chunk | seen, "duplicate_row", None, "each record once per file")
-        self.row_index.add(h[~(dup_in_chunk | seen)], np.zeros(int((~(dup_in_chunk | seen)).sum()), np.uint64))
+        hs = pd.Series(h)
+        dup_in_chunk = hs.duplicated().to_numpy()
+        seen, prev_line = self.row_index.lookup(h)
+        merged = dup_in_chunk | seen
+        first_line = pd.Series(lines).groupby(h).transform("first").to_numpy()
+        self.merge(lines[merged], np.where(seen, prev_line.astype(np.int64), first_line)[merged])
+        self.row_index.add(h[~merged], lines[~merged].astype(np.uint64))
+
+        def flag(mask, reason, column, expected):
+            mask = np.asarray(mask, dtype=bool) & (err_reason == None) & ~merged  # noqa: E711
+            err_reason[mask], err_col[mask], err_exp[mask] = reason, column, expected
 
         frames = {t.table: self._map_target(t, raw, flag) for t in self.m.targets}
 
@@ -201,7 +261,7 @@ class _FileLoader:
         for t in sorted(self.m.targets, key=lambda t: t.distinct):
             frame = frames[t.table]
             key_cols = list(t.spec.key)
-            ok = err_reason == None  # noqa: E711
+            ok = (err_reason == None) & ~merged  # noqa: E711
             kh = _hash_rows(frame[key_cols])
             idx = self.key_index[t.table]
             if t.distinct:
@@ -230,7 +290,7 @@ class _FileLoader:
                 flag(bad, "duplicate_key", ",".join(key_cols), "a key that appears once")
                 idx.add(ks[~(dup | found)], np.zeros(int((~(dup | found)).sum()), np.uint64))
 
-        ok = err_reason == None  # noqa: E711
+        ok = (err_reason == None) & ~merged  # noqa: E711
         for t in self.m.targets:
             frame = frames[t.table]
             keep = ok & frame.pop("_keep").to_numpy() if t.distinct else ok
@@ -245,7 +305,7 @@ class _FileLoader:
             self.acc.loaded_by_table[t.table] = self.acc.loaded_by_table.get(t.table, 0) + len(sub)
         self.acc.rows_loaded += int(ok.sum())
 
-        bad_idx = np.flatnonzero(~ok)
+        bad_idx = np.flatnonzero(~ok & ~merged)
         if len(bad_idx):
             recs = raw.iloc[bad_idx].to_dict(orient="records")
             self.quarantine([
@@ -358,11 +418,11 @@ def _reject_file(mapping: SourceMapping, path: Path, display: str, out: Path, ac
                  part_name: str, err: SourceError) -> None:
     """A file that cannot be read as its mapping says: drop anything written for it, then keep
     every non-blank line (row) of it in quarantine, so nothing is lost and the accounting balances."""
-    for p in out.glob(f"*/{part_name}"):
+    for p in (out / PARTS).glob(f"*/{part_name}"):
         p.unlink()
     acc.status, acc.message = "rejected", str(err)
-    acc.rows_read = acc.rows_loaded = acc.rows_quarantined = 0
-    acc.loaded_by_table, acc.quarantined_by_reason = {}, {}
+    acc.rows_read = acc.rows_loaded = acc.rows_quarantined = acc.rows_merged = 0
+    acc.loaded_by_table, acc.quarantined_by_reason, acc.merged_by_rule = {}, {}, {}
     loader = _FileLoader(mapping, path, display, out, acc)
     batch: list[dict] = []
     try:
@@ -378,11 +438,30 @@ def _reject_file(mapping: SourceMapping, path: Path, display: str, out: Path, ac
     acc.rows_read = acc.rows_quarantined
 
 
-def ingest_file(mapping: SourceMapping, path: Path, input_dir: Path, out: Path) -> FileAccount:
-    """Load one file into ``out`` (a warehouse folder); never raises for bad content."""
+def code_version() -> str:
+    """Hash of the per-file ingest code: parts written by other code are not reused."""
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _CODE_FILES:
+        h.update((here / name).read_bytes())
+    from .. import schema as _schema
+    h.update(Path(_schema.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_key(mapping: SourceMapping, code: str) -> str:
+    """What besides the file's content decides its parts: the mapping and the ingest code."""
+    text = mapping.path.read_bytes() if mapping.path and Path(mapping.path).exists() else \
+        mapping.model_dump_json().encode()
+    return hashlib.sha256(text + code.encode()).hexdigest()[:16]
+
+
+def ingest_file(mapping: SourceMapping, path: Path, input_dir: Path, out: Path,
+                sha256: str | None = None) -> FileAccount:
+    """Load one file into ``out/_parts`` (a warehouse being built); never raises for bad content."""
     t0 = time.perf_counter()
     display = path.relative_to(input_dir).as_posix()
-    acc = FileAccount(mapping.source, mapping.system, display, sha256_file(path), path.stat().st_size)
+    acc = FileAccount(mapping.source, mapping.system, display, sha256 or sha256_file(path), path.stat().st_size)
     loader = _FileLoader(mapping, path, display, out, acc)
     try:
         reader = FileReader(path, display, mapping)
@@ -397,48 +476,115 @@ def ingest_file(mapping: SourceMapping, path: Path, input_dir: Path, out: Path) 
     finally:
         loader.close()
     acc.seconds = round(time.perf_counter() - t0, 3)
+    acc.snapshot()
     return acc
 
 
+def _reuse(old: Path, old_files: dict, mapping: SourceMapping, path: Path, display: str, sha: str,
+           key: str, build: Path) -> FileAccount | None:
+    """The previous ingest's parts of this exact file (same content, mapping and code), linked into
+    ``build``; None when there are none."""
+    prev = old_files.get((mapping.source, display))
+    if not prev or prev.get("sha256") != sha or prev.get("cache_key") != key or not prev.get("layer1"):
+        return None
+    part = f"{mapping.source}--{path.stem}-{sha[:8]}.parquet"
+    found = list((old / PARTS).glob(f"*/{part}"))
+    expected = set(prev["layer1"].get("loaded_by_table", {}))
+    if not expected <= {p.parent.name for p in found}:
+        return None
+    for p in found:
+        dst = build / PARTS / p.parent.name / part
+        try:
+            os.link(p, dst)
+        except OSError:
+            shutil.copy2(p, dst)
+    base = {k: v for k, v in prev["layer1"].items() if k in FileAccount.__dataclass_fields__}
+    acc = FileAccount(**base)
+    acc.layer1, acc.reused, acc.cache_key = prev["layer1"], True, key
+    return acc
+
+
+def _schema_folders(build: Path) -> None:
+    for name, tbl in schema.TABLES.items():
+        for root in (build / PARTS / name, build / name):
+            root.mkdir(parents=True)
+            pq.write_table(tbl.arrow_schema().empty_table(), root / "0-schema.parquet")
+    for name, sch in (("_quarantine", QUARANTINE_SCHEMA), ("_merged", MERGED_SCHEMA)):
+        for root in (build / PARTS / name, build / name):
+            root.mkdir(parents=True)
+            pq.write_table(sch.empty_table(), root / "0-schema.parquet")
+    (build / "_ingest").mkdir()
+
+
+def _previous(warehouse: Path) -> dict:
+    """(source, file) -> accounting entry of the warehouse's last ingest (empty when none)."""
+    try:
+        acc = read_accounting(warehouse)
+    except (IngestError, json.JSONDecodeError, OSError):
+        return {}
+    return {(f["source"], f["file"]): f for f in acc.get("files", [])}
+
+
 def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
-           progress: Callable[[str], None] | None = None) -> IngestReport:
-    """Read every source's files from ``input_dir`` into a freshly built ``warehouse``.
+           progress: Callable[[str], None] | None = None, cleaning=None,
+           incremental: bool = True) -> IngestReport:
+    """Read every source's files from ``input_dir`` into a freshly built ``warehouse``, then clean it.
+
+    With ``incremental`` (the default), files whose content, mapping and ingest code are unchanged
+    since the last ingest of ``warehouse`` are not read again: their per-file parts are reused; the
+    whole-warehouse cleaning always runs, so the result equals a full rebuild. ``cleaning`` is a
+    :class:`saleslab.ingest.clean.CleaningRules` (defaults when None).
 
     The new warehouse is built beside the old one and swapped in at the end, so a failed
     ingest never leaves a half-written warehouse behind.
     """
+    from .clean import CleaningRules, clean_warehouse
+
     t0 = time.perf_counter()
     input_dir, warehouse = Path(input_dir).resolve(), Path(warehouse).resolve()
     if not input_dir.is_dir():
         raise ParameterError(f"input folder {input_dir} does not exist")
+    rules = cleaning if cleaning is not None else CleaningRules()
     mappings = load_mappings(sources_dir)
     build = warehouse.with_name(warehouse.name + ".building")
     if build.exists():
         shutil.rmtree(build)
-    for name, tbl in schema.TABLES.items():
-        (build / name).mkdir(parents=True)
-        pq.write_table(tbl.arrow_schema().empty_table(), build / name / "0-schema.parquet")
-    (build / "_quarantine").mkdir()
-    pq.write_table(QUARANTINE_SCHEMA.empty_table(), build / "_quarantine" / "0-schema.parquet")
-    (build / "_ingest").mkdir()
+    _schema_folders(build)
+    previous = _previous(warehouse) if incremental else {}
+    code = code_version()
 
     accounts: list[FileAccount] = []
     for m in mappings:
         files = _files_of(m, input_dir)
         if not files and progress:
             progress(f"  {m.source}: no files match {', '.join(m.files)}")
+        key = cache_key(m, code)
         for path in files:
-            acc = ingest_file(m, path, input_dir, build)
+            sha = sha256_file(path)
+            display = path.relative_to(input_dir).as_posix()
+            acc = _reuse(warehouse, previous, m, path, display, sha, key, build) if previous else None
+            if acc is None:
+                acc = ingest_file(m, path, input_dir, build, sha256=sha)
+                acc.cache_key = key
+                acc.layer1["cache_key"] = key
             accounts.append(acc)
             if progress:
-                state = "REJECTED" if acc.status == "rejected" else "ok"
+                state = "REJECTED" if acc.status == "rejected" else ("unchanged" if acc.reused else "ok")
                 progress(f"  {m.source:<24} {acc.file:<40} read {acc.rows_read:>9,}  loaded {acc.rows_loaded:>9,}"
-                         f"  quarantined {acc.rows_quarantined:>7,}  {acc.seconds:6.1f}s  {state}")
+                         f"  merged {acc.rows_merged:>6,}  quarantined {acc.rows_quarantined:>7,}"
+                         f"  {acc.seconds:6.1f}s  {state}")
+    t1 = time.perf_counter()
+    summary = clean_warehouse(build, accounts, rules, {m.source: m.priority for m in mappings},
+                              {m.source: m.system for m in mappings}, progress=progress)
     unbalanced = [a for a in accounts if not a.balanced]
     if unbalanced:
-        raise IngestError("row accounting does not balance for: " + ", ".join(a.file for a in unbalanced))
+        raise IngestError("row accounting does not balance (read != loaded + merged + quarantined) for: "
+                          + ", ".join(f"{a.file} ({a.rows_read} != {a.rows_loaded} + {a.rows_merged} + "
+                                      f"{a.rows_quarantined})" for a in unbalanced))
     report = IngestReport(warehouse, accounts, round(time.perf_counter() - t0, 3))
-    _write_accounting(build, report, input_dir, Path(sources_dir).resolve())
+    summary["seconds_clean"] = round(time.perf_counter() - t1, 3)
+    _write_accounting(build, report, input_dir, Path(sources_dir).resolve(), summary)
+    _append_history(build, warehouse, report, summary)
     if warehouse.exists():
         old = warehouse.with_name(warehouse.name + ".old")
         if old.exists():
@@ -452,16 +598,39 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
     return report
 
 
-def _write_accounting(build: Path, report: IngestReport, input_dir: Path, sources_dir: Path) -> None:
+def _write_accounting(build: Path, report: IngestReport, input_dir: Path, sources_dir: Path,
+                      summary: dict | None = None) -> None:
     rows = [asdict(a) for a in report.files]
     (build / "_ingest" / "accounting.json").write_text(
         json.dumps({"input_dir": str(input_dir), "sources_dir": str(sources_dir), "seconds": report.seconds,
-                    "files": rows}, ensure_ascii=False, indent=1), encoding="utf-8")
+                    "cleaning": summary or {}, "files": rows}, ensure_ascii=False, indent=1, default=str),
+        encoding="utf-8")
     flat = pd.DataFrame([{k: v for k, v in r.items() if not isinstance(v, dict)} for r in rows])
     if flat.empty:
         flat = pd.DataFrame({c: pd.Series(dtype="object") for c in FileAccount.__dataclass_fields__
-                             if c not in ("loaded_by_table", "quarantined_by_reason")})
+                             if c not in ("loaded_by_table", "quarantined_by_reason", "merged_by_rule", "layer1")})
     flat.to_parquet(build / "_ingest" / "accounting.parquet", index=False)
+
+
+def _append_history(build: Path, warehouse: Path, report: IngestReport, summary: dict) -> None:
+    """Carry the previous ingests' history over and add this one (the data-quality trend)."""
+    old = Path(warehouse) / "_ingest" / "history.jsonl"
+    lines = old.read_text(encoding="utf-8").splitlines() if old.exists() else []
+    tot = report.totals()
+    entry = {"ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": report.seconds, **tot,
+             **{k: summary.get(k) for k in ("coverage", "customers", "canonical_customers", "review_pairs",
+                                            "duplicate_orders", "outliers")}}
+    lines.append(json.dumps(entry, ensure_ascii=False, default=str))
+    (build / "_ingest" / "history.jsonl").write_text("\n".join(lines[-500:]) + "\n", encoding="utf-8")
+
+
+def read_history(warehouse: Path) -> pd.DataFrame:
+    """One row per ingest of ``warehouse`` (oldest first): totals, coverage, duplicates, outliers."""
+    path = Path(warehouse) / "_ingest" / "history.jsonl"
+    if not path.exists():
+        return pd.DataFrame()
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return pd.json_normalize(rows)
 
 
 def read_accounting(warehouse: Path) -> dict:

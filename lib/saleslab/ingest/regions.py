@@ -107,3 +107,9 @@ def region_names(code: str) -> tuple[str, str]:
     """(Chinese, English) display names of a region code."""
     zh, en, _ = _REGIONS[code]
     return zh, en[0]
+
+
+def city_names() -> tuple[str, ...]:
+    """Chinese names of the provinces and cities known to the alias table (e.g. 上海, 苏州)."""
+    return tuple(p for _, _, places in _REGIONS.values() for p in places
+                 if all("\u4e00" <= ch <= "\u9fff" for ch in p))

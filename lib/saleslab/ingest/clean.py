@@ -1,0 +1,471 @@
+"""The whole-warehouse cleaning layer: runs after every file is loaded into ``_parts/``.
+
+Steps, in order (every one is counted in the per-file accounting):
+
+1. **Customer entity resolution** (:mod:`saleslab.ingest.entities`): ``customer_map`` (every source
+   id -> canonical id, with the rule) and ``customer_review`` (look-alikes not merged).
+2. **Impossible values** in orders and lines are quarantined with a reason: a negative unit price,
+   a quantity of zero (``impossible_value``), an order date after ``latest_date`` or before
+   ``company_founded`` (``impossible_date``; its lines follow as ``order_quarantined``). Negative
+   quantities are kept: they are returns booked as negative lines and net the revenue.
+3. **Cross-system duplicate orders**: the same order exported by two systems is recognised by its
+   key (``external_ref`` names the other system's order id: rule ``external_ref``) or else by the
+   same canonical customer, the same lines (count, quantities and products) and an amount and date
+   within tolerances (rule ``customer_date_lines``). The copy from the source with the best
+   ``priority`` (lowest number; then the smaller order id) is kept; the others, header and lines,
+   are recorded in ``_merged`` with the order, file and line they merged into.
+4. **Fills** with explicit markers, each recorded in ``_fills``: a company's missing industry ->
+   ``fill_industry`` (其他); an order's missing region -> the region of its customer when the
+   customer's records agree on one, else the owning rep's region.
+5. **Outliers** (flagged in ``_outliers``, never deleted): a line whose quantity is far above its
+   product's normal range in its channel, or its customer's (``outlier_method`` ``mad``: robust
+   z = (q - median) / max(1.4826 MAD, median / 2, 1); ``iqr``: (q - Q3) / max(IQR, 1)), above
+   ``outlier_threshold``; the customer rule needs ``outlier_min_history`` lines.
+
+Final tables are written to ``<table>/`` (orders: ``customer_id`` becomes the canonical id, the
+exported id is kept in ``source_customer_id``); the others are the per-file parts, linked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Callable, Literal
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import schema
+from .entities import MAP_COLUMNS, REVIEW_COLUMNS, resolve_customers
+
+CLEANED = ("orders", "order_lines", "customers")
+
+MAP_SCHEMA = pa.schema([(c, pa.string()) for c in MAP_COLUMNS])
+REVIEW_SCHEMA = pa.schema([(c, pa.string()) for c in REVIEW_COLUMNS])
+FILLS_SCHEMA = pa.schema([
+    ("table", pa.string()), ("key", pa.string()), ("column", pa.string()), ("value", pa.string()),
+    ("rule", pa.string()), ("_source", pa.string()), ("_file", pa.string()), ("_line", pa.int64()),
+])
+OUTLIER_SCHEMA = pa.schema([
+    ("order_id", pa.string()), ("line_no", pa.int64()), ("customer_id", pa.string()),
+    ("product_id", pa.string()), ("channel", pa.string()), ("order_date", pa.date32()),
+    ("quantity", pa.float64()), ("net_amount", pa.float64()), ("product_typical", pa.float64()),
+    ("customer_typical", pa.float64()), ("score", pa.float64()), ("rule", pa.string()),
+    ("_source", pa.string()), ("_file", pa.string()), ("_line", pa.int64()),
+])
+#: Derived tables of the cleaning layer: name -> schema (read with ``Engine.table(name)``).
+DERIVED = {"customer_map": MAP_SCHEMA, "customer_review": REVIEW_SCHEMA, "_fills": FILLS_SCHEMA,
+           "_outliers": OUTLIER_SCHEMA}
+
+
+class CleaningRules(BaseModel):
+    """Parameters of the cleaning layer (``cleaning:`` in a run parameter file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    duplicate_date_days: int = Field(1, ge=0, le=31)  # copies of one order may differ by this many days
+    duplicate_amount_tolerance: float = Field(0.005, ge=0, le=0.5)  # relative difference of order amounts
+    duplicate_amount_abs: float = Field(1.0, ge=0)  # ... or this many 元, whichever is larger
+    outlier_method: Literal["mad", "iqr"] = "mad"
+    outlier_threshold: float = Field(12.0, gt=0)
+    outlier_min_history: int = Field(5, ge=2)
+    company_founded: dt.date | None = None  # orders before this date are impossible
+    latest_date: dt.date | None = None  # orders after this date are impossible (default: today)
+    fill_industry: str = "其他"
+
+
+def _con(build: Path):
+    tmp = build / "_tmp"
+    tmp.mkdir(exist_ok=True)
+    return ibis.duckdb.connect(memory_limit=os.environ.get("SALESLAB_CLEAN_MEMORY", "2GB"), threads=2,
+                               temp_directory=str(tmp))
+
+
+def _read(con, build: Path, name: str):
+    return con.read_parquet(str(build / "_parts" / name / "*.parquet"), table_name=f"p_{name.strip('_')}")
+
+
+def _tbl(con, name: str, df: pd.DataFrame):
+    """A small pandas table registered in the cleaning connection."""
+    return con.create_table(name, ibis.memtable(df))
+
+
+def _link_parts(build: Path, name: str) -> None:
+    for p in (build / "_parts" / name).glob("*.parquet"):
+        if p.name == "0-schema.parquet":
+            continue
+        dst = build / name / p.name
+        try:
+            os.link(p, dst)
+        except OSError:
+            shutil.copy2(p, dst)
+
+
+def _write(df: pd.DataFrame, sch: pa.Schema, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = {}
+    for f in sch:
+        v = df[f.name] if f.name in df else pd.Series([None] * len(df))
+        if pa.types.is_integer(f.type):
+            cols[f.name] = pa.array(pd.array(v, dtype="Int64"), type=f.type, from_pandas=True)
+        elif pa.types.is_floating(f.type):
+            cols[f.name] = pa.array(pd.to_numeric(v).astype("float64"), type=f.type, from_pandas=True)
+        elif pa.types.is_date(f.type):
+            cols[f.name] = pa.array(pd.to_datetime(v).dt.date, type=f.type, from_pandas=True)
+        else:
+            cols[f.name] = pa.array(v.astype(object).where(v.notna(), None).tolist(), type=f.type)
+    pq.write_table(pa.table(cols, schema=sch), path)
+
+
+# --------------------------------------------------------------------------------------------
+def clean_warehouse(build: Path, accounts: list, rules: CleaningRules, priority: dict[str, int],
+                    systems: dict[str, str], progress: Callable[[str], None] | None = None) -> dict:
+    """Run the cleaning steps over ``build`` (a warehouse being built); update ``accounts`` in place.
+
+    Returns a summary: counts per step and the coverage of order lines.
+    """
+    say = progress or (lambda m: None)
+    build = Path(build)
+    for name in schema.TABLES:
+        if name not in CLEANED:
+            _link_parts(build, name)
+    _link_parts(build, "_quarantine")
+    _link_parts(build, "_merged")
+    con = _con(build)
+    try:
+        summary = _clean(con, build, accounts, rules, priority, systems, say)
+    finally:
+        con.disconnect()
+        shutil.rmtree(build / "_tmp", ignore_errors=True)
+    return summary
+
+
+def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
+    summary: dict = {}
+    by_file = {a.file: a for a in accounts}
+
+    # 1. customers and entity resolution ----------------------------------------------------
+    cust = _read(con, build, "customers").to_pandas()
+    cust = cust.sort_values(["customer_id", "_source", "_file", "_line"]).reset_index(drop=True)
+    cmap, review = resolve_customers(cust, priority)
+    _write(cmap, MAP_SCHEMA, build / "customer_map" / "customer_map.parquet")
+    _write(review, REVIEW_SCHEMA, build / "customer_review" / "customer_review.parquet")
+    summary.update(customers=int(len(cmap)), canonical_customers=int(cmap.canonical_id.nunique()),
+                   review_pairs=int(len(review)), customer_rules=cmap.rule.value_counts().to_dict())
+    say(f"  entity resolution: {len(cmap):,} customer records -> {cmap.canonical_id.nunique():,} customers "
+        f"({len(review):,} pairs for review)")
+
+    fills = []
+    miss_ind = cust.industry.isna() & (cust.customer_type == "company")
+    if miss_ind.any():
+        f = cust[miss_ind]
+        fills.append(pd.DataFrame({"table": "customers", "key": f.customer_id, "column": "industry",
+                                   "value": rules.fill_industry, "rule": "missing industry -> marker",
+                                   "_source": f._source, "_file": f._file, "_line": f._line}))
+        cust.loc[miss_ind, "industry"] = rules.fill_industry
+    _write(cust, schema.TABLES["customers"].arrow_schema(), build / "customers" / "customers.parquet")
+
+    # 2. impossible values ------------------------------------------------------------------
+    o = _read(con, build, "orders")
+    ln = _read(con, build, "order_lines")
+    latest = rules.latest_date or dt.date.today()
+    bad_o = o.filter(o.order_date > latest)
+    bad_o = bad_o.mutate(reason=ibis.literal("impossible_date"), column=ibis.literal("order_date"),
+                         expected=ibis.literal(f"a date on or before {latest}"))
+    if rules.company_founded:
+        early = o.filter(o.order_date < rules.company_founded).mutate(
+            reason=ibis.literal("impossible_date"), column=ibis.literal("order_date"),
+            expected=ibis.literal(f"a date on or after {rules.company_founded} (company founded)"))
+        bad_o = bad_o.union(early)
+    bad_o = bad_o.to_pandas()
+    bad_ids = set(bad_o.order_id)
+    bad_l = ln.filter((ln.unit_price < 0) | (ln.quantity == 0)).to_pandas()
+    if len(bad_l):
+        neg = bad_l.unit_price < 0
+        bad_l["reason"] = "impossible_value"
+        bad_l["column"] = np.where(neg, "unit_price", "quantity")
+        bad_l["expected"] = np.where(neg, "a unit price of 0 or more", "a quantity other than 0")
+    if bad_ids:
+        follow = ln.filter(ln.order_id.isin(list(bad_ids))).to_pandas()
+        follow = follow[~follow.set_index(["_file", "_line"]).index.isin(
+            bad_l.set_index(["_file", "_line"]).index)] if len(bad_l) else follow
+        follow = follow.assign(reason="order_quarantined", column="order_id",
+                               expected="an order that is not quarantined")
+        bad_l = pd.concat([bad_l, follow], ignore_index=True)
+    quarantined = _quarantine_rows(bad_o, bad_l)
+    summary["impossible"] = {"orders": int(len(bad_o)), "lines": int(len(bad_l))}
+
+    # 3. cross-system duplicate orders ------------------------------------------------------
+    ok_o = o.filter(~o.order_id.isin(list(bad_ids))) if bad_ids else o
+    cm = _tbl(con, "cmap", cmap[["customer_id", "canonical_id"]])
+    jc = ok_o.left_join(cm, ok_o.customer_id == cm.customer_id)
+    ok_o = jc.select(*[jc[c] for c in ok_o.columns], canonical=ibis.coalesce(jc.canonical_id, jc.customer_id))
+    merged_o, merged_l = _duplicate_orders(con, ok_o, ln, bad_l, rules, priority, systems)
+    summary["duplicate_orders"] = int(len(merged_o))
+    summary["duplicate_rules"] = merged_o.rule.value_counts().to_dict() if len(merged_o) else {}
+    say(f"  duplicate orders: {len(merged_o):,} copies merged across systems; "
+        f"{len(bad_o):,} orders and {len(bad_l):,} lines quarantined as impossible")
+
+    # 4. final orders with canonical customers and region fills -----------------------------
+    drop_ids = sorted(bad_ids | set(merged_o.order_id))
+    drop_t = _tbl(con, "drop_ids", pd.DataFrame({"order_id": pd.Series(drop_ids, dtype=object)}))
+    keep_o = ok_o.filter(~ok_o.order_id.isin(drop_t.order_id))
+    reps = _read(con, build, "reps").select("rep_id", rep_region="region").distinct(on="rep_id", keep="first")
+    regions = (cust.merge(cmap[["customer_id", "canonical_id"]], on="customer_id")
+               .dropna(subset=["region"]).groupby("canonical_id")["region"].agg(lambda s: sorted(set(s))))
+    creg = pd.DataFrame({"canonical_id": regions.index, "cust_region": [r[0] if len(r) == 1 else None
+                                                                       for r in regions]})
+    creg_t = _tbl(con, "creg", creg)
+    j = keep_o.left_join(creg_t, keep_o.canonical == creg_t.canonical_id).left_join(
+        reps, keep_o.rep_id == reps.rep_id)
+    region_fill = ibis.coalesce(j.cust_region, j.rep_region)
+    filled = j.region.isnull() & region_fill.notnull()
+    cols = {c: j[c] for c in schema.TABLES["orders"].column_names if c not in ("customer_id", "region",
+                                                                               "source_customer_id")}
+    final_o = j.select(**cols, customer_id=j.canonical, source_customer_id=j.customer_id,
+                       region=ibis.coalesce(j.region, region_fill), _source=j._source, _file=j._file,
+                       _line=j._line, _filled=filled,
+                       _fill_rule=ibis.ifelse(j.cust_region.notnull(), "region from customer",
+                                              "region from owning rep"))
+    final_o = final_o.select(*[c.name for c in schema.TABLES["orders"].columns], "_source", "_file", "_line",
+                             "_filled", "_fill_rule")
+    tmp_o = build / "_tmp" / "orders.parquet"
+    con.to_parquet(final_o, tmp_o)
+    fo = con.read_parquet(str(tmp_o), table_name="final_orders")
+    rf = fo.filter(fo._filled).select(key=fo.order_id, value=fo.region, rule=fo._fill_rule,
+                                      _source=fo._source, _file=fo._file, _line=fo._line).to_pandas()
+    if len(rf):
+        fills.append(rf.assign(table="orders", column="region"))
+    con.to_parquet(fo.drop("_filled", "_fill_rule"), build / "orders" / "orders.parquet")
+    fo = con.read_parquet(str(build / "orders" / "orders.parquet"), table_name="final_orders2")
+
+    keep_l = ln.filter(~ln.order_id.isin(drop_t.order_id))
+    if len(bad_l):
+        bl = _tbl(con, "bad_lines", bad_l[["_file", "_line"]].drop_duplicates())
+        keep_l = keep_l.anti_join(bl, ["_file", "_line"])
+    con.to_parquet(keep_l, build / "order_lines" / "order_lines.parquet")
+    fl = con.read_parquet(str(build / "order_lines" / "order_lines.parquet"), table_name="final_lines")
+
+    fills_df = pd.concat(fills, ignore_index=True) if fills else pd.DataFrame(columns=FILLS_SCHEMA.names)
+    _write(fills_df, FILLS_SCHEMA, build / "_fills" / "fills.parquet")
+    summary["values_filled"] = fills_df.groupby(["table", "column"]).size().rename("n").reset_index() \
+        .to_dict(orient="records") if len(fills_df) else []
+
+    # 5. outliers ---------------------------------------------------------------------------
+    out = _outliers(fl, fo, rules).to_pandas()
+    _write(out, OUTLIER_SCHEMA, build / "_outliers" / "outliers.parquet")
+    summary["outliers"] = int(len(out))
+    say(f"  fills: {len(fills_df):,} values; outliers flagged: {len(out):,} lines")
+
+    # coverage of the final order lines
+    cov = fl.left_join(fo.select("order_id", "customer_id", "region", "channel"), "order_id")
+    known_products = _read(con, build, "products").select("product_id").distinct()
+    cov = cov.left_join(known_products.mutate(_known=True), cov.product_id == known_products.product_id)
+    c = cov.aggregate(lines=cov.count(), customer=cov.customer_id.notnull().sum(),
+                      region=cov.region.notnull().sum(), channel=cov.channel.notnull().sum(),
+                      product=cov._known.notnull().sum()).to_pandas().iloc[0]
+    n = max(int(c["lines"]), 1)
+    summary["coverage"] = {k: round(int(c[k]) / n, 5) for k in ("customer", "product", "region", "channel")}
+    summary["order_lines"] = int(c["lines"])
+
+    # accounting ----------------------------------------------------------------------------
+    merged_rows = _merged_rows(merged_o, merged_l)
+    _write(merged_rows, pq.read_schema(build / "_merged" / "0-schema.parquet"), build / "_merged" / "clean.parquet")
+    from .load import QUARANTINE_SCHEMA
+    _write(quarantined, QUARANTINE_SCHEMA, build / "_quarantine" / "clean.parquet")
+    _account(by_file, quarantined, merged_rows, fills_df, out)
+    return summary
+
+
+def _quarantine_rows(bad_o: pd.DataFrame, bad_l: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    for df, tbl in ((bad_o, "orders"), (bad_l, "order_lines")):
+        if not len(df):
+            continue
+        cols = [c for c in schema.TABLES[tbl].column_names if c in df]
+        raw = df[cols].astype(object).where(df[cols].notna(), None)
+        parts.append(pd.DataFrame({
+            "source": df._source, "file": df._file, "line": df._line, "reason": df.reason,
+            "column": df.column, "expected": df.expected,
+            "raw": [json.dumps(r, ensure_ascii=False, default=str) for r in raw.to_dict(orient="records")]}))
+    if not parts:
+        return pd.DataFrame(columns=["source", "file", "line", "reason", "column", "expected", "raw"])
+    q = pd.concat(parts, ignore_index=True)
+    # one quarantine row per input row (an order's header and its line can share a row)
+    return q.drop_duplicates(["file", "line"]).reset_index(drop=True)
+
+
+def _line_signature(ln):
+    """Per order: line count, total quantity and a product fingerprint (order-free)."""
+    h = (ln.product_id.hash() % 1_000_003).abs()
+    return ln.group_by("order_id").aggregate(
+        n_lines=ln.count(), qty=ln.quantity.sum().round(3), prod_sig=(h * (ln.quantity.round(0) + 1)).sum(),
+        amount=ln.net_amount.sum().round(2))
+
+
+def _duplicate_orders(con, ok_o, ln, bad_l, rules: CleaningRules, priority, systems):
+    """(merged orders, merged lines) across systems; see the module docstring for the rules."""
+    src = _tbl(con, "src_meta", pd.DataFrame({
+        "_source": list(priority), "_prio": [priority[s] for s in priority],
+        "_system": [systems.get(s) or s for s in priority]}))
+    sig = _line_signature(ln)
+    h = ok_o.left_join(sig, "order_id").left_join(src, "_source")
+    h = h.select("order_id", "order_date", "canonical", "external_ref", "_source", "_file", "_line", "_prio",
+                 "_system", n_lines=h.n_lines.fill_null(0), qty=h.qty.fill_null(0),
+                 prod_sig=h.prod_sig.fill_null(0), amount=ibis.coalesce(h.amount, h.order_amount, 0))
+    _tbl(con, "heads", h)
+    a = con.table("heads")
+    b = a.view()
+    # (a) keys: an order naming another system's order id
+    by_ref = a.join(b, a.external_ref == b.order_id).filter(lambda t: t._system != t._system_right)
+    by_ref = by_ref.select(a_id=by_ref.order_id, b_id=by_ref.order_id_right, rule=ibis.literal("external_ref"))
+    # (b) same customer, same lines, amount and date within tolerance, different systems
+    j = a.join(b, [a.canonical == b.canonical, a.n_lines == b.n_lines, a.qty == b.qty,
+                   a.prod_sig == b.prod_sig])
+    tol = ibis.greatest(rules.duplicate_amount_abs, j.amount.abs() * rules.duplicate_amount_tolerance)
+    j = j.filter((j.order_id < j.order_id_right) & (j._system != j._system_right) & (j.n_lines > 0)
+                 & ((j.amount - j.amount_right).abs() <= tol)
+                 & (j.order_date.delta(j.order_date_right, unit="day").abs() <= rules.duplicate_date_days))
+    fuzzy = j.select(a_id=j.order_id, b_id=j.order_id_right, rule=ibis.literal("customer_date_lines"))
+    pairs = by_ref.union(fuzzy).to_pandas().drop_duplicates(["a_id", "b_id"])
+    heads = a.filter(a.order_id.isin(list(set(pairs.a_id) | set(pairs.b_id)))).to_pandas() if len(pairs) else \
+        pd.DataFrame(columns=["order_id", "_prio", "_file", "_line"])
+    empty_o = pd.DataFrame(columns=["order_id", "rule", "into_id", "into_file", "into_line", "_source", "_file",
+                                    "_line"])
+    if not len(pairs):
+        return empty_o, ln.filter(ibis.literal(False)).to_pandas()
+    # a key match wins over a fuzzy one for the same pair of orders
+    pairs["key"] = [tuple(sorted(x)) for x in zip(pairs.a_id, pairs.b_id)]
+    pairs = pairs.sort_values(["key", "rule"], ascending=[True, False]).drop_duplicates("key")
+    heads = heads.drop_duplicates("order_id").set_index("order_id")
+    ids = sorted(heads.index)
+    pos = {k: i for i, k in enumerate(ids)}
+    parent = list(range(len(ids)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    rule_of = {}
+    for x, y, r in zip(pairs.a_id, pairs.b_id, pairs.rule):
+        if x in pos and y in pos:
+            parent[find(pos[x])] = find(pos[y])
+            rule_of.setdefault(x, r)
+            rule_of.setdefault(y, r)
+    groups: dict[int, list[str]] = {}
+    for k in ids:
+        groups.setdefault(find(pos[k]), []).append(k)
+    rows = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        keep = min(members, key=lambda k: (heads.at[k, "_prio"] if pd.notna(heads.at[k, "_prio"]) else 99, k))
+        for k in members:
+            if k != keep:
+                rows.append((k, rule_of.get(k, "customer_date_lines"), keep, heads.at[keep, "_file"],
+                             heads.at[keep, "_line"], heads.at[k, "_source"], heads.at[k, "_file"], heads.at[k, "_line"]))
+    merged_o = pd.DataFrame(rows, columns=empty_o.columns)
+    mo = _tbl(con, "merged_heads", merged_o[["order_id", "rule", "into_id"]])
+    ml = ln.join(mo, "order_id")
+    if len(bad_l):
+        bl = _tbl(con, "bad_lines2", bad_l[["_file", "_line"]].drop_duplicates())
+        ml = ml.anti_join(bl, ["_file", "_line"])
+    return merged_o, ml.to_pandas()
+
+
+def _merged_rows(merged_o: pd.DataFrame, merged_l: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``_merged`` for cross-system copies: one per input row (header and line rows)."""
+    parts = []
+    if len(merged_o):
+        parts.append(pd.DataFrame({"source": merged_o._source, "file": merged_o._file, "line": merged_o._line,
+                                   "table": "orders", "key": merged_o.order_id, "rule": merged_o.rule,
+                                   "merged_into_file": merged_o.into_file, "merged_into_line": merged_o.into_line,
+                                   "merged_into_key": merged_o.into_id}))
+    if len(merged_l):
+        info = merged_o.set_index("order_id")
+        parts.append(pd.DataFrame({"source": merged_l._source, "file": merged_l._file, "line": merged_l._line,
+                                   "table": "order_lines",
+                                   "key": merged_l.order_id + "#" + merged_l.line_no.astype(str),
+                                   "rule": merged_l.rule,
+                                   "merged_into_file": info.into_file.reindex(merged_l.order_id).to_numpy(),
+                                   "merged_into_line": info.into_line.reindex(merged_l.order_id).to_numpy(),
+                                   "merged_into_key": merged_l.into_id}))
+    if not parts:
+        return pd.DataFrame(columns=["source", "file", "line", "table", "key", "rule", "merged_into_file",
+                                     "merged_into_line", "merged_into_key"])
+    m = pd.concat(parts, ignore_index=True)
+    # a line-level export carries header and line in one input row: count the row once (as the header)
+    return m.drop_duplicates(["file", "line"]).reset_index(drop=True)
+
+
+def _outliers(fl, fo, rules: CleaningRules):
+    lines = fl.join(fo.select("order_id", "customer_id", "channel", "order_date"), "order_id")
+    lines = lines.filter(lines.quantity > 0)
+
+    def stats(keys, prefix):
+        g = lines.group_by(keys).aggregate(**{f"{prefix}_med": lines.quantity.median(),
+                                               f"{prefix}_n": lines.count(),
+                                               f"{prefix}_q1": lines.quantity.quantile(0.25),
+                                               f"{prefix}_q3": lines.quantity.quantile(0.75)})
+        d = lines.join(g, keys)
+        dev = (d.quantity - d[f"{prefix}_med"]).abs()
+        mad = d.group_by(keys).aggregate(**{f"{prefix}_mad": dev.median()})
+        return g.join(mad, keys)
+
+    p = stats(["product_id", "channel"], "p")
+    c = stats(["customer_id"], "c")
+    x = lines.join(p, ["product_id", "channel"]).left_join(c, "customer_id")
+
+    def score(prefix):
+        med, q1, q3 = x[f"{prefix}_med"], x[f"{prefix}_q1"], x[f"{prefix}_q3"]
+        if rules.outlier_method == "mad":
+            return (x.quantity - med) / ibis.greatest(x[f"{prefix}_mad"] * 1.4826, med / 2, 1)
+        return (x.quantity - q3) / ibis.greatest(q3 - q1, 1)
+
+    zp = score("p")
+    zc = ibis.ifelse(x.c_n >= rules.outlier_min_history, score("c"), None)
+    thr = rules.outlier_threshold
+    hit_p, hit_c = zp > thr, zc.fill_null(-1) > thr
+    y = x.mutate(_zp=zp, _zc=zc, _hp=hit_p, _hc=hit_c).filter(hit_p | hit_c)
+    return y.select(
+        "order_id", "line_no", "customer_id", "product_id", "channel", "order_date", "quantity", "net_amount",
+        product_typical=y.p_med, customer_typical=y.c_med,
+        score=ibis.greatest(y._zp, y._zc.fill_null(-1)).round(2),
+        rule=ibis.cases((y._hp & y._hc, "product+customer"), (y._hp, "product"), else_="customer"),
+        _source=y._source, _file=y._file, _line=y._line,
+    )
+
+
+def _account(by_file: dict, quarantined: pd.DataFrame, merged: pd.DataFrame, fills: pd.DataFrame,
+             outliers: pd.DataFrame) -> None:
+    """Move rows from loaded to quarantined / merged in the per-file accounting."""
+    q = quarantined.copy()
+    m = merged.copy()
+    # an input row both quarantined and merged (e.g. a bad line of a copied order) counts as quarantined
+    if len(q) and len(m):
+        m = m[~m.set_index(["file", "line"]).index.isin(q.set_index(["file", "line"]).index)]
+    for f, g in q.groupby("file"):
+        a = by_file[f]
+        a.rows_loaded -= len(g)
+        a.rows_quarantined += len(g)
+        for r, n in g.reason.value_counts().items():
+            a.quarantined_by_reason[r] = a.quarantined_by_reason.get(r, 0) + int(n)
+    for f, g in m.groupby("file"):
+        a = by_file[f]
+        a.rows_loaded -= len(g)
+        a.rows_merged += len(g)
+        for r, n in g.rule.value_counts().items():
+            a.merged_by_rule[r] = a.merged_by_rule.get(r, 0) + int(n)
+    for f, n in fills.groupby("_file").size().items():
+        by_file[f].values_filled += int(n)
+    for f, n in outliers.groupby("_file").size().items():
+        by_file[f].outliers_flagged += int(n)
