@@ -47,7 +47,7 @@ def test_every_row_is_loaded_or_quarantined_with_file_line_and_reason(tmp_path):
             "SO2,2024/5/3,C9,1,华北\n")
     rep = ingest(*setup(tmp_path, body.encode("utf-8")))
     (acc,) = rep.files
-    assert (acc.rows_read, acc.rows_loaded, acc.rows_quarantined, acc.blank_lines) == (8, 2, 6, 1)
+    assert (acc.rows_read, acc.rows_loaded, acc.rows_merged, acc.rows_quarantined, acc.blank_lines) == (8, 2, 1, 5, 1)
     orders = load(tmp_path / "wh", "orders").sort_values("order_id")
     assert orders["order_id"].tolist() == ["SO1", "SO2"]
     assert orders["_line"].tolist() == [2, 3]
@@ -55,8 +55,11 @@ def test_every_row_is_loaded_or_quarantined_with_file_line_and_reason(tmp_path):
     assert orders["order_amount"].tolist() == [1234.5, 12.0]
     q = load(tmp_path / "wh", "_quarantine").sort_values("line")
     assert list(zip(q["line"], q["reason"])) == [
-        (4, "unparseable_date"), (5, "duplicate_row"), (7, "field_count"), (8, "repeated_header"),
+        (4, "unparseable_date"), (7, "field_count"), (8, "repeated_header"),
         (9, "unparseable_number"), (10, "duplicate_key")]
+    # the exact repeat of line 2 is merged into it, not an error
+    m = load(tmp_path / "wh", "_merged")
+    assert list(zip(m["line"], m["rule"], m["merged_into_line"])) == [(5, "duplicate_row", 2)]
     bad_date = q[q["line"] == 4].iloc[0]
     assert bad_date["column"] == "成交日期 -> order_date" and bad_date["file"] == "erp/orders.csv"
     assert json.loads(bad_date["raw"])["成交日期"] == "2024-13-45"
@@ -246,7 +249,7 @@ def test_randomly_broken_files_always_balance(tmp_path_factory, rows, eol, bom):
     body = (b"\xef\xbb\xbf" if bom else b"") + HEADER.encode().rstrip(b"\n") + eol + eol.join(rows) + eol
     rep = ingest(*setup(tmp, body))
     (acc,) = rep.files
-    assert acc.rows_read == acc.rows_loaded + acc.rows_quarantined
+    assert acc.rows_read == acc.rows_loaded + acc.rows_merged + acc.rows_quarantined
     if acc.status == "loaded":
         q = load(tmp / "wh", "_quarantine")
         assert len(q) == acc.rows_quarantined

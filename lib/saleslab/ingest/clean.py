@@ -92,9 +92,11 @@ def _read(con, build: Path, name: str):
     return con.read_parquet(str(build / "_parts" / name / "*.parquet"), table_name=f"p_{name.strip('_')}")
 
 
-def _tbl(con, name: str, df: pd.DataFrame):
-    """A small pandas table registered in the cleaning connection."""
-    return con.create_table(name, ibis.memtable(df))
+def _tbl(con, name: str, df):
+    """A small pandas table (or an expression) materialised in the cleaning connection."""
+    if isinstance(df, pd.DataFrame):
+        df = ibis.memtable(df.astype({c: "string" for c in df.columns if df[c].dtype == object}))
+    return con.create_table(name, df)
 
 
 def _link_parts(build: Path, name: str) -> None:
@@ -220,8 +222,8 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     reps = _read(con, build, "reps").select("rep_id", rep_region="region").distinct(on="rep_id", keep="first")
     regions = (cust.merge(cmap[["customer_id", "canonical_id"]], on="customer_id")
                .dropna(subset=["region"]).groupby("canonical_id")["region"].agg(lambda s: sorted(set(s))))
-    creg = pd.DataFrame({"canonical_id": regions.index, "cust_region": [r[0] if len(r) == 1 else None
-                                                                       for r in regions]})
+    creg = pd.DataFrame({"canonical_id": pd.Series(regions.index, dtype="string"),
+                         "cust_region": pd.Series([r[0] if len(r) == 1 else None for r in regions], dtype="string")})
     creg_t = _tbl(con, "creg", creg)
     j = keep_o.left_join(creg_t, keep_o.canonical == creg_t.canonical_id).left_join(
         reps, keep_o.rep_id == reps.rep_id)
@@ -271,8 +273,9 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     c = cov.aggregate(lines=cov.count(), customer=cov.customer_id.notnull().sum(),
                       region=cov.region.notnull().sum(), channel=cov.channel.notnull().sum(),
                       product=cov._known.notnull().sum()).to_pandas().iloc[0]
-    n = max(int(c["lines"]), 1)
-    summary["coverage"] = {k: round(int(c[k]) / n, 5) for k in ("customer", "product", "region", "channel")}
+    c = {k: (int(v) if pd.notna(v) else 0) for k, v in c.items()}
+    n = max(c["lines"], 1)
+    summary["coverage"] = {k: round(c[k] / n, 5) for k in ("customer", "product", "region", "channel")}
     summary["order_lines"] = int(c["lines"])
 
     # accounting ----------------------------------------------------------------------------
