@@ -1,0 +1,424 @@
+"""Customer segments (domain.md §6): RFM, tiers, rule tags, firmographics, value matrix.
+
+Hand-made warehouse, as of 2024-12-31 (RFM window 2024-01-01 .. 2024-12-31; the 12 months before:
+2023; "recent" = 2024-10-01 .. 2024-12-31; no follow-up after 2024-06-30 = 6 months without).
+Every order is one line of P1 (price 10, unit cost 6), so an order of q units is 10 q 元.
+
+ cust  orders in 2024 (date: units)                         2023 orders     returns            R    F  M
+ A     03-01:25 06-01:25 09-01:25 12-31:25                   –               (2025 return: out)  0   4  1000
+ B     12-31:80                                              –                                   0   1   800
+ C     02-01:3 05-01:3 12-21:4                               11-01:3         –                  10   3   100
+ D     12-01:12                                              –               2 units 12-15: −20 30   1   100
+ E     04-01:20 12-01:20                                     05-01:50                           30   2   400
+ F     12-01:5                                               08-01:4                            30   1    50
+ G     02-01:20 05-01:20 09-22:20                            03-01:150                         100   3   600
+ H     06-14:50                                              12-20:10        1 unit 2024-01-10 of
+                                                                             the 2023 order: −10 200  1   490
+ I     01-15:1 03-06:2                                       02-01:6                           300   2    30
+ J     01-01:2                                               –                                 365   1    20
+ K     –                                                     06-01:10        (lapsed: not in RFM)
+ (anonymous order in 2024: not a customer)
+
+Scores (n = 10, score = 1 + ⌊5 w / 10⌋, w = customers strictly worse):
+ R: A5 B5 C4 D3 E3 F3 G2 H2 I1 J1 (mean 2.9)   F: A5 C4 G4 E3 I3, B D F H J 1 (mean 2.4)
+ M: A5 B5 G4 H4 E3 C2 D2 F2 I1 J1 (mean 2.9)
+Classes: A, E important value; B important development; C general value; D, F general development;
+G important retention; H important win-back; I general retention; J general win-back.
+"""
+
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import handmade
+from handmade import source_yaml
+from saleslab import segments as sg
+from saleslab.errors import ParameterError
+
+AS_OF = "2024-12-31"
+
+ORDERS = """order,date,cust,channel,region,sku,qty,price
+A1,2024-03-01,A,direct,east,P1,25,10
+A2,2024-06-01,A,direct,east,P1,25,10
+A3,2024-09-01,A,direct,east,P1,25,10
+A4,2024-12-31,A,direct,east,P1,25,10
+B1,2024-12-31,B,direct,east,P1,80,10
+C0,2023-11-01,C,online,east,P1,3,10
+C1,2024-02-01,C,online,east,P1,3,10
+C2,2024-05-01,C,online,east,P1,3,10
+C3,2024-12-21,C,online,east,P1,4,10
+D1,2024-12-01,D,direct,east,P1,12,10
+E0,2023-05-01,E,direct,east,P1,50,10
+E1,2024-04-01,E,direct,east,P1,20,10
+E2,2024-12-01,E,direct,east,P1,20,10
+F0,2023-08-01,F,retail,east,P1,4,10
+F1,2024-12-01,F,retail,east,P1,5,10
+G0,2023-03-01,G,direct,east,P1,150,10
+G1,2024-02-01,G,direct,east,P1,20,10
+G2,2024-05-01,G,direct,east,P1,20,10
+G3,2024-09-22,G,direct,east,P1,20,10
+H0,2023-12-20,H,direct,east,P1,10,10
+H1,2024-06-14,H,direct,east,P1,50,10
+I0,2023-02-01,I,online,east,P1,6,10
+I1,2024-01-15,I,online,east,P1,1,10
+I2,2024-03-06,I,online,east,P1,2,10
+J1,2024-01-01,J,online,east,P1,2,10
+K1,2023-06-01,K,direct,east,P1,10,10
+N1,2024-12-30,,retail,east,P1,99,10
+"""
+
+FILES = {
+    "orders.csv": ORDERS,
+    "products.csv": "sku,name,cat,price,cost\nP1,A,x,10,6\n",
+    "returns.csv": "id,order,sku,date,qty,amount\nR1,D1,P1,2024-12-15,2,20\nR2,H0,P1,2024-01-10,1,10\n"
+                   "R3,A4,P1,2025-01-05,5,50\n",
+    "customers.csv": "id,name,type,industry,employees\n"
+                     "A,甲,company,制造业,500\nB,乙,company,零售业,499\nC,丙,person,,\nD,丁,company,服务业,50\n"
+                     "E,戊,company,其他,49\nG,己,company,批发业,0\nH,庚,company,,\nI,辛,person,,\nJ,壬,person,,\n"
+                     "K,癸,company,制造业,10\n",
+    # H: 2 follow-ups in the last 3 months and no order there; D's last one is on the 6-month edge;
+    # E's the day after it; B's only one is after as_of; F1 has no customer (a lead)
+    "followups.csv": "id,cust,date,kind\nF1,,2024-12-01,call\nF2,A,2024-11-01,visit\nF3,A,2024-12-01,visit\n"
+                     "F4,H,2024-10-15,call\nF5,H,2024-11-20,call\nF6,D,2024-06-30,visit\nF7,E,2024-07-01,visit\n"
+                     "F8,B,2025-01-10,call\nF9,J,2024-12-01,message\n",
+}
+MAPS = {
+    "orders.yaml": handmade.ORDERS,
+    "products.yaml": handmade.PRODUCTS,
+    "returns.yaml": handmade.RETURNS,
+    "customers.yaml": source_yaml("customers.csv", "customers", {"customer_id": "id", "name": "name",
+                                                                 "customer_type": "type", "industry": "industry",
+                                                                 "employees": "employees"}),
+    "followups.yaml": source_yaml("followups.csv", "followups", {"followup_id": "id", "customer_id": "cust",
+                                                                 "followup_date": "date", "kind": "kind"}),
+}
+
+RFM = {  # customer: (recency_days, frequency, monetary)
+    "A": (0, 4, 1000.0), "B": (0, 1, 800.0), "C": (10, 3, 100.0), "D": (30, 1, 100.0), "E": (30, 2, 400.0),
+    "F": (30, 1, 50.0), "G": (100, 3, 600.0), "H": (200, 1, 490.0), "I": (300, 2, 30.0), "J": (365, 1, 20.0),
+}
+CLASSES = {"A": "rfm_important_value", "B": "rfm_important_development", "C": "rfm_general_value",
+           "D": "rfm_general_development", "E": "rfm_important_value", "F": "rfm_general_development",
+           "G": "rfm_important_retention", "H": "rfm_important_winback", "I": "rfm_general_retention",
+           "J": "rfm_general_winback"}
+
+
+@pytest.fixture(scope="module")
+def hand_warehouse(tmp_path_factory):
+    return handmade.build_warehouse(tmp_path_factory.mktemp("hand_segments"), FILES, MAPS)
+
+
+@pytest.fixture(scope="module")
+def scored(eng):
+    return sg.rfm(eng, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def activity(eng):
+    return sg.customer_activity(eng, AS_OF)
+
+
+# --- RFM ----------------------------------------------------------------------------------------
+
+def test_rfm_expr_counts_window_orders_and_nets_returns_when_they_happen(eng):
+    """Parity: the same hand-computed table on DuckDB and PySpark."""
+    df = eng.execute(sg.rfm_expr(eng, AS_OF, 12)).sort_values("customer_id")
+    got = {r.customer_id: (int(r.recency_days), int(r.frequency), float(r.monetary)) for r in df.itertuples()}
+    assert got == RFM  # K (2023 only) and the anonymous order are not customers of the window
+
+
+def test_rfm_window_is_a_parameter(eng):
+    df = eng.execute(sg.rfm_expr(eng, AS_OF, 24)).set_index("customer_id")
+    assert df.loc["K", ["recency_days", "frequency", "monetary"]].tolist() == [579, 1, 100.0]
+    # G: 2023 order counted, the return of H0 is now beside its sale
+    assert df.loc["G", ["frequency", "monetary"]].tolist() == [4, 2100.0]
+    assert df.loc["H", ["frequency", "monetary"]].tolist() == [2, 590.0]
+
+
+def test_scores_are_quintiles_with_shared_scores_for_ties(scored):
+    s = scored.set_index("customer_id")
+    assert s["r_score"].to_dict() == dict(A=5, B=5, C=4, D=3, E=3, F=3, G=2, H=2, I=1, J=1)
+    assert s["f_score"].to_dict() == dict(A=5, B=1, C=4, D=1, E=3, F=1, G=4, H=1, I=3, J=1)
+    assert s["m_score"].to_dict() == dict(A=5, B=5, C=2, D=2, E=3, F=2, G=4, H=4, I=1, J=1)
+
+
+def test_each_of_the_eight_classes_follows_high_low_against_the_mean_score(scored):
+    assert scored.set_index("customer_id")["rfm_class"].to_dict() == CLASSES
+    assert set(scored["rfm_class"]) == set(sg.RFM_CLASSES)
+
+
+def test_quintile_score_equals_brute_force_count_of_worse_values():
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 5, 7, 23, 100):
+        v = pd.Series(rng.integers(0, 6, n).astype(float))
+        naive = [1 + (5 * sum(1 for y in v if y < x)) // n for x in v]
+        assert sg.quintile_score(v).tolist() == naive
+        naive_low = [1 + (5 * sum(1 for y in v if y > x)) // n for x in v]
+        assert sg.quintile_score(v, higher_is_better=False).tolist() == naive_low
+
+
+def test_distinct_values_fill_five_equal_groups():
+    s = sg.quintile_score(pd.Series(np.arange(20.0)[::-1]))
+    assert s.value_counts().sort_index().tolist() == [4, 4, 4, 4, 4]
+    assert s.iloc[0] == 5 and s.iloc[-1] == 1
+
+
+def test_threshold_score3_differs_from_mean_for_a_middle_score():
+    # five distinct values: scores 1..5, mean 3 -> score 3 is low against the mean, high with score3
+    t = pd.DataFrame({"customer_id": list("abcde"), "recency_days": [50, 40, 30, 20, 10],
+                      "frequency": [1, 2, 3, 4, 5], "monetary": [10.0, 20, 30, 40, 50]})
+    by_mean = sg.score_rfm(t, "mean").set_index("customer_id")["rfm_class"]
+    by3 = sg.score_rfm(t, "score3").set_index("customer_id")["rfm_class"]
+    assert by_mean["c"] == "rfm_general_winback" and by3["c"] == "rfm_important_value"
+    assert by_mean["d"] == by3["d"] == "rfm_important_value"
+    with pytest.raises(ParameterError):
+        sg.score_rfm(t, "median")
+
+
+def test_money_is_rounded_before_ranking():
+    # float noise below a cent does not split a tie
+    t = pd.DataFrame({"customer_id": ["a", "b", "c"], "recency_days": [1, 1, 1], "frequency": [1, 1, 1],
+                      "monetary": [0.1 + 0.2, 0.3, 0.1]})
+    s = sg.score_rfm(t).set_index("customer_id")["m_score"]
+    assert s["a"] == s["b"] == 2 and s["c"] == 1
+
+
+def test_rfm_summary_classes_add_up_to_the_customers(scored):
+    summ = sg.rfm_summary(scored).set_index("rfm_class")
+    assert summ.index.tolist() == list(sg.RFM_CLASSES)
+    assert summ["customers"].sum() == len(scored) == 10
+    assert summ.loc["rfm_important_value", ["customers", "revenue"]].tolist() == [2, 1400.0]
+    assert summ.loc["rfm_general_development", ["customers", "revenue"]].tolist() == [2, 150.0]
+    assert summ["revenue_share"].sum() == pytest.approx(1.0)
+    assert summ.loc["rfm_important_value", "revenue_share"] == pytest.approx(1400 / 3590)
+    assert summ.loc["rfm_important_value", "treatment"] == "treat_important_value"
+
+
+def test_rfm_grid_counts_customers_per_r_and_f_score(scored):
+    g = sg.rfm_grid(scored).set_index(["r_score", "f_score"])
+    assert len(g) == 25 and g["customers"].sum() == 10
+    assert g.loc[(5, 5), "customers"] == 1 and g.loc[(5, 1), "customers"] == 1  # A; B
+    assert g.loc[(3, 1), ["customers", "avg_monetary"]].tolist() == [2, 75.0]  # D 100, F 50
+
+
+# --- tiers --------------------------------------------------------------------------------------
+
+def test_default_tiers_churn_risk_is_longest_recency_then_value_ranks(scored):
+    tiers = sg.assign_tiers(scored)
+    got = dict(zip(scored["customer_id"], tiers))
+    assert got == {"J": "tier_churn_risk", "I": "tier_churn_risk", "A": "tier_high_value", "B": "tier_high_value",
+                   "G": "tier_potential", "H": "tier_potential", "E": "tier_potential",
+                   "C": "tier_basic", "D": "tier_basic", "F": "tier_basic"}
+
+
+def test_tier_ties_break_by_revenue_frequency_then_id(scored):
+    # churn 5: J I H G then the least revenue among the three at 30 days (F);
+    # high 2 (A, B), potential 2: E, then C before D (same revenue, more orders)
+    tiers = sg.assign_tiers(scored, high_share=0.2, potential_share=0.2, basic_share=0.1, churn_share=0.5)
+    got = dict(zip(scored["customer_id"], tiers))
+    assert sorted(k for k, v in got.items() if v == "tier_churn_risk") == ["F", "G", "H", "I", "J"]
+    assert [k for k in "ABCDE" if got[k] == "tier_potential"] == ["C", "E"]
+    assert got["D"] == "tier_basic"
+
+
+def test_tier_shares_must_add_up_to_one(scored):
+    with pytest.raises(ParameterError):
+        sg.assign_tiers(scored, high_share=0.2)
+
+
+def test_tier_summary_adds_up(scored):
+    seg = sg.segment_table(scored, sg.assign_tiers(scored))
+    ts = sg.tier_summary(seg).set_index("customer_tier")
+    assert ts["customers"].tolist() == [2, 3, 3, 2]
+    assert ts.loc["tier_high_value", "revenue"] == 1800.0
+    assert ts["revenue"].sum() == pytest.approx(3590.0)
+
+
+# --- activity and rule tags ---------------------------------------------------------------------
+
+def test_activity_nets_returns_counts_repeat_orders_and_followups(activity):
+    a = activity.set_index("customer_id")
+    assert a.loc["H", ["revenue_12m", "revenue_prev_12m", "revenue_change"]].tolist() == [490.0, 100.0, 390.0]
+    # H: 500 sold at cost 300, 1 unit (cost 6) returned -> profit 490 - 294
+    assert a.loc["H", ["cost_12m", "gross_profit_12m"]].tolist() == [294.0, 196.0]
+    assert a.loc["D", ["revenue_12m", "gross_profit_12m"]].tolist() == [100.0, 40.0]
+    assert a["repeat_orders_12m"].to_dict() == dict(A=3, B=0, C=3, D=0, E=2, F=1, G=3, H=1, I=2, J=0, K=0)
+    assert a.loc["H", ["orders_recent", "followups_recent", "followups"]].tolist() == [0, 2, 2]
+    assert a.loc["A", ["orders_recent", "followups_recent"]].tolist() == [1, 2]
+    assert str(a.loc["D", "last_followup_date"]) == "2024-06-30"
+    assert pd.isna(a.loc["B", "last_followup_date"])  # its follow-up is after as_of
+    assert a["crm_managed"].to_dict() == dict(A=True, B=True, C=False, D=True, E=True, F=False, G=True, H=True,
+                                              I=False, J=True, K=True)  # J: followed up once
+    assert "K" in a.index and a.loc["K", "revenue_12m"] == 0
+
+
+def test_activity_restricted_to_given_customers_fills_zeros(eng):
+    a = sg.customer_activity(eng, AS_OF, customer_ids=["B", "ZZ"]).set_index("customer_id")
+    assert a.index.tolist() == ["B", "ZZ"]
+    assert a.loc["ZZ", ["revenue_12m", "orders_12m", "followups"]].tolist() == [0, 0, 0]
+
+
+def test_each_rule_tag(activity):
+    tags = sg.rule_tags(activity, AS_OF).set_index("customer_id")
+    on = {r: sorted(tags.index[tags[r]]) for r in ("rule_revenue", "rule_repeat", "rule_followups", "rule_rising",
+                                                   "rule_no_followup", "rule_decline")}
+    assert on == {
+        "rule_revenue": [],  # nobody reaches 100,000 元
+        "rule_repeat": ["A", "C", "G"],  # C's and G's first orders are in 2023
+        "rule_followups": ["H"],  # A was followed up twice but bought in the last 3 months
+        "rule_rising": ["C", "F", "H"],  # F: 50 ≥ 1.2 × 40
+        "rule_no_followup": ["B", "D", "G", "K"],  # D's last follow-up is on the edge; C, F, I never CRM
+        "rule_decline": ["G", "I", "K"],  # I: 30 = 50 % of 60 (edge); K: nothing this year
+    }
+    assert tags["tags"].to_dict() == {
+        "A": "tag_high_value", "B": "tag_churn_risk", "C": "tag_high_value,tag_potential", "D": "tag_churn_risk",
+        "E": "", "F": "tag_potential", "G": "tag_high_value,tag_churn_risk", "H": "tag_potential",
+        "I": "tag_churn_risk", "J": "", "K": "tag_churn_risk"}
+
+
+def test_tag_thresholds_are_parameters(activity):
+    tags = sg.rule_tags(activity, AS_OF, high_value_min=800, repeat_min=2, followups_min=3, rising_min=0.25,
+                        no_followup_months=5, decline_min=0.6).set_index("customer_id")
+    assert sorted(tags.index[tags["rule_revenue"]]) == ["A", "B"]  # B exactly 800
+    assert sorted(tags.index[tags["rule_repeat"]]) == ["A", "C", "E", "G", "I"]
+    assert not tags["rule_followups"].any()
+    assert sorted(tags.index[tags["rule_rising"]]) == ["C", "F", "H"]  # F: 50 = 1.25 × 40 (edge)
+    assert sorted(tags.index[tags["rule_no_followup"]]) == ["B", "D", "E", "G", "K"]  # cut-off 2024-07-31
+    assert sorted(tags.index[tags["rule_decline"]]) == ["G", "K"]  # G: 600 ≤ 0.4 × 1500; I: 30 > 24
+
+
+def test_tag_summary_counts_rules(activity):
+    ts = sg.tag_summary(sg.rule_tags(activity, AS_OF)).set_index(["tag", "rule"])
+    assert ts.loc[("tag_churn_risk", "rule_any"), "customers"] == 5
+    assert ts.loc[("tag_churn_risk", "rule_decline"), "customers"] == 3
+    assert ts.loc[("tag_potential", "rule_any"), "customer_share"] == pytest.approx(3 / 11)
+
+
+# --- firmographics ------------------------------------------------------------------------------
+
+def test_industry_and_size_bands():
+    ind = sg.industry_band(pd.Series(["制造业", "零售业", " 服务业", "其他", "批发业", None, np.nan]))
+    assert ind.tolist() == ["industry_manufacturing", "industry_retail", "industry_services", "industry_other",
+                            "industry_other", "industry_other", "industry_other"]
+    size = sg.size_band(pd.Series([500, 499, 50, 49, 0, None, -3]))
+    assert size.tolist() == ["size_large", "size_medium", "size_medium", "size_small", "size_small", "size_unknown",
+                             "size_unknown"]
+
+
+def test_firmographic_cuts_from_the_master(eng, scored):
+    firmo = sg.firmographics(eng, scored["customer_id"]).set_index("customer_id")
+    assert firmo.loc["F"].tolist() == ["type_unknown", "industry_other", "size_unknown"]  # not in the master
+    assert firmo.loc["G"].tolist() == ["type_company", "industry_other", "size_small"]
+    cuts = sg.firmographic_cuts(sg.segment_table(scored, firmo=firmo.reset_index())).set_index(
+        ["dimension", "segment"])
+    assert cuts.loc[("industry_band", "industry_other"), ["customers", "revenue"]].tolist() == [7, 1690.0]
+    assert cuts.loc[("industry_band", "industry_retail"), ["customers", "revenue"]].tolist() == [1, 800.0]
+    assert cuts.loc[("size_band", "size_medium"), ["customers", "revenue"]].tolist() == [2, 900.0]
+    assert cuts.loc[("size_band", "size_small"), ["customers", "revenue"]].tolist() == [2, 1000.0]
+    assert cuts.loc[("size_band", "size_unknown"), ["customers", "revenue"]].tolist() == [5, 690.0]
+    assert cuts.loc[("customer_type", "type_person"), ["customers", "revenue"]].tolist() == [3, 150.0]
+    for dim in ("customer_type", "industry_band", "size_band"):
+        assert cuts.loc[dim, "customers"].sum() == 10
+        assert cuts.loc[dim, "revenue_share"].sum() == pytest.approx(1.0)
+
+
+# --- value matrix -------------------------------------------------------------------------------
+
+def test_value_matrix_puts_each_customer_in_its_quadrant():
+    df = pd.DataFrame({"customer_id": list("abcde"), "current_value": [10.0, 10, 1, 1, 5],
+                       "potential_value": [5.0, -5, 5, -5, 0]})
+    m = sg.value_matrix(df).set_index("customer_id")
+    # medians 5 and 0; a value equal to the median is low
+    assert m["quadrant"].to_dict() == {"a": "quadrant_deepen", "b": "quadrant_maintain", "c": "quadrant_develop",
+                                       "d": "quadrant_low_cost", "e": "quadrant_low_cost"}
+    counts = sg.quadrant_counts(m).set_index("quadrant")
+    assert counts["customers"].tolist() == [1, 1, 1, 2]
+    assert counts.loc["quadrant_low_cost", ["current_value", "potential_value"]].tolist() == [6.0, -5.0]
+
+
+def test_value_matrix_split_is_a_parameter():
+    df = pd.DataFrame({"customer_id": list("abcd"), "cv": [1.0, 2, 3, 100], "pv": [1.0, 1, 1, 2]})
+    assert sg.value_matrix(df, "cv", "pv", "mean")["current_high"].tolist() == [False, False, False, True]
+    assert sg.value_matrix(df, "cv", "pv", 0.25)["current_high"].tolist() == [False, True, True, True]
+    with pytest.raises(ParameterError):
+        sg.value_matrix(df, "cv", "pv", "top")
+
+
+def test_value_table_uses_margin_and_growth_or_clv(activity):
+    v = sg.value_table(activity).set_index("customer_id")
+    assert v.loc["H", ["current_value", "potential_value", "potential_basis"]].tolist() == [196.0, 390.0, "growth"]
+    assert v.loc["A", "current_value"] == 400.0
+    clv = pd.DataFrame({"customer_id": ["A", "H"], "clv": [1234.5, 10.0]})
+    w = sg.value_table(activity, clv).set_index("customer_id")
+    assert w.loc["A", "potential_value"] == 1234.5 and w.loc["B", "potential_value"] == 0.0
+    assert (w["potential_basis"] == "clv").all() and len(w) == len(activity)
+
+
+def test_segment_table_has_one_row_per_rfm_customer(scored, activity):
+    tags = sg.rule_tags(activity, AS_OF)
+    matrix = sg.value_matrix(sg.value_table(activity))
+    seg = sg.segment_table(scored, sg.assign_tiers(scored), tags, None, matrix,
+                           pd.DataFrame({"customer_id": ["A"], "cluster": [1]}))
+    assert seg["customer_id"].tolist() == sorted(RFM)
+    assert seg.set_index("customer_id").loc["G", "tags"] == "tag_high_value,tag_churn_risk"
+    assert {"rfm_class", "customer_tier", "quadrant", "cluster", "tag_churn_risk"} <= set(seg.columns)
+
+
+# --- small demo: the planted behaviour is found -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo(demo_warehouse, demo_dir, open_engine, tmp_path_factory):
+    with open_engine(demo_warehouse, "duckdb", tmp_path_factory.mktemp("d")) as e:
+        sc = sg.rfm(e, "2025-12-31")
+    sc["customer_tier"] = sg.assign_tiers(sc)
+    ent = pd.read_csv(demo_dir / "truth" / "customer_entities.csv")
+    par = pd.read_csv(demo_dir / "truth" / "customer_params.csv")
+    m = sc.merge(ent[["customer_id", "entity_id"]], on="customer_id").merge(par, on="entity_id")
+    m["churned"] = pd.to_datetime(m["churn_date"]) <= pd.Timestamp("2025-12-31") - pd.Timedelta(days=180)
+    return sc, m
+
+
+def test_demo_planted_churners_score_low_recency_and_land_in_churn_risk(demo):
+    sc, m = demo
+    assert m["churned"].sum() >= 30
+    assert m.loc[m["churned"], "r_score"].mean() < 1.5 < 2.5 < m.loc[~m["churned"], "r_score"].mean()
+    assert (m.loc[m["churned"], "customer_tier"] == "tier_churn_risk").mean() > 0.6
+    assert (m.loc[~m["churned"], "customer_tier"] == "tier_churn_risk").mean() < 0.2
+
+
+def test_demo_planted_purchase_rate_orders_frequency_scores(demo):
+    _, m = demo
+    assert m["purchase_rate"].corr(m["f_score"], method="spearman") > 0.4
+    summ = sg.rfm_summary(demo[0])
+    assert summ["customers"].sum() == len(demo[0])
+    # important value customers carry most of the revenue
+    assert summ.set_index("rfm_class").loc["rfm_important_value", "revenue_share"] > 0.4
+
+
+def test_labels_charts_and_narrative_cover_the_stage(scored, activity):
+    import matplotlib.pyplot as plt
+
+    from saleslab.report import charts_customers, i18n, narrative_customers
+
+    tags = sg.rule_tags(activity, AS_OF)
+    firmo = pd.DataFrame({"customer_id": scored["customer_id"], "customer_type": "type_company",
+                          "industry_band": "industry_retail", "size_band": "size_small"})
+    matrix = sg.value_matrix(sg.value_table(activity))
+    seg = sg.segment_table(scored, sg.assign_tiers(scored), tags, firmo, matrix)
+    summary, quadrants = sg.rfm_summary(scored), sg.quadrant_counts(matrix)
+    tables = [summary, sg.tier_summary(seg), sg.tag_summary(tags), sg.firmographic_cuts(seg), quadrants, seg]
+    codes = [*sg.RFM_CLASSES, *sg.TREATMENTS.values(), *sg.TIERS, *sg.TAGS, *sg.INDUSTRY_BANDS, *sg.SIZE_BANDS,
+             *sg.CUSTOMER_TYPES, *sg.QUADRANTS, *tags.columns[1:-1]]
+    for key in [c for df in tables for c in df.columns] + codes:
+        assert key in i18n.LABELS, key
+    for lang in ("zh-CN", "en"):
+        text = narrative_customers.customers_narrative(seg, summary, lang, quadrants)
+        assert "**10**" in text and f"{1400 / 3590:.1%}" in text  # customers; important value revenue share
+    figs = [charts_customers.rfm_class_chart(summary, "zh-CN"),
+            charts_customers.rfm_heatmap(sg.rfm_grid(scored), "en"),
+            charts_customers.tier_tag_chart(sg.tier_summary(seg), sg.tag_summary(tags), "zh-CN"),
+            charts_customers.firmographic_chart(sg.firmographic_cuts(seg), "en"),
+            charts_customers.value_matrix_chart(matrix, quadrants, "zh-CN")]
+    assert all(len({p.get_facecolor() for ax in f.axes for p in ax.patches}) <= 5 for f in figs)
+    plt.close("all")
