@@ -107,7 +107,9 @@ class FileReader:
                     chunk.rejects.append(Reject(
                         line, "field_count", f"{len(fields)} fields, header has {width}",
                         self.mapping.delimiter.join(fields)))
-                elif fields[0].strip() == header_key[0] and [f.strip() for f in fields] == header_key:
+                # the header again (after a BOM too: two exports concatenated, each with its BOM)
+                elif (fields[0].strip().lstrip("\ufeff") == header_key[0]
+                      and [f.strip().lstrip("\ufeff") for f in fields] == header_key):
                     chunk.rejects.append(Reject(line, "repeated_header", "header repeated mid-file",
                                                 self.mapping.delimiter.join(fields)))
                 else:

@@ -16,12 +16,14 @@ EXCEL_MAX_ROWS = 1_048_575
 
 
 def neutralise(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose text cells cannot be read as formulas.
+    """A copy of ``df`` whose text cells and column names cannot be read as formulas.
 
     >>> neutralise(pd.DataFrame({"name": ["=HYPERLINK(1)", "ok", "-x"], "n": [-1, 2, 3]}))["name"].tolist()
     ["'=HYPERLINK(1)", 'ok', "'-x"]
     """
     out = df.copy()
+    # column names too: a pivot by customer name makes names into headers
+    out.columns = ["'" + c if isinstance(c, str) and c.startswith(FORMULA_START) else c for c in out.columns]
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(
