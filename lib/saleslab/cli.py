@@ -49,18 +49,23 @@ def cmd_ingest(args) -> int:
     from .errors import IngestError, ParameterError
     from .ingest.load import ingest
 
+    cleaning = None
     if args.params:
         p = _params(args)
         input_dir, sources, warehouse = p.input_path, p.sources_path, p.warehouse_path
+        cleaning = p.cleaning
     else:
         if not (args.input and args.warehouse):
             raise ParameterError("give --params FILE, or --input DIR and --warehouse DIR")
         input_dir, sources, warehouse = Path(args.input), Path(args.sources), Path(args.warehouse)
     _say(f"ingesting {input_dir} -> {warehouse}")
-    rep = ingest(input_dir, sources, warehouse, progress=_say)
+    rep = ingest(input_dir, sources, warehouse, progress=_say, cleaning=cleaning,
+                 incremental=not args.full)
     tot = rep.totals()
-    _say(f"{tot['files']} files, {tot['rows_read']:,} rows read = {tot['rows_loaded']:,} loaded + "
-         f"{tot['rows_quarantined']:,} quarantined, in {rep.seconds:.1f}s")
+    _say(f"{tot['files']} files ({tot['files_reused']} unchanged since the last ingest), {tot['rows_read']:,} rows "
+         f"read = {tot['rows_loaded']:,} loaded + {tot['rows_merged']:,} merged + {tot['rows_quarantined']:,} "
+         f"quarantined; {tot['values_filled']:,} values filled, {tot['outliers_flagged']:,} outliers flagged; "
+         f"{rep.seconds:.1f}s")
     if rep.rejected:
         raise IngestError("rejected file(s) (their rows are quarantined):\n"
                           + "\n".join(f"  {a.message}" for a in rep.rejected))
@@ -114,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--input", help="folder with the exports (instead of --params)")
     i.add_argument("--sources", default="parameters/sources", help="folder of source mapping YAML files")
     i.add_argument("--warehouse", help="warehouse folder to (re)build")
+    i.add_argument("--full", action="store_true",
+                   help="read every file again (default: reuse files unchanged since the last ingest)")
     i.set_defaults(func=cmd_ingest)
 
     r = sub.add_parser("run", help="ingest, then execute the stage notebooks and write reports/<run-id>/")

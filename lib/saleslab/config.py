@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .ingest.clean import CleaningRules
 from .errors import ParameterError, format_validation_error, read_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +109,7 @@ class RunParams(_Strict):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     stages: list[str] | None = None
     ingest: bool = True  # run `saleslab ingest` before the stages
+    cleaning: CleaningRules = Field(default_factory=CleaningRules)  # whole-warehouse cleaning rules
     thresholds: dict[str, float | int | str | bool] = Field(default_factory=dict)
     palette: list[str] = Field(default_factory=lambda: list(DEFAULT_PALETTE), min_length=1, max_length=5)
     project_dir: Path = Field(PROJECT_ROOT, exclude=True)

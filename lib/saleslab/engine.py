@@ -8,6 +8,8 @@ working directory is).
 
 from __future__ import annotations
 
+import hashlib
+
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,11 @@ class Engine:
     con: object
     _tables: dict = field(default_factory=dict)
 
+    def _view_name(self, name: str) -> str:
+        # unique per warehouse: two engines on one Spark session must not replace each other's views
+        tag = hashlib.sha1(str(self.warehouse.resolve()).encode()).hexdigest()[:8]
+        return f"wh_{tag}_{name.strip('_')}"
+
     def table(self, name: str) -> ibis.Table:
         """The warehouse table ``name`` (a canonical table or ``_quarantine`` / ``_accounting``)."""
         if name not in self._tables:
@@ -57,9 +64,9 @@ class Engine:
             if self.backend == "pyspark":
                 # Spark reads a folder (or file); the 0-schema part carries the schema
                 target = str(path.parent) if "*" in path.name else str(path)
-                self._tables[name] = self.con.read_parquet(target, table_name=f"wh_{name.strip('_')}")
+                self._tables[name] = self.con.read_parquet(target, table_name=self._view_name(name))
             else:
-                self._tables[name] = self.con.read_parquet(str(path), table_name=f"wh_{name.strip('_')}")
+                self._tables[name] = self.con.read_parquet(str(path), table_name=self._view_name(name))
         return self._tables[name]
 
     def execute(self, expr) -> pd.DataFrame:

@@ -166,12 +166,13 @@ def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str 
             progress(f"[{step}/{total}] ingest {params.input_path} -> {params.warehouse_path}")
             t0 = time.perf_counter()
             rep = ingest(params.input_path, params.sources_path, params.warehouse_path,
-                         progress=lambda m: progress("      " + m.strip()))
+                         progress=lambda m: progress("      " + m.strip()), cleaning=params.cleaning)
             tot = rep.totals()
             manifest["stages"].append({"stage": "ingest", "status": "ok", "seconds": round(time.perf_counter() - t0, 2),
                                        "rows": tot})
             progress(f"      ingest done in {time.perf_counter() - t0:.1f}s: {tot['rows_read']:,} rows read, "
-                     f"{tot['rows_loaded']:,} loaded, {tot['rows_quarantined']:,} quarantined")
+                     f"{tot['rows_loaded']:,} loaded, {tot['rows_merged']:,} merged, "
+                     f"{tot['rows_quarantined']:,} quarantined ({tot['files_reused']} files unchanged)")
             if rep.rejected:
                 raise IngestError("rejected file(s):\n" + "\n".join(f"  {a.message}" for a in rep.rejected))
         acc = read_accounting(params.warehouse_path)

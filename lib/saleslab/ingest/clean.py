@@ -11,16 +11,19 @@ Steps, in order (every one is counted in the per-file accounting):
 3. **Cross-system duplicate orders**: the same order exported by two systems is recognised by its
    key (``external_ref`` names the other system's order id: rule ``external_ref``) or else by the
    same canonical customer, the same lines (count, quantities and products) and an amount and date
-   within tolerances (rule ``customer_date_lines``). The copy from the source with the best
+   within tolerances (rule ``customer_date_lines``; customers that are look-alikes in the review
+   list count as the same customer here). The copy from the source with the best
    ``priority`` (lowest number; then the smaller order id) is kept; the others, header and lines,
    are recorded in ``_merged`` with the order, file and line they merged into.
 4. **Fills** with explicit markers, each recorded in ``_fills``: a company's missing industry ->
    ``fill_industry`` (其他); an order's missing region -> the region of its customer when the
    customer's records agree on one, else the owning rep's region.
 5. **Outliers** (flagged in ``_outliers``, never deleted): a line whose quantity is far above its
-   product's normal range in its channel, or its customer's (``outlier_method`` ``mad``: robust
-   z = (q - median) / max(1.4826 MAD, median / 2, 1); ``iqr``: (q - Q3) / max(IQR, 1)), above
-   ``outlier_threshold``; the customer rule needs ``outlier_min_history`` lines.
+   product's normal range in its channel (``outlier_method`` ``mad``: robust
+   z = (q - median) / max(1.4826 MAD, median / 2, 1); ``iqr``: (q - Q3) / max(IQR, 1)), or whose size
+   relative to the product's median is far above the customer's usual (same robust z over the
+   customer's lines; needs ``outlier_min_history`` lines), above ``outlier_threshold`` — or both
+   moderately unusual (customer z above half and product z above a sixth of the threshold).
 
 Final tables are written to ``<table>/`` (orders: ``customer_id`` becomes the canonical id, the
 exported id is kept in ``source_customer_id``); the others are the per-file parts, linked.
@@ -206,9 +209,10 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
 
     # 3. cross-system duplicate orders ------------------------------------------------------
     ok_o = o.filter(~o.order_id.isin(list(bad_ids))) if bad_ids else o
-    cm = _tbl(con, "cmap", cmap[["customer_id", "canonical_id"]])
+    cm = _tbl(con, "cmap", _match_keys(cmap, review))
     jc = ok_o.left_join(cm, ok_o.customer_id == cm.customer_id)
-    ok_o = jc.select(*[jc[c] for c in ok_o.columns], canonical=ibis.coalesce(jc.canonical_id, jc.customer_id))
+    ok_o = jc.select(*[jc[c] for c in ok_o.columns], canonical=ibis.coalesce(jc.canonical_id, jc.customer_id),
+                     match_key=ibis.coalesce(jc.match_key, jc.customer_id))
     merged_o, merged_l = _duplicate_orders(con, ok_o, ln, bad_l, rules, priority, systems)
     summary["duplicate_orders"] = int(len(merged_o))
     summary["duplicate_rules"] = merged_o.rule.value_counts().to_dict() if len(merged_o) else {}
@@ -287,6 +291,26 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     return summary
 
 
+def _match_keys(cmap: pd.DataFrame, review: pd.DataFrame) -> pd.DataFrame:
+    """customer_id -> canonical_id and the key orders are compared on: the canonical id, widened to
+    the look-alikes in the review list (not merged as customers, but an identical order of two
+    look-alike customers on the same day is one order)."""
+    canon = dict(zip(cmap.customer_id, cmap.canonical_id))
+    parent: dict[str, str] = {}
+
+    def find(x):
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+    for a, b in zip(review.customer_id, review.other_id):
+        ra, rb = find(canon.get(a, a)), find(canon.get(b, b))
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    out = cmap[["customer_id", "canonical_id"]].copy()
+    out["match_key"] = [find(c) for c in out.canonical_id]
+    return out
+
+
 def _quarantine_rows(bad_o: pd.DataFrame, bad_l: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for df, tbl in ((bad_o, "orders"), (bad_l, "order_lines")):
@@ -320,7 +344,7 @@ def _duplicate_orders(con, ok_o, ln, bad_l, rules: CleaningRules, priority, syst
         "_system": [systems.get(s) or s for s in priority]}))
     sig = _line_signature(ln)
     h = ok_o.left_join(sig, "order_id").left_join(src, "_source")
-    h = h.select("order_id", "order_date", "canonical", "external_ref", "_source", "_file", "_line", "_prio",
+    h = h.select("order_id", "order_date", "match_key", "external_ref", "_source", "_file", "_line", "_prio",
                  "_system", n_lines=h.n_lines.fill_null(0), qty=h.qty.fill_null(0),
                  prod_sig=h.prod_sig.fill_null(0), amount=ibis.coalesce(h.amount, h.order_amount, 0))
     _tbl(con, "heads", h)
@@ -330,7 +354,7 @@ def _duplicate_orders(con, ok_o, ln, bad_l, rules: CleaningRules, priority, syst
     by_ref = a.join(b, a.external_ref == b.order_id).filter(lambda t: t._system != t._system_right)
     by_ref = by_ref.select(a_id=by_ref.order_id, b_id=by_ref.order_id_right, rule=ibis.literal("external_ref"))
     # (b) same customer, same lines, amount and date within tolerance, different systems
-    j = a.join(b, [a.canonical == b.canonical, a.n_lines == b.n_lines, a.qty == b.qty,
+    j = a.join(b, [a.match_key == b.match_key, a.n_lines == b.n_lines, a.qty == b.qty,
                    a.prod_sig == b.prod_sig])
     tol = ibis.greatest(rules.duplicate_amount_abs, j.amount.abs() * rules.duplicate_amount_tolerance)
     j = j.filter((j.order_id < j.order_id_right) & (j._system != j._system_right) & (j.n_lines > 0)
@@ -411,39 +435,43 @@ def _merged_rows(merged_o: pd.DataFrame, merged_l: pd.DataFrame) -> pd.DataFrame
 
 
 def _outliers(fl, fo, rules: CleaningRules):
+    """Lines far above their product's normal quantity (in the channel) or their customer's normal
+    size (the line's quantity relative to its product's median, compared with the customer's own
+    lines); both moderately unusual (above half and a sixth of the threshold) also counts."""
     lines = fl.join(fo.select("order_id", "customer_id", "channel", "order_date"), "order_id")
     lines = lines.filter(lines.quantity > 0)
+    mad = rules.outlier_method == "mad"
 
-    def stats(keys, prefix):
-        g = lines.group_by(keys).aggregate(**{f"{prefix}_med": lines.quantity.median(),
-                                               f"{prefix}_n": lines.count(),
-                                               f"{prefix}_q1": lines.quantity.quantile(0.25),
-                                               f"{prefix}_q3": lines.quantity.quantile(0.75)})
-        d = lines.join(g, keys)
-        dev = (d.quantity - d[f"{prefix}_med"]).abs()
-        mad = d.group_by(keys).aggregate(**{f"{prefix}_mad": dev.median()})
-        return g.join(mad, keys)
-
-    p = stats(["product_id", "channel"], "p")
-    c = stats(["customer_id"], "c")
-    x = lines.join(p, ["product_id", "channel"]).left_join(c, "customer_id")
-
-    def score(prefix):
+    def robust(t, value, keys, prefix, floor):
+        g = t.group_by(keys).aggregate(**{f"{prefix}_med": t[value].median(), f"{prefix}_n": t.count(),
+                                          f"{prefix}_q1": t[value].quantile(0.25),
+                                          f"{prefix}_q3": t[value].quantile(0.75)})
+        d = t.join(g, keys)
+        spread = d.group_by(keys).aggregate(**{f"{prefix}_mad": (d[value] - d[f"{prefix}_med"]).abs().median()})
+        x = t.join(g.join(spread, keys), keys)
         med, q1, q3 = x[f"{prefix}_med"], x[f"{prefix}_q1"], x[f"{prefix}_q3"]
-        if rules.outlier_method == "mad":
-            return (x.quantity - med) / ibis.greatest(x[f"{prefix}_mad"] * 1.4826, med / 2, 1)
-        return (x.quantity - q3) / ibis.greatest(q3 - q1, 1)
+        if mad:
+            z = (x[value] - med) / ibis.greatest(x[f"{prefix}_mad"] * 1.4826, med / 2, floor)
+        else:
+            z = (x[value] - q3) / ibis.greatest(q3 - q1, floor)
+        return x.mutate(**{f"_z{prefix}": z})
 
-    zp = score("p")
-    zc = ibis.ifelse(x.c_n >= rules.outlier_min_history, score("c"), None)
+    x = robust(lines, "quantity", ["product_id", "channel"], "p", 1)
+    x = x.mutate(_ratio=x.quantity / ibis.greatest(x.p_med, 1))
+    known = x.filter(x.customer_id.notnull())
+    c = robust(known, "_ratio", ["customer_id"], "c", 0.5).select("order_id", "line_no", "_zc", "c_n", "c_med")
+    x = x.left_join(c, ["order_id", "line_no"])
     thr = rules.outlier_threshold
-    hit_p, hit_c = zp > thr, zc.fill_null(-1) > thr
-    y = x.mutate(_zp=zp, _zc=zc, _hp=hit_p, _hc=hit_c).filter(hit_p | hit_c)
+    zc = ibis.ifelse(x.c_n >= rules.outlier_min_history, x._zc, None).fill_null(-1.0)
+    hit_p, hit_c = x._zp > thr, zc > thr
+    both = (zc > thr / 2) & (x._zp > thr / 6)
+    y = x.mutate(_zcc=zc, _hp=hit_p, _hc=hit_c, _hb=both).filter(hit_p | hit_c | both)
     return y.select(
         "order_id", "line_no", "customer_id", "product_id", "channel", "order_date", "quantity", "net_amount",
-        product_typical=y.p_med, customer_typical=y.c_med,
-        score=ibis.greatest(y._zp, y._zc.fill_null(-1)).round(2),
-        rule=ibis.cases((y._hp & y._hc, "product+customer"), (y._hp, "product"), else_="customer"),
+        product_typical=y.p_med, customer_typical=(y.c_med * y.p_med).round(2),
+        score=ibis.greatest(y._zp, y._zcc).round(2),
+        rule=ibis.cases((y._hp & y._hc, "product+customer"), (y._hp, "product"), (y._hc, "customer"),
+                        else_="product+customer (moderate)"),
         _source=y._source, _file=y._file, _line=y._line,
     )
 

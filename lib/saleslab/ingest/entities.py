@@ -146,10 +146,11 @@ def resolve_customers(customers: pd.DataFrame, priority: dict[str, int] | None =
     uf = _UnionFind(len(c))
     rule = np.full(len(c), "self", dtype=object)
     matched = np.full(len(c), None, dtype=object)
-    ids = c["customer_id"].to_numpy()
+    ids = c["customer_id"].astype(str).to_numpy()
     taxv = tax.to_numpy()
 
     review = []
+    edges: list[tuple[int, int, str]] = []
 
     def link(pairs: pd.DataFrame, label: str) -> None:
         for i, j in zip(pairs.i.to_numpy(), pairs.j.to_numpy()):
@@ -158,9 +159,7 @@ def resolve_customers(customers: pd.DataFrame, priority: dict[str, int] | None =
                 # same name and phone/e-mail but two tax ids: merged (one is mistyped), shown for review
                 review.append((ids[i], ids[j], "tax_id_conflict", c["name"].iat[i], c["name"].iat[j]))
             if uf.union(i, j):
-                hi = j if rule[j] == "self" else i
-                lo = i if hi == j else j
-                rule[hi], matched[hi] = label, ids[lo]
+                edges.append((i, j, label))
 
     link(_pairs_on(tax), "tax_id")
     both = name.notna()
@@ -180,10 +179,21 @@ def resolve_customers(customers: pd.DataFrame, priority: dict[str, int] | None =
     order = pd.DataFrame({"root": roots, "prio": prio, "id": ids})
     canon = order.sort_values(["root", "prio", "id"]).groupby("root")["id"].first()
     canonical = canon.reindex(roots).to_numpy()
-    # the representative record is "self" whatever rule linked it
-    is_rep = canonical == ids
-    rule[is_rep] = "self"
-    matched[is_rep] = None
+    # each record's rule: the link that reaches it from the canonical record (a spanning tree walk)
+    adj: dict[int, list[tuple[int, str]]] = {}
+    for i, j, label in edges:
+        adj.setdefault(i, []).append((j, label))
+        adj.setdefault(j, []).append((i, label))
+    pos = {k: n for n, k in enumerate(ids)}
+    for start in {pos[k] for k in canonical[[bool(adj.get(n)) for n in range(len(c))]]}:
+        seen, queue = {start}, [start]
+        while queue:
+            cur = queue.pop(0)
+            for nxt, label in adj.get(cur, []):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    rule[nxt], matched[nxt] = label, ids[cur]
+                    queue.append(nxt)
     out = pd.DataFrame({"customer_id": ids, "canonical_id": canonical, "rule": rule, "matched_with": matched})
     rev = pd.DataFrame(review, columns=REVIEW_COLUMNS).drop_duplicates(["customer_id", "other_id"])
     return out.sort_values("customer_id").reset_index(drop=True), rev.reset_index(drop=True)
