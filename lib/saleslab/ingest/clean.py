@@ -307,7 +307,7 @@ def _match_keys(cmap: pd.DataFrame, review: pd.DataFrame) -> pd.DataFrame:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     out = cmap[["customer_id", "canonical_id"]].copy()
-    out["match_key"] = [find(c) for c in out.canonical_id]
+    out["match_key"] = pd.Series([find(c) for c in out.canonical_id], index=out.index, dtype=object)
     return out
 
 
