@@ -221,7 +221,7 @@ def previous_run_table(run_dir, stage: str, name: str) -> Path | None:
     return path if path.exists() else None
 
 
-def previous_stages(eng: Engine, as_of, run_dir=None, stage: str = "08_customer_360", name: str = "lifecycle_stages",
+def previous_stages(eng: Engine, as_of, run_dir=None, stage: str = "06_customers", name: str = "lifecycle_stages",
                     **thresholds) -> tuple[pd.DataFrame, str]:
     """The stages to compare with: the previous run's ``name`` table when there is one
     (:func:`previous_run_table`), else :func:`lifecycle_stages` at :func:`one_month_earlier`.
