@@ -49,6 +49,8 @@ test: install-test
 bench: install-test
 	$(BIN)/python benchmarks/ingest.py --scale $${BENCH_SCALE:-medium}
 	$(BIN)/python benchmarks/kpi_cube.py --scale $${BENCH_SCALE:-medium}
+	$(BIN)/python benchmarks/cleaning_accuracy.py --scale $${BENCH_SCALE:-medium}
+	$(BIN)/python benchmarks/customers.py --scale $${BENCH_SCALE:-medium}
 
 clean:
 	rm -rf data reports/[0-9]* reports/latest reports/_scratch .tmp
