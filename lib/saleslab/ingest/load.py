@@ -525,15 +525,26 @@ def _previous(warehouse: Path) -> dict:
     return {(f["source"], f["file"]): f for f in acc.get("files", [])}
 
 
+def _default_workers(todo_bytes: int) -> int:
+    """Two processes for big inputs on a machine with two or more cores; one for small ones
+    (starting processes costs more than it saves below some tens of MB). SALESLAB_INGEST_WORKERS
+    overrides."""
+    env = os.environ.get("SALESLAB_INGEST_WORKERS")
+    if env:
+        return max(1, int(env))
+    return min(2, os.cpu_count() or 1) if todo_bytes > 50_000_000 else 1
+
+
 def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
            progress: Callable[[str], None] | None = None, cleaning=None,
-           incremental: bool = True) -> IngestReport:
+           incremental: bool = True, workers: int | None = None) -> IngestReport:
     """Read every source's files from ``input_dir`` into a freshly built ``warehouse``, then clean it.
 
     With ``incremental`` (the default), files whose content, mapping and ingest code are unchanged
     since the last ingest of ``warehouse`` are not read again: their per-file parts are reused; the
     whole-warehouse cleaning always runs, so the result equals a full rebuild. ``cleaning`` is a
-    :class:`saleslab.ingest.clean.CleaningRules` (defaults when None).
+    :class:`saleslab.ingest.clean.CleaningRules` (defaults when None). ``workers``: processes reading
+    files in parallel (default: 2 for inputs above 50 MB on a multi-core machine, else 1).
 
     The new warehouse is built beside the old one and swapped in at the end, so a failed
     ingest never leaves a half-written warehouse behind.
@@ -553,7 +564,8 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
     previous = _previous(warehouse) if incremental else {}
     code = code_version()
 
-    accounts: list[FileAccount] = []
+    # plan: every file is either reused from the last ingest or read again
+    plan: list[tuple[SourceMapping, Path, str, str, str, FileAccount | None]] = []
     for m in mappings:
         files = _files_of(m, input_dir)
         if not files and progress:
@@ -563,16 +575,43 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
             sha = sha256_file(path)
             display = path.relative_to(input_dir).as_posix()
             acc = _reuse(warehouse, previous, m, path, display, sha, key, build) if previous else None
-            if acc is None:
-                acc = ingest_file(m, path, input_dir, build, sha256=sha)
-                acc.cache_key = key
-                acc.layer1["cache_key"] = key
-            accounts.append(acc)
-            if progress:
-                state = "REJECTED" if acc.status == "rejected" else ("unchanged" if acc.reused else "ok")
-                progress(f"  {m.source:<24} {acc.file:<40} read {acc.rows_read:>9,}  loaded {acc.rows_loaded:>9,}"
-                         f"  merged {acc.rows_merged:>6,}  quarantined {acc.rows_quarantined:>7,}"
-                         f"  {acc.seconds:6.1f}s  {state}")
+            plan.append((m, path, display, sha, key, acc))
+
+    def report(acc: FileAccount) -> None:
+        if progress:
+            state = "REJECTED" if acc.status == "rejected" else ("unchanged" if acc.reused else "ok")
+            progress(f"  {acc.source:<24} {acc.file:<40} read {acc.rows_read:>9,}  loaded {acc.rows_loaded:>9,}"
+                     f"  merged {acc.rows_merged:>6,}  quarantined {acc.rows_quarantined:>7,}"
+                     f"  {acc.seconds:6.1f}s  {state}")
+
+    todo = [i for i, p in enumerate(plan) if p[5] is None]
+    results: dict[int, FileAccount] = {i: p[5] for i, p in enumerate(plan) if p[5] is not None}
+    for i in sorted(results):
+        report(results[i])
+    n_workers = workers if workers is not None else _default_workers(sum(plan[i][1].stat().st_size for i in todo))
+    if n_workers > 1 and len(todo) > 1:
+        # files are independent: read them in parallel, biggest first so the pool ends together
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        order = sorted(todo, key=lambda i: -plan[i][1].stat().st_size)
+        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
+            futures = {i: pool.submit(ingest_file, plan[i][0], plan[i][1], input_dir, build, plan[i][3])
+                       for i in order}
+            for i in order:
+                results[i] = futures[i].result()
+                report(results[i])
+    else:
+        for i in todo:
+            results[i] = ingest_file(plan[i][0], plan[i][1], input_dir, build, sha256=plan[i][3])
+            report(results[i])
+    accounts: list[FileAccount] = []
+    for i, p in enumerate(plan):
+        acc = results[i]
+        if not acc.reused:
+            acc.cache_key = p[4]
+            acc.layer1["cache_key"] = p[4]
+        accounts.append(acc)
     t1 = time.perf_counter()
     summary = clean_warehouse(build, accounts, rules, {m.source: m.priority for m in mappings},
                               {m.source: m.system for m in mappings}, progress=progress)
