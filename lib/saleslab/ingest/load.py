@@ -157,6 +157,12 @@ def _hash_rows(frame: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame.astype(object).where(frame.notna(), None), index=False).to_numpy()
 
 
+def _hash_records(rows: list) -> np.ndarray:
+    """64-bit hashes of raw records (lists of field texts), for exact-repeat detection within one
+    file read by one process (Python's string hash is stable within a process)."""
+    return np.fromiter((hash(tuple(r)) for r in rows), dtype=np.int64, count=len(rows)).view(np.uint64)
+
+
 def _arrow_column(values: pd.Series, kind: str) -> pa.Array:
     typ = schema._ARROW[kind]
     if kind == "int":
@@ -242,7 +248,7 @@ class _FileLoader:
         err_exp = np.full(n, None, dtype=object)
 
         # exact duplicate records within the file: merged into their first occurrence
-        h = _hash_rows(raw)
+        h = _hash_records(chunk.rows)
         hs = pd.Series(h)
         dup_in_chunk = hs.duplicated().to_numpy()
         seen, prev_line = self.row_index.lookup(h)
