@@ -371,13 +371,14 @@ def quality_trend(eng: Engine) -> pd.DataFrame:
 def quality_headlines(files: pd.DataFrame, target_table: pd.DataFrame, resolution: dict) -> dict:
     """The stage's headline figures from :func:`file_accounting`, :func:`coverage_vs_target` and
     :func:`resolution_totals`: rows_read, rows_loaded, rows_merged, rows_quarantined,
-    values_filled, outliers_flagged, unbalanced_files, coverage (the lowest of the four
+    values_filled, outliers_flagged, unbalanced_files, untraced_files, coverage (the lowest of the four
     coverage shares), coverage_measure (which one), coverage_target_met (how many of the four
     reach the target), canonical_customers, review_pairs."""
     tot = accounting_totals(files)
     low = target_table.sort_values(["coverage", "coverage_measure"]).iloc[0]
     return {**{k: tot[k] for k in ("rows_read", "rows_loaded", "rows_merged", "rows_quarantined",
-                                    "values_filled", "outliers_flagged", "unbalanced_files")},
+                                    "values_filled", "outliers_flagged", "unbalanced_files",
+                                    "untraced_files")},
             "coverage": float(low["coverage"]), "coverage_measure": str(low["coverage_measure"]),
             "coverage_target_met": int(target_table["meets_target"].sum()),
             "canonical_customers": resolution["customers"], "review_pairs": resolution["review_pairs"]}
@@ -393,10 +394,13 @@ def cleaning_accuracy(eng: Engine, truth_dir, target: float = ACCURACY_TARGET) -
     real exports have none), see :mod:`saleslab.demo.score`.
 
     Columns: accuracy_measure (dup_precision, dup_recall, customer_precision, customer_recall,
-    outlier_recall), accuracy (in [0, 1]), target, meets_target.
+    outlier_recall), accuracy (in [0, 1]), target, meets_target. Empty when ``truth_dir`` is empty.
     """
     from .demo.score import score
 
+    cols = ["accuracy_measure", "accuracy", "target", "meets_target"]
+    if not truth_dir:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     s = score(eng.warehouse, truth_dir)
     names = ("dup_precision", "dup_recall", "customer_precision", "customer_recall", "outlier_recall")
     return pd.DataFrame([{"accuracy_measure": k, "accuracy": float(s[k]), "target": float(target),
