@@ -271,10 +271,13 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     say(f"  fills: {len(fills_df):,} values; outliers flagged: {len(out):,} lines")
 
     # coverage of the final order lines
+    # a customer is known when its id is in the customer master; a product when in the product master
     cov = fl.left_join(fo.select("order_id", "customer_id", "region", "channel"), "order_id")
     known_products = _read(con, build, "products").select("product_id").distinct()
     cov = cov.left_join(known_products.mutate(_known=True), cov.product_id == known_products.product_id)
-    c = cov.aggregate(lines=cov.count(), customer=cov.customer_id.notnull().sum(),
+    known_c = cm.select(kc=cm.canonical_id).distinct()
+    cov = cov.left_join(known_c, cov.customer_id == known_c.kc)
+    c = cov.aggregate(lines=cov.count(), customer=cov.kc.notnull().sum(),
                       region=cov.region.notnull().sum(), channel=cov.channel.notnull().sum(),
                       product=cov._known.notnull().sum()).to_pandas().iloc[0]
     c = {k: (int(v) if pd.notna(v) else 0) for k, v in c.items()}
