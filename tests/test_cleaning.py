@@ -161,7 +161,17 @@ FILES = {
                     "W3,2024-05-02,M1,上海,P1,1,100\nW3,2024-05-02,M1,上海,P3,3,12\n"  # amount differs: not a copy
                     "W4,2024-05-05,M2,广州,P2,1,50\nW4,2024-05-05,M2,广州,P2,1,50\n",  # exact repeat row
 }
-MAPS = {"erp.yaml": ERP, "erp_lines.yaml": ERP_LINES, "web.yaml": WEB, "crm.yaml": CRM,
+RETURNS = """source: returns
+files: returns.csv
+format: csv
+targets:
+  - table: returns
+    columns: {return_id: id, order_id: order, product_id: sku, return_date: date, quantity: qty, amount: amount}
+"""
+FILES["returns.csv"] = ("id,order,sku,date,qty,amount\n"
+                        "R1,W1,P1,2024-05-10,1,100\n"     # booked against the web copy of SO1
+                        "R2,SO9,P1,2024-05-11,1,10\n")    # an order nobody exported
+MAPS = {"returns.yaml": RETURNS, "erp.yaml": ERP, "erp_lines.yaml": ERP_LINES, "web.yaml": WEB, "crm.yaml": CRM,
         "members.yaml": MEMBERS, "reps.yaml": REPS}
 RULES = CleaningRules(latest_date=dt.date(2025, 12, 31))
 
@@ -268,6 +278,13 @@ def test_coverage_is_reported(cleaned):
     # 10 final lines; SO5's customer C9 is not in the customer master: 9 of 10 lines have a known customer
     assert cov["customer"] == 0.9 and cov["region"] == 1.0 and cov["channel"] == 1.0
     assert cov["product"] == 0.0  # no product master in this warehouse
+
+
+def test_returns_follow_their_order_to_the_kept_copy(cleaned):
+    wh, _ = cleaned
+    r = _t(wh, "returns").set_index("return_id")
+    assert r.loc["R1", "order_id"] == "SO1" and r.loc["R2", "order_id"] == "SO9"
+    assert read_accounting(wh)["cleaning"]["returns"] == {"rows": 2, "relinked_to_kept_order": 1, "without_order": 1}
 
 
 # ---- outliers -----------------------------------------------------------------------------

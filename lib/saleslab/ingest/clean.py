@@ -14,7 +14,8 @@ Steps, in order (every one is counted in the per-file accounting):
    within tolerances (rule ``customer_date_lines``; customers that are look-alikes in the review
    list count as the same customer here). The copy from the source with the best
    ``priority`` (lowest number; then the smaller order id) is kept; the others, header and lines,
-   are recorded in ``_merged`` with the order, file and line they merged into.
+   are recorded in ``_merged`` with the order, file and line they merged into; a return booked
+   against a merged copy is relinked to the kept order (returns without a known order are counted).
 4. **Fills** with explicit markers, each recorded in ``_fills``: a company's missing industry ->
    ``fill_industry`` (其他); an order's missing region -> the region of its customer when the
    customer's records agree on one, else the owning rep's region.
@@ -48,7 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import schema
 from .entities import MAP_COLUMNS, REVIEW_COLUMNS, resolve_customers
 
-CLEANED = ("orders", "order_lines", "customers")
+CLEANED = ("orders", "order_lines", "customers", "returns")
 
 MAP_SCHEMA = pa.schema([(c, pa.string()) for c in MAP_COLUMNS])
 REVIEW_SCHEMA = pa.schema([(c, pa.string()) for c in REVIEW_COLUMNS])
@@ -93,6 +94,11 @@ def _con(build: Path):
 
 def _read(con, build: Path, name: str):
     return con.read_parquet(str(build / "_parts" / name / "*.parquet"), table_name=f"p_{name.strip('_')}")
+
+
+def _int(v) -> int:
+    """An aggregate as int (a sum over no rows is null)."""
+    return int(v) if v is not None and pd.notna(v) else 0
 
 
 def _tbl(con, name: str, df):
@@ -258,6 +264,20 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
         keep_l = keep_l.anti_join(bl, ["_file", "_line"])
     con.to_parquet(keep_l, build / "order_lines" / "order_lines.parquet")
     fl = con.read_parquet(str(build / "order_lines" / "order_lines.parquet"), table_name="final_lines")
+
+    # returns follow their order: a return booked against a merged copy points at the kept order
+    r = _read(con, build, "returns")
+    relink = _tbl(con, "relink", merged_o[["order_id", "into_id"]].rename(columns={"order_id": "copy_id"}))
+    rj = r.left_join(relink, r.order_id == relink.copy_id)
+    r2 = rj.select(*[rj[c] if c != "order_id" else ibis.coalesce(rj.into_id, rj.order_id).name("order_id")
+                     for c in r.columns])
+    con.to_parquet(r2, build / "returns" / "returns.parquet")
+    r2 = con.read_parquet(str(build / "returns" / "returns.parquet"), table_name="final_returns")
+    linked = r2.left_join(fo.select(o_id=fo.order_id), r2.order_id == fo.order_id)
+    rs = linked.aggregate(n=linked.count(), unlinked=linked.o_id.isnull().sum()).to_pandas().iloc[0]
+    relinked = rj.into_id.notnull().sum().to_pandas()
+    summary["returns"] = {"rows": _int(rs["n"]), "relinked_to_kept_order": _int(relinked),
+                          "without_order": _int(rs["unlinked"])}
 
     fills_df = pd.concat(fills, ignore_index=True) if fills else pd.DataFrame(columns=FILLS_SCHEMA.names)
     _write(fills_df, FILLS_SCHEMA, build / "_fills" / "fills.parquet")
