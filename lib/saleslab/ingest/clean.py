@@ -255,14 +255,17 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
                                       _source=fo._source, _file=fo._file, _line=fo._line).to_pandas()
     if len(rf):
         fills.append(rf.assign(table="orders", column="region"))
-    con.to_parquet(fo.drop("_filled", "_fill_rule"), build / "orders" / "orders.parquet")
+    # sorted by input row: the same inputs give byte-identical tables (and sums in the same order)
+    con.to_parquet(fo.drop("_filled", "_fill_rule").order_by(["_file", "_line", "order_id"]),
+                   build / "orders" / "orders.parquet")
     fo = con.read_parquet(str(build / "orders" / "orders.parquet"), table_name="final_orders2")
 
     keep_l = ln.filter(~ln.order_id.isin(drop_t.order_id))
     if len(bad_l):
         bl = _tbl(con, "bad_lines", bad_l[["_file", "_line"]].drop_duplicates())
         keep_l = keep_l.anti_join(bl, ["_file", "_line"])
-    con.to_parquet(keep_l, build / "order_lines" / "order_lines.parquet")
+    con.to_parquet(keep_l.order_by(["_file", "_line", "order_id", "line_no"]),
+                   build / "order_lines" / "order_lines.parquet")
     fl = con.read_parquet(str(build / "order_lines" / "order_lines.parquet"), table_name="final_lines")
 
     # returns follow their order: a return booked against a merged copy points at the kept order
@@ -271,7 +274,7 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     rj = r.left_join(relink, r.order_id == relink.copy_id)
     r2 = rj.select(*[rj[c] if c != "order_id" else ibis.coalesce(rj.into_id, rj.order_id).name("order_id")
                      for c in r.columns])
-    con.to_parquet(r2, build / "returns" / "returns.parquet")
+    con.to_parquet(r2.order_by(["_file", "_line", "return_id"]), build / "returns" / "returns.parquet")
     r2 = con.read_parquet(str(build / "returns" / "returns.parquet"), table_name="final_returns")
     linked = r2.left_join(fo.select(o_id=fo.order_id), r2.order_id == fo.order_id)
     rs = linked.aggregate(n=linked.count(), unlinked=linked.o_id.isnull().sum()).to_pandas().iloc[0]
@@ -279,13 +282,15 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     summary["returns"] = {"rows": _int(rs["n"]), "relinked_to_kept_order": _int(relinked),
                           "without_order": _int(rs["unlinked"])}
 
-    fills_df = pd.concat(fills, ignore_index=True) if fills else pd.DataFrame(columns=FILLS_SCHEMA.names)
+    fills_df = pd.concat(fills, ignore_index=True).sort_values(["table", "_file", "_line", "key"], ignore_index=True) \
+        if fills else pd.DataFrame(columns=FILLS_SCHEMA.names)
     _write(fills_df, FILLS_SCHEMA, build / "_fills" / "fills.parquet")
     summary["values_filled"] = fills_df.groupby(["table", "column"]).size().rename("n").reset_index() \
         .to_dict(orient="records") if len(fills_df) else []
 
     # 5. outliers ---------------------------------------------------------------------------
-    out = _outliers(fl, fo, rules).to_pandas()
+    out = _outliers(fl, fo, rules).to_pandas().sort_values(["_file", "_line", "order_id", "line_no"],
+                                                           ignore_index=True)
     _write(out, OUTLIER_SCHEMA, build / "_outliers" / "outliers.parquet")
     summary["outliers"] = int(len(out))
     say(f"  fills: {len(fills_df):,} values; outliers flagged: {len(out):,} lines")
@@ -306,7 +311,8 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     summary["order_lines"] = int(c["lines"])
 
     # accounting ----------------------------------------------------------------------------
-    merged_rows = _merged_rows(merged_o, merged_l)
+    merged_rows = _merged_rows(merged_o, merged_l).sort_values(["file", "line"], ignore_index=True)
+    quarantined = quarantined.sort_values(["file", "line"], ignore_index=True)
     _write(merged_rows, pq.read_schema(build / "_merged" / "0-schema.parquet"), build / "_merged" / "clean.parquet")
     from .load import QUARANTINE_SCHEMA
     _write(quarantined, QUARANTINE_SCHEMA, build / "_quarantine" / "clean.parquet")
