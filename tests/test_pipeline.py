@@ -93,10 +93,11 @@ def test_failing_stage_stops_the_run_and_names_cell_and_notebook(first_run, demo
     r = saleslab("run", "--params", str(write_params(tmp, demo_dir)), "--no-ingest", "--run-id", "broken")
     assert r.returncode == 3
     assert "Traceback" not in r.stderr
-    assert "stage 01_overview failed" in r.stderr and "no table returns" in r.stderr
-    assert "partially executed notebook:" in r.stderr and "broken/01_overview.ipynb" in r.stderr
+    # the data-quality stage counts the rows of every table: it is the first to miss returns
+    assert "stage 00_data_quality failed" in r.stderr and "no table returns" in r.stderr
+    assert "partially executed notebook:" in r.stderr and "broken/00_data_quality.ipynb" in r.stderr
     m = json.loads((tmp / "reports" / "broken" / "manifest.json").read_text())
-    assert m["status"] == "failed" and m["stages"][-1] == {"stage": "01_overview", "status": "failed",
+    assert m["status"] == "failed" and m["stages"][-1] == {"stage": "00_data_quality", "status": "failed",
                                                            "seconds": m["stages"][-1]["seconds"]}
     assert (tmp / "reports" / "latest").resolve().name != "broken"  # latest only moves on success
 

@@ -74,13 +74,14 @@ def features_expr(eng: Engine, cutoff, feature_months: int = 12) -> ibis.Table:
     cut = ibis.literal(c)
     d = purchase_days_expr(eng, _EARLIEST, c)
     age = cut.delta(d.order_date, unit="day")
-    one, zero, fzero = ibis.literal(1), ibis.literal(0), ibis.literal(0.0)
+    one, zero = ibis.literal(1), ibis.literal(0)
 
     def cnt(lo, hi):
         return ibis.ifelse((age >= lo) & (age < hi), one, zero).sum()
 
     def amt(lo, hi):
-        return ibis.ifelse((age >= lo) & (age < hi), d.purchase_value, fzero).sum()
+        # integer cents: exact, the same on every engine and run
+        return ibis.ifelse((age >= lo) & (age < hi), d.purchase_cents, zero).sum().cast("float64") / 100
 
     f = d.group_by("customer_id").aggregate(
         recency_days=age.min(), tenure_days=age.max(),

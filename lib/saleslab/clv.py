@@ -60,11 +60,18 @@ def _check_unit(time_unit: str) -> float:
 # RFM summary (Ibis)
 # ---------------------------------------------------------------------------------------------
 
+def _cents(x):
+    """Money as integer cents (sums of these are exact and order-free)."""
+    return (x * 100).round().cast("int64")
+
+
 def purchase_days_expr(eng: Engine, start, end, value: str = "revenue") -> ibis.Table:
     """One row per known customer and purchase day in [start, end] with the day's net value.
 
     Input: orders, order_lines, products(unit_cost), returns(order_id, return_date, amount, quantity).
-    Returns (Ibis): customer_id, order_date, purchase_value (元, rounded to the cent).
+    Returns (Ibis): customer_id, order_date, purchase_cents (int), purchase_value (元 = cents / 100).
+    Money is summed in integer cents: the same data give the same figures on every engine and run
+    (a parallel float sum is not associative).
     Formula: purchase_value = Σ net_amount − Σ returned amount (returns dated ≤ ``end`` of that
     day's orders); ``value="margin"``: minus cost of goods net of the returned cost.
     """
@@ -73,7 +80,8 @@ def purchase_days_expr(eng: Engine, start, end, value: str = "revenue") -> ibis.
     start, end = as_date(start), as_date(end)
     s = sales_lines(eng, start, end)
     s = s.filter(s.customer_id.notnull())
-    days = s.group_by(["customer_id", "order_date"]).aggregate(gross=s.net_amount.sum(), gross_cost=s.cost.sum())
+    days = s.group_by(["customer_id", "order_date"]).aggregate(gross=_cents(s.net_amount).sum(),
+                                                               gross_cost=_cents(s.cost).sum())
     o = eng.table("orders")
     o = o.filter(o.customer_id.notnull() & o.order_date.between(start, end)).select(
         "order_id", r_customer_id="customer_id", r_order_date="order_date")
@@ -81,11 +89,12 @@ def purchase_days_expr(eng: Engine, start, end, value: str = "revenue") -> ibis.
     r = eng.table("returns")
     r = r.filter(r.return_date <= end).join(o, "order_id").left_join(p, "product_id")
     rets = r.group_by(customer_id=r.r_customer_id, order_date=r.r_order_date).aggregate(
-        returned=r.amount.sum(), returned_cost=(r.quantity * r.unit_cost.fill_null(0)).sum())
+        returned=_cents(r.amount).sum(), returned_cost=_cents(r.quantity * r.unit_cost.fill_null(0)).sum())
     j = days.left_join(rets, ["customer_id", "order_date"])
     revenue = j.gross - j.returned.fill_null(0)
     amount = revenue if value == "revenue" else revenue - (j.gross_cost - j.returned_cost.fill_null(0))
-    return j.select(customer_id=j.customer_id, order_date=j.order_date, purchase_value=amount.round(2))
+    return j.select(customer_id=j.customer_id, order_date=j.order_date, purchase_cents=amount,
+                    purchase_value=amount.cast("float64") / 100)
 
 
 def summary_expr(eng: Engine, calibration_end, start=None, time_unit: str = "W",
@@ -106,14 +115,15 @@ def summary_expr(eng: Engine, calibration_end, start=None, time_unit: str = "W",
     zero = ibis.literal(0.0)
     c = d.group_by("customer_id").aggregate(
         first_date=d.order_date.min(), last_date=d.order_date.max(), days=d.count(),
-        total=d.purchase_value.sum(), first_value=ibis.ifelse(d.is_first, d.purchase_value, zero).sum())
+        total=d.purchase_cents.sum(), first_value=ibis.ifelse(d.is_first, d.purchase_cents, 0).sum())
     freq = c.days - 1
     return c.select(
         customer_id=c.customer_id,
         frequency=freq.cast("int64"),
         recency=c.last_date.delta(c.first_date, unit="day").cast("float64") / unit,
         T=ibis.literal(end).delta(c.first_date, unit="day").cast("float64") / unit,
-        monetary_value=ibis.ifelse(freq > 0, (c.total - c.first_value) / freq.cast("float64"), zero),
+        monetary_value=ibis.ifelse(freq > 0, (c.total - c.first_value).cast("float64") / 100 / freq.cast("float64"),
+                                   zero),
     )
 
 
@@ -141,8 +151,8 @@ def summary(eng: Engine, calibration_end, start=None, time_unit: str = "W", valu
 def _margin_rate(eng: Engine, start, end) -> float:
     rev = purchase_days_expr(eng, as_date(start) if start is not None else _EARLIEST, end, "revenue")
     mar = purchase_days_expr(eng, as_date(start) if start is not None else _EARLIEST, end, "margin")
-    r = float(eng.execute(rev.purchase_value.sum()) or 0.0)
-    m = float(eng.execute(mar.purchase_value.sum()) or 0.0)
+    r = float(eng.execute(rev.purchase_cents.sum()) or 0) / 100
+    m = float(eng.execute(mar.purchase_cents.sum()) or 0) / 100
     return round(m / r, 6) if r > 0 else 1.0
 
 
