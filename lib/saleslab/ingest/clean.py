@@ -36,6 +36,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -94,6 +95,19 @@ def _con(build: Path):
 
 def _read(con, build: Path, name: str):
     return con.read_parquet(str(build / "_parts" / name / "*.parquet"), table_name=f"p_{name.strip('_')}")
+
+
+class _Timer:
+    """Seconds per cleaning step, for the progress line and the accounting."""
+
+    def __init__(self):
+        self.t = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.t, 2)
+        self.t = now
 
 
 def _int(v) -> int:
@@ -162,6 +176,7 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     summary: dict = {}
     by_file = {a.file: a for a in accounts}
 
+    timer = _Timer()
     # 1. customers and entity resolution ----------------------------------------------------
     cust = _read(con, build, "customers").to_pandas()
     cust = cust.sort_values(["customer_id", "_source", "_file", "_line"]).reset_index(drop=True)
@@ -183,6 +198,7 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
         cust.loc[miss_ind, "industry"] = rules.fill_industry
     _write(cust, schema.TABLES["customers"].arrow_schema(), build / "customers" / "customers.parquet")
 
+    timer.lap("entity_resolution")
     # 2. impossible values ------------------------------------------------------------------
     o = _read(con, build, "orders")
     ln = _read(con, build, "order_lines")
@@ -213,6 +229,7 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     quarantined = _quarantine_rows(bad_o, bad_l)
     summary["impossible"] = {"orders": int(len(bad_o)), "lines": int(len(bad_l))}
 
+    timer.lap("impossible_values")
     # 3. cross-system duplicate orders ------------------------------------------------------
     ok_o = o.filter(~o.order_id.isin(list(bad_ids))) if bad_ids else o
     cm = _tbl(con, "cmap", _match_keys(cmap, review))
@@ -225,6 +242,7 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     say(f"  duplicate orders: {len(merged_o):,} copies merged across systems; "
         f"{len(bad_o):,} orders and {len(bad_l):,} lines quarantined as impossible")
 
+    timer.lap("duplicate_orders")
     # 4. final orders with canonical customers and region fills -----------------------------
     drop_ids = sorted(bad_ids | set(merged_o.order_id))
     drop_t = _tbl(con, "drop_ids", pd.DataFrame({"order_id": pd.Series(drop_ids, dtype=object)}))
@@ -268,6 +286,7 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
                    build / "order_lines" / "order_lines.parquet")
     fl = con.read_parquet(str(build / "order_lines" / "order_lines.parquet"), table_name="final_lines")
 
+    timer.lap("final_orders_and_lines")
     # returns follow their order: a return booked against a merged copy points at the kept order
     r = _read(con, build, "returns")
     relink = _tbl(con, "relink", merged_o[["order_id", "into_id"]].rename(columns={"order_id": "copy_id"}))
@@ -288,6 +307,7 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     summary["values_filled"] = fills_df.groupby(["table", "column"]).size().rename("n").reset_index() \
         .to_dict(orient="records") if len(fills_df) else []
 
+    timer.lap("returns_and_fills")
     # 5. outliers ---------------------------------------------------------------------------
     out = _outliers(fl, fo, rules).to_pandas().sort_values(["_file", "_line", "order_id", "line_no"],
                                                            ignore_index=True)
@@ -295,6 +315,7 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     summary["outliers"] = int(len(out))
     say(f"  fills: {len(fills_df):,} values; outliers flagged: {len(out):,} lines")
 
+    timer.lap("outliers")
     # coverage of the final order lines
     # a customer is known when its id is in the customer master; a product when in the product master
     cov = fl.left_join(fo.select("order_id", "customer_id", "region", "channel"), "order_id")
@@ -310,6 +331,7 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     summary["coverage"] = {k: round(c[k] / n, 5) for k in ("customer", "product", "region", "channel")}
     summary["order_lines"] = int(c["lines"])
 
+    timer.lap("coverage")
     # accounting ----------------------------------------------------------------------------
     merged_rows = _merged_rows(merged_o, merged_l).sort_values(["file", "line"], ignore_index=True)
     quarantined = quarantined.sort_values(["file", "line"], ignore_index=True)
@@ -317,6 +339,9 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
     from .load import QUARANTINE_SCHEMA
     _write(quarantined, QUARANTINE_SCHEMA, build / "_quarantine" / "clean.parquet")
     _account(by_file, quarantined, merged_rows, fills_df, out)
+    timer.lap("accounting")
+    summary["step_seconds"] = timer.laps
+    say("  cleaning steps (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timer.laps.items()))
     return summary
 
 

@@ -27,6 +27,7 @@ duplicates keeps its own id.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -43,9 +44,12 @@ MAP_COLUMNS = ["customer_id", "canonical_id", "rule", "matched_with"]
 REVIEW_COLUMNS = ["customer_id", "other_id", "signal", "name", "other_name"]
 
 
-def _cities() -> tuple[str, ...]:
-    # longest first, so 石家庄 is removed before a shorter city that is its prefix
-    return tuple(sorted({c for c in city_names() if len(c) >= 2}, key=len, reverse=True))
+@functools.lru_cache(maxsize=1)
+def _city_prefix() -> re.Pattern:
+    # longest first, so 石家庄 is removed before a shorter city that is its prefix; at least one
+    # character must remain after the city (and 市)
+    cities = sorted({c for c in city_names() if len(c) >= 2}, key=len, reverse=True)
+    return re.compile("^(?:" + "|".join(map(re.escape, cities)) + ")市?(?=..)")
 
 
 def normalise_name(name) -> str | None:
@@ -57,14 +61,7 @@ def normalise_name(name) -> str | None:
     if m:
         s = s[m.end():]
     s = _PUNCT.sub("", s)
-    for c in _cities():
-        for form in (c, c + "市"):
-            if s.startswith(form) and len(s) > len(form) + 1:
-                s = s[len(form):]
-                break
-        else:
-            continue
-        break
+    s = _city_prefix().sub("", s, count=1)
     for suf in _SUFFIXES:
         if s.endswith(suf):
             s = s[: -len(suf)] + "有限公司"
@@ -137,7 +134,8 @@ def resolve_customers(customers: pd.DataFrame, priority: dict[str, int] | None =
     c = customers.drop_duplicates("customer_id").reset_index(drop=True)
     if c.empty:
         return pd.DataFrame(columns=MAP_COLUMNS), pd.DataFrame(columns=REVIEW_COLUMNS)
-    name = c["name"].map(normalise_name)
+    uniq = pd.unique(c["name"].dropna())
+    name = c["name"].map(dict(zip(uniq, map(normalise_name, uniq))))
     tax = c["tax_id"].map(_norm_tax) if "tax_id" in c else pd.Series(None, index=c.index)
     phone = c["phone"].map(_norm_phone) if "phone" in c else pd.Series(None, index=c.index)
     email = c["email"].map(_norm_email) if "email" in c else pd.Series(None, index=c.index)
