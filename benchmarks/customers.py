@@ -38,6 +38,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
+import kpi_cube  # noqa: E402  (benchmarks/ is the script's folder, first on sys.path)
 from saleslab import clv, lifecycle, segments  # noqa: E402
 from saleslab.engine import connect  # noqa: E402
 
@@ -49,22 +50,7 @@ def ensure_warehouse(work: Path, scale: str, seed: int, given: str | None) -> Pa
             raise SystemExit(f"--warehouse {wh} is not an ingested warehouse (no _ingest folder)")
         print(f"reading warehouse {wh} (read-only)", flush=True)
         return wh
-    wh = work / scale / "warehouse"
-    if wh.is_dir() and (wh / "_ingest").is_dir():
-        print(f"reusing warehouse {wh}", flush=True)
-        return wh
-    from saleslab.demo import generate
-    from saleslab.ingest.load import ingest
-
-    demo = work / scale / "demo"
-    t0 = time.perf_counter()
-    print(f"generating the {scale} demo into {demo} ...", flush=True)
-    generate(demo, scale=scale, seed=seed)
-    print(f"  {time.perf_counter() - t0:.0f}s; ingesting into {wh} ...", flush=True)
-    t0 = time.perf_counter()
-    ingest(demo / "exports", ROOT / "parameters" / "sources", wh)
-    print(f"  {time.perf_counter() - t0:.0f}s", flush=True)
-    return wh
+    return kpi_cube.ensure_warehouse(work, scale, seed)
 
 
 # ---- hand-written DuckDB SQL --------------------------------------------------------------------

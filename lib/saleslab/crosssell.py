@@ -50,15 +50,20 @@ def basket_items(eng: Engine, start, end, item: str = "product_id", basket: str 
     if basket == "customer":
         o = o.filter(o.customer_id.notnull())
     o = o.select("order_id", basket_id=o.customer_id if basket == "customer" else o.order_id)
+    j, it = _lines_with_item(eng, o, item)
+    return j.select(basket_id=j.basket_id.cast("string"), item=it.cast("string")).distinct()
+
+
+def _lines_with_item(eng: Engine, orders: ibis.Table, item: str):
+    """Order lines of ``orders`` (joined on order_id) and the item expression: the product id, or
+    its category (``unknown`` when the product is not in the master)."""
     ln = eng.table("order_lines").select("order_id", "product_id")
-    j = ln.join(o, "order_id")
+    j = ln.join(orders, "order_id")
     if item == "category":
         p = eng.table("products").select("product_id", "category")
         j = j.left_join(p, j.product_id == p.product_id)
-        it = j.category.fill_null("unknown")
-    else:
-        it = j.product_id
-    return j.select(basket_id=j.basket_id.cast("string"), item=it.cast("string")).distinct()
+        return j, j.category.fill_null("unknown")
+    return j, j.product_id
 
 
 def pair_counts_expr(eng: Engine, start, end, item: str = "product_id", basket: str = "order",
@@ -125,15 +130,7 @@ def customer_items_expr(eng: Engine, end, item: str = "product_id", customers=No
     o = o.filter(o.customer_id.notnull() & (o.order_date <= as_date(end)))
     if customers is not None:
         o = o.filter(o.customer_id.isin(list(customers)))
-    bi_basket = o.select("order_id", "customer_id")
-    ln = eng.table("order_lines").select("order_id", "product_id")
-    j = ln.join(bi_basket, "order_id")
-    if item == "category":
-        p = eng.table("products").select("product_id", "category")
-        j = j.left_join(p, j.product_id == p.product_id)
-        it = j.category.fill_null("unknown")
-    else:
-        it = j.product_id
+    j, it = _lines_with_item(eng, o.select("order_id", "customer_id"), item)
     return j.select(customer_id=j.customer_id, item=it.cast("string")).distinct()
 
 
