@@ -3,8 +3,12 @@
 This is the one place where tables are defined. Source mappings
 (``parameters/sources/*.yaml``) map raw export columns onto these columns;
 ingestion normalises each value according to the column's *kind* and
-validates required columns and keys; the warehouse stores one Parquet part
-per (table, input file) with exactly the columns listed here.
+validates required columns and keys; the per-file layer stores one Parquet part
+per (table, input file) with exactly the columns listed here, and the cleaning layer
+(:mod:`saleslab.ingest.clean`) writes the final ``orders``, ``order_lines``, ``customers`` and
+``returns`` with the same columns. Tables the cleaning layer adds (schemas in ``clean.py``):
+``customer_map`` (source customer id -> canonical id, rule), ``customer_review`` (look-alikes,
+not merged), ``_merged``, ``_outliers``, ``_fills``; ``_quarantine`` holds rejected rows.
 
 Column kinds and how ingestion normalises them:
 
