@@ -422,3 +422,21 @@ def test_labels_charts_and_narrative_cover_the_stage(scored, activity):
             charts_customers.value_matrix_chart(matrix, quadrants, "zh-CN")]
     assert all(len({p.get_facecolor() for ax in f.axes for p in ax.patches}) <= 5 for f in figs)
     plt.close("all")
+
+
+def test_potential_value_is_the_predicted_clv_by_default(demo_warehouse, open_engine, tmp_path):
+    from saleslab import clv
+
+    with open_engine(demo_warehouse, "duckdb", tmp_path) as e:
+        act = sg.customer_activity(e, "2025-12-31")
+        got = sg.potential_value_table(e, "2025-12-31", act, "clv", horizon_months=6)
+        summary = clv.summary(e, "2025-12-31")
+        want = clv.customer_value(summary, clv.fit_bg_nbd(summary), clv.fit_gamma_gamma(summary), 6)
+        growth = sg.potential_value_table(e, "2025-12-31", act, "growth")
+        with pytest.raises(ParameterError, match="value_potential must be one of clv, growth"):
+            sg.potential_value_table(e, "2025-12-31", act, "hope")
+    assert set(got.potential_basis) == {"clv"} and set(growth.potential_basis) == {"growth"}
+    m = got.merge(want[["customer_id", "clv"]], on="customer_id", how="left")
+    assert len(m) == len(act) and m["clv"].notna().mean() > 0.95
+    assert np.allclose(m["potential_value"], m["clv"].fillna(0).round(2))
+    assert (got.current_value == growth.current_value).all()

@@ -491,6 +491,26 @@ def value_table(activity: pd.DataFrame, clv: pd.DataFrame | None = None, clv_col
     return out.reset_index(drop=True)
 
 
+POTENTIAL_BASES = ("clv", "growth")
+
+
+def potential_value_table(eng, as_of, activity: pd.DataFrame, potential: str = "clv",
+                          horizon_months: int = 12, annual_discount: float = 0.10) -> pd.DataFrame:
+    """:func:`value_table` with the potential value chosen by ``potential``: ``clv`` — the predicted
+    customer lifetime value over ``horizon_months`` (BG/NBD + Gamma-Gamma fitted on all purchases
+    up to ``as_of``, :mod:`saleslab.clv`) — or ``growth`` (revenue change year over year)."""
+    if potential not in POTENTIAL_BASES:
+        raise ParameterError(f"value_potential must be one of {', '.join(POTENTIAL_BASES)} (got {potential!r})")
+    if potential == "growth":
+        return value_table(activity)
+    from . import clv
+
+    summary = clv.summary(eng, as_of)
+    values = clv.customer_value(summary, clv.fit_bg_nbd(summary), clv.fit_gamma_gamma(summary),
+                                horizon_months, annual_discount)
+    return value_table(activity, values[["customer_id", "clv"]])
+
+
 def value_threshold(values: pd.Series, split="median") -> float:
     """The high/low cut of ``values``: its median, mean, or the given quantile (a number in (0, 1))."""
     v = values.astype(float)
