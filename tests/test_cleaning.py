@@ -148,13 +148,15 @@ FILES = {
                       "SO2,2024-05-02,C1,direct,华东,R1,\n"       # W2 is its web copy (no key)
                       "SO3,2024-05-02,C2,direct,,R1,\n"           # region missing -> customer's (south)
                       "SO4,2099-01-01,C2,direct,华南,R1,\n"       # impossible date
-                      "SO5,2024-05-04,C9,direct,,R1,\n",          # unknown customer: region from rep
+                      "SO5,2024-05-04,C9,direct,,R1,\n"           # unknown customer: region from rep
+                      "SO6,2024-05-06,C1,direct,华东,R1,\n",       # its only line is impossible
     "erp_lines.csv": "order,line,sku,qty,price\n"
                      "SO1,1,P1,2,100\nSO1,2,P2,1,50\n"
                      "SO2,1,P1,1,100\nSO2,2,P3,3,10\n"
                      "SO3,1,P1,0,100\nSO3,2,P2,-1,50\nSO3,3,P2,2,50\n"   # qty 0 quarantined; -1 is a return line
                      "SO4,1,P1,1,100\n"
-                     "SO5,1,P1,1,-5\nSO5,2,P2,1,50\n",                   # negative price quarantined
+                     "SO5,1,P1,1,-5\nSO5,2,P2,1,50\n"                    # negative price quarantined
+                     "SO6,1,P1,0,100\n",
     "web_2024.csv": "order,date,member,region,sku,qty,price\n"
                     "W1,2024-05-01,M1,上海,P1,2,100\nW1,2024-05-01,M1,上海,P2,1,50\n"
                     "W2,2024-05-03,M1,上海,P1,1,100\nW2,2024-05-03,M1,上海,P3,3,10\n"
@@ -230,6 +232,8 @@ def test_impossible_values_are_quarantined_and_returns_kept(cleaned):
         ("erp_lines.csv", 6): ("impossible_value", "quantity"),
         ("erp_lines.csv", 9): ("order_quarantined", "order_id"),
         ("erp_lines.csv", 10): ("impossible_value", "unit_price"),
+        ("erp_orders.csv", 7): ("no_valid_lines", "order_id"),
+        ("erp_lines.csv", 12): ("impossible_value", "quantity"),
     }
     lines = _t(wh, "order_lines")
     so3 = lines[lines.order_id == "SO3"].sort_values("line_no")
@@ -239,7 +243,7 @@ def test_impossible_values_are_quarantined_and_returns_kept(cleaned):
     erp_lines = next(a for a in rep.files if a.file == "erp_lines.csv")
     # SO1 and SO2 are kept (ERP has priority): their copies W1, W2 are merged in the web file
     assert (erp_lines.rows_read, erp_lines.rows_loaded, erp_lines.rows_merged, erp_lines.rows_quarantined) == \
-        (10, 7, 0, 3)
+        (11, 7, 0, 4)
 
 
 def test_orders_carry_the_canonical_customer_and_explicit_fills(cleaned):

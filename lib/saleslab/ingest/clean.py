@@ -6,7 +6,8 @@ Steps, in order (every one is counted in the per-file accounting):
    id -> canonical id, with the rule) and ``customer_review`` (look-alikes not merged).
 2. **Impossible values** in orders and lines are quarantined with a reason: a negative unit price,
    a quantity of zero (``impossible_value``), an order date after ``latest_date`` or before
-   ``company_founded`` (``impossible_date``; its lines follow as ``order_quarantined``). Negative
+   ``company_founded`` (``impossible_date``; its lines follow as ``order_quarantined``); an order
+   none of whose lines is left is quarantined too (``no_valid_lines``). Negative
    quantities are kept: they are returns booked as negative lines and net the revenue.
 3. **Cross-system duplicate orders**: the same order exported by two systems is recognised by its
    key (``external_ref`` names the other system's order id: rule ``external_ref``) or else by the
@@ -219,6 +220,17 @@ def _clean(con, build, accounts, rules, priority, systems, say) -> dict:
         bad_l["reason"] = "impossible_value"
         bad_l["column"] = np.where(neg, "unit_price", "quantity")
         bad_l["expected"] = np.where(neg, "a unit price of 0 or more", "a quantity other than 0")
+        # an order none of whose lines is left goes too (header without lines)
+        hit = set(bad_l.order_id) - bad_ids
+        n_bad = bad_l[bad_l.order_id.isin(hit)].groupby("order_id").size()
+        hit_lines = ln.filter(ln.order_id.isin(sorted(hit)))
+        n_all = hit_lines.group_by("order_id").aggregate(n=hit_lines.count()).to_pandas()
+        empty = sorted(set(n_all.order_id[n_all.n.to_numpy() <= n_bad.reindex(n_all.order_id).fillna(0).to_numpy()]))
+        if empty:
+            extra = o.filter(o.order_id.isin(empty)).to_pandas().assign(
+                reason="no_valid_lines", column="order_id", expected="at least one order line that is not quarantined")
+            bad_o = pd.concat([bad_o, extra], ignore_index=True)
+            bad_ids |= set(empty)
     if bad_ids:
         follow = ln.filter(ln.order_id.isin(list(bad_ids))).to_pandas()
         follow = follow[~follow.set_index(["_file", "_line"]).index.isin(
@@ -365,6 +377,9 @@ def _match_keys(cmap: pd.DataFrame, review: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_REASON_RANK = {"impossible_date": 0, "impossible_value": 1, "order_quarantined": 2, "no_valid_lines": 3}
+
+
 def _quarantine_rows(bad_o: pd.DataFrame, bad_l: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for df, tbl in ((bad_o, "orders"), (bad_l, "order_lines")):
@@ -379,8 +394,11 @@ def _quarantine_rows(bad_o: pd.DataFrame, bad_l: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["source", "file", "line", "reason", "column", "expected", "raw"])
     q = pd.concat(parts, ignore_index=True)
-    # one quarantine row per input row (an order's header and its line can share a row)
-    return q.drop_duplicates(["file", "line"]).reset_index(drop=True)
+    # one quarantine row per input row (an order's header and its line can share a row): the
+    # row's own fault first, then the consequences for the rest of its order
+    q["_rank"] = q.reason.map(_REASON_RANK).fillna(9)
+    q = q.sort_values(["_rank"], kind="mergesort").drop_duplicates(["file", "line"])
+    return q.drop(columns="_rank").reset_index(drop=True)
 
 
 def _line_signature(ln):

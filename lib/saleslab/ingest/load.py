@@ -22,7 +22,8 @@ resolution, fills and outlier flags; it writes the final tables. Layout::
 Quarantine reason codes: ``missing_required``, ``unparseable_date``, ``unparseable_number``,
 ``invalid_value``, ``duplicate_key``, ``duplicate_row``, ``conflicting_duplicate``,
 ``field_count``, ``repeated_header``, ``undecodable``, ``unparseable``, ``file_rejected``, and from the
-whole-warehouse layer ``impossible_value``, ``impossible_date``, ``order_quarantined``.
+whole-warehouse layer ``impossible_value``, ``impossible_date``, ``order_quarantined``,
+``no_valid_lines``.
 Merge rules: ``duplicate_row`` (same file), ``external_ref`` and ``customer_date_lines`` (orders).
 """
 
