@@ -157,5 +157,6 @@ REASONS: dict[str, tuple[str, str]] = {
     "impossible_value": ("不可能的数值", "Impossible value"),
     "impossible_date": ("不可能的日期", "Impossible date"),
     "order_quarantined": ("所属订单被隔离", "Order quarantined"),
+    "no_valid_lines": ("订单无有效明细", "Order without valid lines"),
 }
 
