@@ -404,3 +404,14 @@ def test_every_demo_file_balances_with_merged_rows(demo_warehouse, demo_dir):
     merged = pd.read_parquet(demo_warehouse / "_merged")
     got = set(zip(merged[merged.rule == "duplicate_row"].file, merged[merged.rule == "duplicate_row"].line))
     assert set(zip(dup_rows.file, dup_rows.line)) <= got
+
+
+def test_reading_files_in_two_processes_gives_the_same_warehouse(tmp_path):
+    src = _write(tmp_path / "src", {"web.yaml": WEB, "members.yaml": MEMBERS})
+    inp = _write(tmp_path / "in", {**{f"web_{m:02d}.csv": _month(m) for m in range(1, 7)},
+                                   "members.csv": "id,name,type,tax,phone\nM0,甲,person,,1\nM1,乙,person,,2\n"})
+    serial = ingest(inp, src, tmp_path / "serial", cleaning=RULES, workers=1)
+    parallel = ingest(inp, src, tmp_path / "parallel", cleaning=RULES, workers=2)
+    assert [(a.file, a.rows_read, a.rows_loaded) for a in serial.files] == \
+        [(a.file, a.rows_read, a.rows_loaded) for a in parallel.files]
+    _same(tmp_path / "serial", tmp_path / "parallel")

@@ -597,12 +597,13 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
         report(results[i])
     n_workers = workers if workers is not None else _default_workers(sum(plan[i][1].stat().st_size for i in todo))
     if n_workers > 1 and len(todo) > 1:
-        # files are independent: read them in parallel, biggest first so the pool ends together
+        # files are independent: read them in parallel, biggest first so the pool ends together;
+        # spawned (not forked) workers: no lock of a running thread pool is inherited
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         order = sorted(todo, key=lambda i: -plan[i][1].stat().st_size)
-        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
+        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn")) as pool:
             futures = {i: pool.submit(ingest_file, plan[i][0], plan[i][1], input_dir, build, plan[i][3])
                        for i in order}
             for i in order:
