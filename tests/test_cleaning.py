@@ -415,3 +415,17 @@ def test_reading_files_in_two_processes_gives_the_same_warehouse(tmp_path):
     assert [(a.file, a.rows_read, a.rows_loaded) for a in serial.files] == \
         [(a.file, a.rows_read, a.rows_loaded) for a in parallel.files]
     _same(tmp_path / "serial", tmp_path / "parallel")
+
+
+def test_a_missing_part_makes_the_file_read_again(tmp_path):
+    src = _write(tmp_path / "src", {"web.yaml": WEB})
+    dup = _month(1) + _month(1).splitlines()[1] + "\n"  # one exact repeat: a _merged part exists
+    inp = _write(tmp_path / "in", {"web_01.csv": dup, "web_02.csv": _month(2)})
+    wh = tmp_path / "wh"
+    ingest(inp, src, wh, cleaning=RULES)
+    for p in (wh / "_parts" / "_merged").glob("web--web_01-*.parquet"):
+        p.unlink()
+    rep = ingest(inp, src, wh, cleaning=RULES)
+    assert {a.file: a.reused for a in rep.files} == {"web_01.csv": False, "web_02.csv": True}
+    assert next(a for a in rep.files if a.file == "web_01.csv").rows_merged == 1
+    assert all(a.seconds == 0.0 for a in rep.files if a.reused)

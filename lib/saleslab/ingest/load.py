@@ -496,9 +496,12 @@ def _reuse(old: Path, old_files: dict, mapping: SourceMapping, path: Path, displ
         return None
     part = f"{mapping.source}--{path.stem}-{sha[:8]}.parquet"
     found = list((old / PARTS).glob(f"*/{part}"))
-    expected = set(prev["layer1"].get("loaded_by_table", {}))
+    l1 = prev["layer1"]
+    expected = {t for t, n in l1.get("loaded_by_table", {}).items() if n}
+    expected |= {"_quarantine"} if l1.get("rows_quarantined") else set()
+    expected |= {"_merged"} if l1.get("rows_merged") else set()
     if not expected <= {p.parent.name for p in found}:
-        return None
+        return None  # a part is missing: read the file again
     for p in found:
         dst = build / PARTS / p.parent.name / part
         try:
@@ -507,7 +510,7 @@ def _reuse(old: Path, old_files: dict, mapping: SourceMapping, path: Path, displ
             shutil.copy2(p, dst)
     base = {k: v for k, v in prev["layer1"].items() if k in FileAccount.__dataclass_fields__}
     acc = FileAccount(**base)
-    acc.layer1, acc.reused, acc.cache_key = prev["layer1"], True, key
+    acc.layer1, acc.reused, acc.cache_key, acc.seconds = prev["layer1"], True, key, 0.0
     return acc
 
 
