@@ -25,7 +25,7 @@ from typing import Iterator
 from ..errors import SourceError
 from .mapping import SourceMapping
 
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 100_000  # rows per chunk: bounds the memory of each reading process
 
 
 @dataclass
