@@ -94,22 +94,13 @@ GROUP BY 1, 2"""
 
 # ---- steps (each runs in a child process) -------------------------------------------------------
 
-def best_of(n: int, fn):
-    times, result = [], None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), result
-
-
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def step_rfm_ibis(a):
     with connect(a.wh, "duckdb", a.cfg) as eng:
-        s, df = best_of(a.repeat, lambda: eng.execute(segments.rfm_expr(eng, a.as_of, 12)))
+        s, df = kpi_cube.best_of(a.repeat, lambda: eng.execute(segments.rfm_expr(eng, a.as_of, 12)))
     return {"seconds": s, "result": df, "peak_mb": _peak_mb()}
 
 
@@ -122,14 +113,14 @@ def _duck(a):
 
 def step_rfm_sql(a):
     con = _duck(a)
-    s, df = best_of(a.repeat, lambda: con.sql(rfm_sql(a.wh, a.as_of, 12)).df())
+    s, df = kpi_cube.best_of(a.repeat, lambda: con.sql(rfm_sql(a.wh, a.as_of, 12)).df())
     con.close()
     return {"seconds": s, "result": df, "peak_mb": _peak_mb()}
 
 
 def step_cohort_ibis(a):
     with connect(a.wh, "duckdb", a.cfg) as eng:
-        s, df = best_of(a.repeat, lambda: eng.execute(lifecycle.cohort_expr(eng, a.start, a.as_of)))
+        s, df = kpi_cube.best_of(a.repeat, lambda: eng.execute(lifecycle.cohort_expr(eng, a.start, a.as_of)))
         t0 = time.perf_counter()
         matrix = lifecycle.cohort_matrix(lifecycle.cohort_table(eng, a.start, a.as_of, df))
         matrix_s = time.perf_counter() - t0
@@ -139,7 +130,7 @@ def step_cohort_ibis(a):
 
 def step_cohort_sql(a):
     con = _duck(a)
-    s, df = best_of(a.repeat, lambda: con.sql(cohort_sql(a.wh, a.start, a.as_of)).df())
+    s, df = kpi_cube.best_of(a.repeat, lambda: con.sql(cohort_sql(a.wh, a.start, a.as_of)).df())
     con.close()
     return {"seconds": s, "result": df, "peak_mb": _peak_mb()}
 

@@ -121,6 +121,8 @@ def test_stage_counts_follow_lifecycle_order(stages):
     assert counts["stage"].tolist() == list(lc.STAGES)
     assert counts["customers"].tolist() == [3, 2, 4, 4, 2]
     assert counts["share"].sum() == pytest.approx(1.0)
+    # 3 prospects never bought; the other 2 + 4 + 4 + 2 did, 4 of them at risk
+    assert lc.headline_counts(counts) == {"active_buyers": 12, "at_risk": 4}
 
 
 def test_movements_count_customers_per_from_and_to_stage(eng, stages):

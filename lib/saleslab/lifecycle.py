@@ -173,6 +173,12 @@ def stage_counts(stages: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def headline_counts(counts: pd.DataFrame) -> dict:
+    """From :func:`stage_counts`: customers who have bought (every stage but prospect) and at risk."""
+    n = counts.set_index("stage")["customers"]
+    return {"active_buyers": int(n.drop("stage_prospect").sum()), "at_risk": int(n["stage_at_risk"])}
+
+
 def stage_movements(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     """Customers moving from their stage in ``previous`` to their stage in ``current`` (both
     :func:`lifecycle_stages` tables, e.g. this run's and the last run's, or at as_of − 1 month).

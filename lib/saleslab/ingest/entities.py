@@ -166,7 +166,8 @@ def resolve_customers(customers: pd.DataFrame, priority: dict[str, int] | None =
 
     # weak signals -> review (pairs not already in one group)
     for signal, keys in (("name_only", name.where(company)), ("phone_only", phone), ("email_only", email)):
-        for i, j in zip(*_pairs_on(keys).to_numpy().T) if len(keys.dropna()) else []:
+        pairs = _pairs_on(keys)
+        for i, j in zip(pairs.i, pairs.j):
             if uf.find(i) != uf.find(j):
                 review.append((ids[i], ids[j], signal, c["name"].iat[i], c["name"].iat[j]))
 
