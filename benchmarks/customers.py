@@ -9,7 +9,7 @@ generates the demo (``saleslab.demo.generate``) into ``<workdir>/<scale>/demo`` 
 
 Steps, each in its own child process so its peak memory (ru_maxrss) is its own:
 
-1. RFM over the 12 months to ``--as-of``: (a) ``saleslab.segments.rfm_expr`` through Ibis on DuckDB,
+1. RFM over the 12 months to ``--as-of``: (a) ``saleslab.customers.rfm_expr`` through Ibis on DuckDB,
    (b) the same query as hand-written DuckDB SQL over the same Parquet files;
 2. cohorts (first-order month × months since, active customers) over [--start, --as-of]:
    (a) ``saleslab.lifecycle.cohort_expr`` through Ibis, (b) hand-written DuckDB SQL; the retention
@@ -39,7 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
 import kpi_cube  # noqa: E402  (benchmarks/ is the script's folder, first on sys.path)
-from saleslab import clv, lifecycle, segments  # noqa: E402
+from saleslab.clv import models as clv
+from saleslab.lifecycle import stages as lifecycle
+from saleslab.customers import segments  # noqa: E402
 from saleslab.engine import connect  # noqa: E402
 
 

@@ -12,7 +12,7 @@ The work, the same for the three contenders, over 2024-01-01 .. 2025-12-31 (2023
    achievement;
 2. month x product: the same measures without target.
 
-(a) ``saleslab.kpis.kpi_cube`` (Ibis on DuckDB, 2 threads), (b) one hand-written DuckDB SQL query per
+(a) ``saleslab.performance.kpi_cube`` (Ibis on DuckDB, 2 threads), (b) one hand-written DuckDB SQL query per
 cube over the same Parquet files (same connection settings), (c) idiomatic pandas (read the needed
 columns with pyarrow, merge, groupby). The three results are checked to agree (money to the cent).
 Each contender's time is the best of ``--repeat`` runs. Ends with one JSON line of the figures.
@@ -33,7 +33,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from saleslab import kpis  # noqa: E402
+from saleslab.performance import kpis  # noqa: E402
 from saleslab.engine import connect  # noqa: E402
 
 START, END, EXT_START = "2024-01-01", "2025-12-31", "2023-01-01"

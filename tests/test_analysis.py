@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import handmade
-from saleslab import analysis
+from saleslab.performance import analysis
 from saleslab.errors import SalesLabError
 
 D = dt.date

@@ -6,8 +6,10 @@ import pytest
 
 import hand_sales
 from saleslab import channels
+from saleslab.channels import charts as charts_channels, story as narrative_channels
+from saleslab.channels.params import Params
 from saleslab.engine import connect
-from saleslab.report import charts_channels, i18n, narrative_channels
+from saleslab.report import i18n
 
 S, E = hand_sales.START, hand_sales.END
 
@@ -61,8 +63,9 @@ def test_cac_and_roi_flag_channels_below_roi_min(eng):
     assert p.loc["direct", "cac"] == 5.0  # 10 / 2
     assert p.loc["retail", "roi"] == 1.0 and p.loc["direct", "roi"] == pytest.approx(160 / 30, abs=1e-4)
     assert p.index[p["roi_review"]].tolist() == ["retail"]
-    strict = channels.channel_performance(eng, S, E, roi_min=2.0)
+    strict = channels.channel_performance(eng, S, E, Params(roi_min=2.0))
     assert sorted(channels.flagged(strict, "roi_review")["channel"]) == ["online", "retail"]
+    assert strict.attrs["params"]["roi_min"] == 2.0  # the result carries the threshold it was computed with
 
 
 def test_collection_rate_counts_payments_by_invoice_up_to_period_end(eng):
@@ -119,3 +122,24 @@ def test_labels_charts_and_narrative_cover_the_stage(demo):
     assert all(len({p.get_facecolor() for ax in f.axes for p in ax.patches}) <= 5 for f in figs)
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_story_and_chart_use_the_threshold_the_table_was_computed_with(eng):
+    perf = channels.channel_performance(eng, S, E, Params(roi_min=2.0))
+    dist = channels.distributor_performance(eng, S, E, Params(collection_min=0.5))
+    zh = narrative_channels.channels_narrative(perf, dist, "zh-CN")
+    en = narrative_channels.channels_narrative(perf, dist, "en")
+    assert "低于 2 的渠道" in zh and "ROI below 2 need review" in en
+    assert "less than 50%" in en
+    fig = charts_channels.roi_chart(perf, "en")
+    assert any(line.get_xdata()[0] == 2.0 for line in fig.axes[0].lines)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_channel_parameters_reject_wrong_values_with_the_allowed_ones():
+    with pytest.raises(Exception, match="leads_channel"):
+        Params(leads_channel="phone")
+    with pytest.raises(Exception, match="roi_min"):
+        Params(roi_min=-1)

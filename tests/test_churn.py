@@ -10,7 +10,8 @@ import pytest
 
 import handmade
 from handmade import source_yaml
-from saleslab import churn, clv
+from saleslab.churn import model as churn
+from saleslab.clv import models as clv
 from saleslab.engine import connect
 from saleslab.errors import SalesLabError
 
@@ -191,7 +192,8 @@ def test_demo_call_list_is_at_risk_and_high_value(demo):
 
 
 def test_reasons_read_in_both_languages(demo):
-    from saleslab.report import charts_clv, i18n, narrative_clv
+    from saleslab.clv import charts as charts_clv, story as narrative_clv
+    from saleslab.report import i18n
 
     bt, scores, _, _, calls, _, _ = demo
     zh = narrative_clv.with_reason_texts(calls, scores, "zh-CN")["top_reasons"]

@@ -5,10 +5,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from saleslab import clusters as cl
-from saleslab import segments as sg
+from saleslab.customers import clusters as cl
+from saleslab.customers import segments as sg
 from saleslab.errors import ParameterError
-from saleslab.report import i18n, narrative_customers
+from saleslab.report import i18n
+from saleslab.customers import story as narrative_customers
 
 # three planted groups: loyal online big spenders, lapsed small retail buyers, new direct buyers
 PLANTED = {

@@ -10,7 +10,7 @@ from scipy import optimize
 
 import handmade
 from handmade import source_yaml
-from saleslab import clv
+from saleslab.clv import models as clv
 from saleslab.engine import connect
 from saleslab.errors import SalesLabError
 
@@ -277,7 +277,8 @@ def test_demo_customer_values_are_consistent(demo):
 
 
 def test_labels_and_charts_cover_the_stage(demo):
-    from saleslab.report import charts_clv, i18n
+    from saleslab.clv import charts as charts_clv
+    from saleslab.report import i18n
 
     check, _, bgf, ggf, values, ltv = demo
     for col in [*check.groups.columns, *clv.model_parameters(bgf, ggf).columns, *ltv.columns, "clv", "p_alive",

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import handmade
-from saleslab import crosssell as cs
+from saleslab.crosssell import rules as cs
 from saleslab.errors import SalesLabError
 
 S, E = "2024-01-01", "2024-12-31"

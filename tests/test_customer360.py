@@ -6,9 +6,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from saleslab import crosssell, customer360 as c360, lifecycle
+from saleslab.crosssell import rules as crosssell
+from saleslab.customer360 import card as c360
+from saleslab.lifecycle import stages as lifecycle
 from saleslab.engine import connect
-from saleslab.report import charts_lifecycle, i18n, narrative_lifecycle
+from saleslab.lifecycle import charts as charts_lifecycle, story as narrative_lifecycle
+from saleslab.report import i18n
 
 S, E = "2023-01-01", "2025-12-31"
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 import handmade
-from saleslab import kpis, quality
+from saleslab.performance import kpis
+from saleslab.quality import checks as quality
 from saleslab.errors import SalesLabError
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import handmade
-from saleslab import kpis
+from saleslab.performance import kpis
 from saleslab.errors import SalesLabError
 
 D = dt.date

@@ -27,7 +27,7 @@ import pytest
 
 import handmade
 from handmade import source_yaml
-from saleslab import lifecycle as lc
+from saleslab.lifecycle import stages as lc
 from saleslab.errors import SalesLabError
 
 AS_OF = "2024-12-31"

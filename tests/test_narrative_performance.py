@@ -4,8 +4,8 @@ import datetime as dt
 
 import pandas as pd
 
-from saleslab import analysis
-from saleslab.report import narrative_performance as story
+from saleslab.performance import analysis
+from saleslab.performance import story
 
 D = dt.date
 

@@ -61,8 +61,9 @@ def test_chinese_renders_with_a_cjk_font(demo_warehouse, tmp_path):
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
-    from saleslab import kpis
+    from saleslab.performance import kpis
     from saleslab.engine import connect
+    from saleslab.performance import charts as perf_charts
     from saleslab.report import charts
 
     family = charts.setup_fonts()
@@ -74,7 +75,7 @@ def test_chinese_renders_with_a_cjk_font(demo_warehouse, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fig = charts.monthly_revenue_chart(monthly, "zh-CN")
+        fig = perf_charts.monthly_revenue_chart(monthly, "zh-CN")
         fig.savefig(ARTIFACTS / "overview_zh.png")
     missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
     assert not missing, missing

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import handmade
-from saleslab import products
+from saleslab.products import portfolio as products
 
 matplotlib.use("Agg")
 
@@ -238,7 +238,7 @@ def test_demo_tables_are_consistent(demo_eng):
 
 
 def test_charts_and_narrative_render_in_both_languages(demo_eng):
-    from saleslab.report import charts_products, narrative_products
+    from saleslab.products import charts as charts_products, story as narrative_products
 
     perf = products.product_performance(demo_eng, *DEMO)
     abc = products.classify_abc(perf)

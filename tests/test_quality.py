@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import handmade
-from saleslab import quality
+from saleslab.quality import checks as quality
 from saleslab.ingest.load import ingest
-from saleslab.report import charts_quality, narrative_quality
+from saleslab.quality import charts as charts_quality, story as narrative_quality
 
 ORDER_COLS = {"order_id": "order", "order_date": "date", "customer_id": "cust", "channel": "channel",
               "region": "region"}

@@ -33,7 +33,7 @@ import pytest
 
 import handmade
 from handmade import source_yaml
-from saleslab import segments as sg
+from saleslab.customers import segments as sg
 from saleslab.errors import ParameterError
 
 AS_OF = "2024-12-31"
@@ -399,7 +399,8 @@ def test_demo_planted_purchase_rate_orders_frequency_scores(demo):
 def test_labels_charts_and_narrative_cover_the_stage(scored, activity):
     import matplotlib.pyplot as plt
 
-    from saleslab.report import charts_customers, i18n, narrative_customers
+    from saleslab.customers import charts as charts_customers, story as narrative_customers
+    from saleslab.report import i18n
 
     tags = sg.rule_tags(activity, AS_OF)
     firmo = pd.DataFrame({"customer_id": scored["customer_id"], "customer_type": "type_company",
@@ -425,7 +426,7 @@ def test_labels_charts_and_narrative_cover_the_stage(scored, activity):
 
 
 def test_potential_value_is_the_predicted_clv_by_default(demo_warehouse, open_engine, tmp_path):
-    from saleslab import clv
+    from saleslab.clv import models as clv
 
     with open_engine(demo_warehouse, "duckdb", tmp_path) as e:
         act = sg.customer_activity(e, "2025-12-31")

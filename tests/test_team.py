@@ -5,9 +5,10 @@ import json
 import pytest
 
 import hand_sales
-from saleslab import team
+from saleslab.team import performance as team
 from saleslab.engine import connect
-from saleslab.report import charts_team, i18n, narrative_team
+from saleslab.team import charts as charts_team, story as narrative_team
+from saleslab.report import i18n
 
 S, E = hand_sales.START, hand_sales.END
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .ingest.clean import CleaningRules
 from .errors import ParameterError, format_validation_error, read_yaml
+from .params import COMMON_PARAMETERS, field_index, validate_thresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -34,27 +35,38 @@ def available_stages() -> list[str]:
     return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-#: Notebook parameters every stage shares; the pipeline fills them from the run parameters.
-COMMON_PARAMETERS = ("run_dir", "warehouse", "language", "period_start", "period_end", "as_of", "engine",
-                     "palette", "duckdb_memory_limit", "duckdb_temp_directory")
 _PY_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,)}
+_CELL_LINE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*:\s*(?P<type>\w+)\s*=\s*(?P<default>[^#]*?)\s*(#\s*(?P<help>.*))?$")
+
+
+def declared_parameters(stage: str) -> dict[str, dict]:
+    """The parameters a stage notebook's ``parameters`` cell declares (``name: type = default  # help``),
+    read from the notebook file: ``{name: {"type", "default", "help"}}``, common ones included."""
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS / f"{stage}.ipynb", as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    out = {}
+    for line in (cell.source if cell is not None else "").splitlines():
+        m = _CELL_LINE.match(line.strip())
+        if m:
+            out[m["name"]] = {"type": m["type"], "default": m["default"], "help": (m["help"] or "").strip()}
+    return out
 
 
 def stage_thresholds(stages=None) -> dict[str, dict]:
-    """Analysis parameters (thresholds) declared in the stage notebooks' parameters cells.
+    """Analysis parameters (thresholds) the stage notebooks declare, beyond the common ones.
 
     Returns ``{name: {"type": "float", "default": "1.2", "help": "...", "stages": [...]}}``; these
-    are the keys allowed under ``thresholds:`` in a run parameter file.
+    and the fields of the area parameter models (:mod:`saleslab.params`) are the keys allowed under
+    ``thresholds:`` in a run parameter file.
     """
-    import papermill as pm
-
     out: dict[str, dict] = {}
     for stage in stages or available_stages():
-        for name, p in pm.inspect_notebook(str(NOTEBOOKS / f"{stage}.ipynb")).items():
+        for name, p in declared_parameters(stage).items():
             if name in COMMON_PARAMETERS:
                 continue
-            entry = out.setdefault(name, {"type": p["inferred_type_name"], "default": p["default"],
-                                          "help": p["help"], "stages": []})
+            entry = out.setdefault(name, {**p, "stages": []})
             entry["stages"].append(stage)
     return out
 
@@ -138,11 +150,19 @@ class RunParams(_Strict):
     def _thresholds(cls, v):
         if not v:
             return v
+        index = field_index()
         declared = stage_thresholds()
+        modelled = {k: x for k, x in v.items() if k in index}
+        try:
+            validate_thresholds(modelled)  # the area models: names, types, allowed values
+        except ParameterError as e:
+            raise ValueError(str(e).replace("key '", "key 'thresholds.").replace("\n", "; ")) from None
         for key, value in v.items():
+            if key in index:
+                continue
             if key not in declared:
-                allowed = ", ".join(f"{k} ({'/'.join(d['stages'])})" for k, d in sorted(declared.items()))
-                raise ValueError(f"unknown threshold {key!r}; allowed: {allowed or 'none'}")
+                allowed = ", ".join(sorted(set(index) | set(declared)))
+                raise ValueError(f"unknown threshold {key!r}; allowed: {allowed}")
             typ = declared[key]["type"]
             ok = _PY_TYPES.get(typ)
             if ok and (not isinstance(value, ok) or (typ != "bool" and isinstance(value, bool))):
@@ -192,8 +212,8 @@ class RunParams(_Strict):
         """What the pipeline injects into a stage notebook (plain JSON types, absolute paths): the
         common parameters, plus the thresholds that ``stage`` declares."""
         if stage is not None and self.thresholds:
-            declared = stage_thresholds([stage])
-            extra = {k: v for k, v in self.thresholds.items() if k in declared}
+            declared = declared_parameters(stage)
+            extra = {k: v for k, v in self.thresholds.items() if k in declared and k not in COMMON_PARAMETERS}
         else:
             extra = {}
         return extra | {

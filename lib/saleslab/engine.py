@@ -41,6 +41,8 @@ class Engine:
     warehouse: Path
     backend: str
     con: object
+    #: the run folder (``reports/<run-id>``) whose earlier stages' results this engine reads, if any
+    run_dir: Path | None = None
     _tables: dict = field(default_factory=dict)
 
     def _view_name(self, name: str) -> str:
@@ -69,6 +71,45 @@ class Engine:
                 self._tables[name] = self.con.read_parquet(str(path), table_name=self._view_name(name))
         return self._tables[name]
 
+    # ---- earlier stages' results and run history: the run folder is a source too -------------
+    def stage_result(self, stage: str, name: str) -> pd.DataFrame | None:
+        """Table ``name`` that stage ``stage`` saved in this run (``<run_dir>/data/<stage>/<name>.parquet``),
+        or None when there is no run folder or the stage did not save it."""
+        return self._result(self.run_dir, stage, name)
+
+    def find_result(self, name: str) -> tuple[str, pd.DataFrame] | None:
+        """(stage, table) of the first stage of this run that saved a table ``name``, or None."""
+        if self.run_dir is None:
+            return None
+        for d in sorted((self.run_dir / "data").glob("*/")):
+            df = self._result(self.run_dir, d.name, name)
+            if df is not None:
+                return d.name, df
+        return None
+
+    def previous_result(self, stage: str, name: str) -> pd.DataFrame | None:
+        """Table ``name`` of ``stage`` from the previous run (``<reports>/latest`` beside this run's
+        folder, when it is another run), or None (first run, interactive run, table not produced)."""
+        if self.run_dir is None:
+            return None
+        latest = self.run_dir.parent / "latest"
+        if not latest.exists() or latest.resolve() == self.run_dir.resolve():
+            return None
+        return self._result(latest.resolve(), stage, name)
+
+    def ingest_history(self) -> pd.DataFrame:
+        """One row per ingest of this warehouse (``saleslab ingest`` keeps the history)."""
+        from .ingest.load import read_history
+
+        return read_history(self.warehouse)
+
+    @staticmethod
+    def _result(run_dir: Path | None, stage: str, name: str) -> pd.DataFrame | None:
+        if run_dir is None:
+            return None
+        path = Path(run_dir) / "data" / stage / f"{name}.parquet"
+        return pd.read_parquet(path) if path.is_file() else None
+
     def execute(self, expr) -> pd.DataFrame:
         """Run an Ibis expression and return a pandas frame (only for aggregated results)."""
         return self.con.execute(expr)
@@ -85,7 +126,7 @@ class Engine:
 
 
 def connect(warehouse: str | Path, backend: str = "duckdb", duckdb_config: dict | None = None,
-            spark_master: str = "local[2]", spark_driver_memory: str = "2g") -> Engine:
+            spark_master: str = "local[2]", spark_driver_memory: str = "2g", run_dir: str | Path | None = None) -> Engine:
     """Open the warehouse folder as an Ibis backend.
 
     Parameters
@@ -93,7 +134,9 @@ def connect(warehouse: str | Path, backend: str = "duckdb", duckdb_config: dict 
     warehouse : folder written by ``saleslab ingest``.
     backend : ``duckdb`` (default, in-process) or ``pyspark`` (needs Java and the ``spark`` extra).
     duckdb_config : ``memory_limit``, ``threads``, ``temp_directory``, ``max_temp_directory_size``.
+    run_dir : the run folder whose earlier stages' results :meth:`Engine.stage_result` reads.
     """
+    run = Path(run_dir).resolve() if run_dir else None
     warehouse = Path(warehouse).resolve()
     if not warehouse.is_dir():
         raise SalesLabError(f"warehouse folder {warehouse} does not exist (run `saleslab ingest` first)")
@@ -107,9 +150,9 @@ def connect(warehouse: str | Path, backend: str = "duckdb", duckdb_config: dict 
             temp_directory=str(cfg["temp_directory"]),
             max_temp_directory_size=cfg["max_temp_directory_size"],
         )
-        return Engine(warehouse, "duckdb", con)
+        return Engine(warehouse, "duckdb", con, run)
     if backend == "pyspark":
-        return Engine(warehouse, "pyspark", _spark_backend(spark_master, spark_driver_memory))
+        return Engine(warehouse, "pyspark", _spark_backend(spark_master, spark_driver_memory), run)
     raise SalesLabError(f"unknown engine {backend!r}; allowed: duckdb, pyspark")
 
 

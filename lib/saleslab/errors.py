@@ -20,6 +20,18 @@ class ParameterError(SalesLabError):
     exit_code = 2
 
 
+class MissingSource(SalesLabError):
+    """A table or an earlier stage's result the analysis needs is not there (names it and how to make it)."""
+
+
+class InsufficientData(SalesLabError):
+    """The data are too few for the analysis asked (names what is missing and how much is needed)."""
+
+
+class UnknownCustomer(SalesLabError):
+    """A customer id asked for is not in the warehouse."""
+
+
 class SourceError(SalesLabError):
     """An input file cannot be read as its mapping says (names file, row, column, expectation)."""
 
@@ -67,6 +79,9 @@ def format_validation_error(path, err) -> str:
         msg = e["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
+        if loc == "thresholds" and (msg.startswith("key 'thresholds.") or msg.startswith("unknown threshold")):
+            lines.append(f"{path}: {msg}")  # already names the key and what is allowed
+            continue
         got = e.get("input")
         got_txt = "" if typ == "missing" or isinstance(got, dict) else f" (got {got!r})"
         lines.append(f"{path}: key {loc!r}: {msg}{got_txt}")

@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 
 from .config import DEFAULT_PALETTE, PROJECT_ROOT
 from .engine import Engine, connect
+from .errors import ParameterError
+from .params import COMMON_PARAMETERS, from_namespace
 from .report import export, i18n
 
 
@@ -29,12 +32,14 @@ class Stage:
     engine_name: str = "duckdb"
     palette: list[str] = field(default_factory=lambda: list(DEFAULT_PALETTE))
     duckdb_config: dict = field(default_factory=dict)
+    #: the validated analysis parameters, one model per area: ``st.params.channels.roi_min``
+    params: SimpleNamespace = field(default_factory=SimpleNamespace)
     _engine: Engine | None = None
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = connect(self.warehouse, self.engine_name, self.duckdb_config)
+            self._engine = connect(self.warehouse, self.engine_name, self.duckdb_config, run_dir=self.run_dir)
         return self._engine
 
     @property
@@ -94,16 +99,34 @@ class Stage:
             self._engine = None
 
 
-def open_stage(name: str, run_dir: str = "", warehouse: str = "", language: str = "zh-CN",
-               engine: str = "duckdb", palette: str = "", duckdb_memory_limit: str = "4GB",
-               duckdb_temp_directory: str = "", **_ignored) -> Stage:
-    """Open a stage from a notebook's parameters (strings, as papermill injects them)."""
+def open_stage(name: str, namespace: dict | None = None, /, **values) -> Stage:
+    """Open a stage from a notebook's parameters, validating them first.
+
+    In a notebook: ``st = open_stage("04_channels", globals())``. The common parameters
+    (:data:`saleslab.params.COMMON_PARAMETERS`, strings as papermill injects them) locate the run,
+    the warehouse and the language; every analysis parameter found is validated against its area's
+    model (so a notebook run directly with papermill gets the same messages as ``saleslab run``)
+    and is available as ``st.params.<area>.<name>``.
+    """
+    ns = {**(namespace or {}), **values}
+    where = f"notebook {name}: "
+    for key in ("run_dir", "warehouse", "language", "engine", "palette", "duckdb_memory_limit",
+                "duckdb_temp_directory", "period_start", "period_end", "as_of"):
+        if key in ns and not isinstance(ns[key], str):
+            raise ParameterError(f"{where}key {key!r}: Input should be a valid string (got {ns[key]!r})")
+    language = ns.get("language", "zh-CN")
     if language not in i18n.LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(i18n.LANGUAGES)} (got {language!r})")
+        raise ParameterError(f"{where}key 'language': Input should be {' or '.join(map(repr, i18n.LANGUAGES))} "
+                             f"(got {language!r})")
+    engine = ns.get("engine", "duckdb")
+    if engine not in ("duckdb", "pyspark"):
+        raise ParameterError(f"{where}key 'engine': Input should be 'duckdb' or 'pyspark' (got {engine!r})")
+    params = from_namespace({k: v for k, v in ns.items() if k not in COMMON_PARAMETERS}, where)
+    run_dir, warehouse = ns.get("run_dir", ""), ns.get("warehouse", "")
     run = Path(run_dir) if run_dir else PROJECT_ROOT / "reports" / "_scratch"
     wh = Path(warehouse) if warehouse else PROJECT_ROOT / "data" / "demo" / "warehouse"
-    cfg = {"memory_limit": duckdb_memory_limit,
-           "temp_directory": duckdb_temp_directory or str(PROJECT_ROOT / ".tmp" / "duckdb")}
-    colours = [c.strip() for c in palette.split(",") if c.strip()] or list(DEFAULT_PALETTE)
+    cfg = {"memory_limit": ns.get("duckdb_memory_limit") or "4GB",
+           "temp_directory": ns.get("duckdb_temp_directory") or str(PROJECT_ROOT / ".tmp" / "duckdb")}
+    colours = [c.strip() for c in (ns.get("palette") or "").split(",") if c.strip()] or list(DEFAULT_PALETTE)
     run.mkdir(parents=True, exist_ok=True)
-    return Stage(name, run.resolve(), wh.resolve(), language, engine, colours, cfg)
+    return Stage(name, run.resolve(), wh.resolve(), language, engine, colours, cfg, params)

@@ -65,33 +65,6 @@ def money_axis(ax, lang: str) -> None:
     ax.set_ylabel(f"{t('revenue', lang)} ({unit})")
 
 
-def monthly_revenue_chart(monthly, lang: str, palette=None):
-    """Bars of monthly revenue with the gross margin as a line on a second axis.
-
-    ``monthly`` is :func:`saleslab.kpis.monthly_overview`'s table.
-    """
-    setup_fonts()
-    colours = palette_colours(palette)
-    fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
-    x = [m.strftime("%Y-%m") for m in monthly["month"]]
-    ax.bar(x, monthly["revenue"], color=colours[0], label=t("revenue", lang))
-    money_axis(ax, lang)
-    ax2 = ax.twinx()
-    ax2.plot(x, monthly["gross_margin"], color=colours[1 % len(colours)], marker="o", ms=3,
-             label=t("gross_margin", lang))
-    ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax2.set_ylabel(t("gross_margin", lang))
-    ax2.set_ylim(0, max(0.05, float(monthly["gross_margin"].max() or 0) * 1.3))
-    step = max(1, len(x) // 18)
-    ax.set_xticks(range(0, len(x), step), [x[i] for i in range(0, len(x), step)], rotation=45, ha="right")
-    ax.set_title(t("revenue_by_month", lang))
-    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(handles, [h.get_label() for h in handles], loc="upper left", frameon=False)
-    ax.spines[["top"]].set_visible(False)
-    fig.tight_layout()
-    return fig
-
-
 def share_bars(values, labels, title: str, palette=None, percent: bool = True):
     """Horizontal bars, one per label (e.g. coverage by channel); values in [0, 1] when ``percent``."""
     setup_fonts()
@@ -108,15 +81,3 @@ def share_bars(values, labels, title: str, palette=None, percent: bool = True):
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
-
-
-def quarantine_chart(totals, lang: str, palette=None):
-    """Bars of quarantined rows per reason (:func:`saleslab.quality.reason_totals`)."""
-    labels = [t(r, lang) for r in totals["reason"]]
-    return share_bars(totals["rows"], labels, t("quarantine_by_reason", lang), palette, percent=False)
-
-
-def coverage_chart(cov, lang: str, palette=None, measure: str = "known_customer"):
-    """Bars of the coverage share per channel (:func:`saleslab.quality.coverage`)."""
-    labels = [t(c, lang) for c in cov["channel"]]
-    return share_bars(cov[measure], labels, f"{t('coverage_by_channel', lang)} · {t(measure, lang)}", palette)

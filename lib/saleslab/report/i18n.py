@@ -8,28 +8,55 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from functools import lru_cache
 
+from .. import __name__ as _ROOT
 from ..ingest.regions import region_names
 from ..schema import REGIONS
-from . import labels as _labels_pkg
-from .labels.core import REASONS
+from . import labels as _shared
+from .labels import REASONS
 
 
-def _merge_labels() -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
+def label_modules() -> list[str]:
+    """The label modules: the shared one (``saleslab.report.labels``) and every area's ``labels``."""
+    import saleslab
+
+    found = [_shared.__name__]
+    for m in sorted(pkgutil.iter_modules(saleslab.__path__), key=lambda m: m.name):
+        if m.ispkg and m.name != "report" and importlib.util.find_spec(f"{_ROOT}.{m.name}.labels") is not None:
+            found.append(f"{_ROOT}.{m.name}.labels")
+    return found
+
+
+@lru_cache(maxsize=1)
+def _registry() -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
+    # built on first use, not at import: an area's labels are found without the report package
+    # importing the areas (the areas import the report package)
     merged: dict[str, tuple[str, str]] = {}
     shares: set[str] = set()
-    for mod in sorted(m.name for m in pkgutil.iter_modules(_labels_pkg.__path__)):
-        module = importlib.import_module(f"{_labels_pkg.__name__}.{mod}")
+    for name in label_modules():
+        module = importlib.import_module(name)
         for key, pair in module.LABELS.items():
             if key in merged and merged[key] != pair:
-                raise ValueError(f"label {key!r} defined twice with different texts (labels/{mod}.py)")
+                raise ValueError(f"label {key!r} defined twice with different texts ({name})")
             merged[key] = pair
         shares |= set(getattr(module, "SHARES", ()))
     return merged, frozenset(shares)
 
 
-#: key -> (zh-CN, en); and the columns holding shares in [0, 1], shown as percentages.
-LABELS, SHARE_COLUMNS = _merge_labels()
+def __getattr__(name: str):
+    # LABELS: key -> (zh-CN, en); SHARE_COLUMNS: columns holding shares in [0, 1] (percentages)
+    if name == "LABELS":
+        return _registry()[0]
+    if name == "SHARE_COLUMNS":
+        return _registry()[1]
+    raise AttributeError(name)
+
+
+def has(key) -> bool:
+    """Whether ``key`` has a label (a label key, a reason code or a region code)."""
+    return _has(key)
+
 
 LANGUAGES = ("zh-CN", "en")
 
@@ -42,13 +69,24 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 
 def t(key: str, lang: str) -> str:
     """The label of ``key`` in ``lang``; region codes and reason codes are labels too."""
-    if key in LABELS:
-        return _pick(LABELS[key], lang)
+    labels = _registry()[0]
+    if key in labels:
+        return _pick(labels[key], lang)
     if key in REASONS:
         return _pick(REASONS[key], lang)
     if key in REGIONS:
         return _pick(region_names(key), lang)
-    raise KeyError(f"no label for {key!r}; add it to saleslab/report/i18n.py")
+    raise KeyError(f"no label for {key!r}; add it to the labels.py of its area (or saleslab/report/labels.py)")
+
+
+def say(key: str, lang: str, **values) -> str:
+    """A sentence from the template ``key`` (one text per language, ``{name}`` placeholders)."""
+    return t(key, lang).format(**values)
+
+
+def join(items, lang: str) -> str:
+    """Items of a list in a sentence: 、 in Chinese, a comma in English."""
+    return ("、" if lang == "zh-CN" else ", ").join(str(i) for i in items)
 
 
 def label_columns(df, lang: str):
@@ -62,4 +100,4 @@ def label_values(series, lang: str):
 
 
 def _has(key) -> bool:
-    return isinstance(key, str) and (key in LABELS or key in REASONS or key in REGIONS)
+    return isinstance(key, str) and (key in _registry()[0] or key in REASONS or key in REGIONS)

@@ -1,0 +1,9 @@
+"""Customer lifetime value (CLV, domain.md §6): BG/NBD + Gamma-Gamma by maximum likelihood, hold-out check, LTV/CAC."""
+
+from .models import (  # noqa: F401
+    TIME_UNITS, VALUES, MAX_FREQUENCY_GROUP, HORIZON_RANGE, DAYS_PER_MONTH, purchase_days_expr, summary_expr,
+    summary, BetaGeoModel, GammaGammaModel, bg_nbd_log_likelihood, gamma_gamma_log_likelihood, fit_bg_nbd,
+    fit_gamma_gamma, model_parameters, customer_value, clv_totals, HoldoutCheck, frequency_group,
+    holdout_purchases_expr, calibration_end, holdout_check, holdout_errors_table, UNKNOWN_CHANNEL, ltv_cac,
+    simulate_bg_nbd, simulate_gamma_gamma,
+)

@@ -1,0 +1,6 @@
+"""Cross-sell (交叉销售, domain.md §6): association rules (support, confidence, lift) and recommendations."""
+
+from .rules import (  # noqa: F401
+    ITEMS, BASKETS, basket_items, pair_counts_expr, association_rules, customer_items_expr, recommendations,
+    rule_summary,
+)

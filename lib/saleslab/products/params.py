@@ -1,0 +1,29 @@
+"""The products stage's parameters (domain.md §4: stars, slow movers, BCG, ABC)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..params import AreaParams
+
+
+class Params(AreaParams):
+    """Thresholds of the products analysis (each field's description is its help)."""
+
+    star_volume_quantile: float = Field(
+        0.8, ge=0, le=1, description="star product: volume at or above this quantile of products that sold")
+    star_margin_quantile: float = Field(
+        0.8, ge=0, le=1, description="star product: gross margin at or above this quantile")
+    slow_volume_quantile: float = Field(
+        0.25, ge=0, le=1, description="slow mover: volume at or below this quantile of products in stock")
+    slow_stock_quantile: float = Field(
+        0.5, ge=0, le=1, description="slow mover: average stock at or above this quantile of products in stock")
+    bcg_share_basis: Literal["relative", "category"] = Field(
+        "relative", description="BCG share: relative (vs largest product of the category) or category (share of category revenue)")
+    bcg_share_threshold: float = Field(0.5, gt=0, description="BCG: high market share from this value")
+    bcg_growth_threshold: float = Field(0.1, description="BCG: high growth from this year-over-year revenue growth")
+    abc_a_share: float = Field(0.8, gt=0, lt=1, description="ABC class A: products making the first 80 % of revenue")
+    abc_b_share: float = Field(0.15, gt=0, lt=1, description="ABC class B: products making the next 15 % of revenue")
+    product_top_n: int = Field(10, ge=1, description="products shown in the top and bottom bars")

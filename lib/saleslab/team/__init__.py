@@ -1,0 +1,5 @@
+"""Team (团队, domain.md §8): achievement per rep and team, new customers, collection, reward and coaching lists."""
+
+from .performance import (  # noqa: F401
+    TIERS, rep_performance, team_performance, reward_list, coaching_list, team_totals,
+)
