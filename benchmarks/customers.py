@@ -9,8 +9,9 @@ generates the demo (``saleslab.demo.generate``) into ``<workdir>/<scale>/demo`` 
 
 Steps, each in its own child process so its peak memory (ru_maxrss) is its own:
 
-1. RFM over the 12 months to ``--as-of``: (a) ``saleslab.customers.rfm_expr`` through Ibis on DuckDB,
-   (b) the same query as hand-written DuckDB SQL over the same Parquet files;
+1. RFM over the 12 months to ``--as-of``: (a) ``saleslab.customers.rfm_expr`` (default parameters: 12
+   months, returns on their return date) through Ibis on DuckDB, (b) the same query as hand-written
+   DuckDB SQL over the same Parquet files;
 2. cohorts (first-order month × months since, active customers) over [--start, --as-of]:
    (a) ``saleslab.lifecycle.cohort_expr`` through Ibis, (b) hand-written DuckDB SQL; the retention
    matrix (``lifecycle.cohort_table``) is built from (a);
@@ -102,7 +103,7 @@ def _peak_mb() -> float:
 
 def step_rfm_ibis(a):
     with connect(a.wh, "duckdb", a.cfg) as eng:
-        s, df = kpi_cube.best_of(a.repeat, lambda: eng.execute(segments.rfm_expr(eng, a.as_of, 12)))
+        s, df = kpi_cube.best_of(a.repeat, lambda: eng.execute(segments.rfm_expr(eng, a.as_of)))
     return {"seconds": s, "result": df, "peak_mb": _peak_mb()}
 
 

@@ -10,8 +10,11 @@ import pandas as pd
 import pytest
 
 import handmade
-from saleslab.performance import analysis
 from saleslab.errors import SalesLabError
+from saleslab.facts import Params as FactsParams
+from saleslab.performance import analysis
+from saleslab.performance.params import Params
+from saleslab.team.params import Params as TeamParams
 
 D = dt.date
 JAN, FEB, MAR = D(2024, 1, 1), D(2024, 2, 1), D(2024, 3, 1)
@@ -36,8 +39,32 @@ def test_comparison_against_last_year_and_target_at_the_target_level():
     assert (e.target, e.gap_to_target, e.achievement_rate) == (2000.0, 300.0, pytest.approx(1.15))
     assert e.achievement_band == "on_track"
     s = c.loc["south"]
-    assert math.isnan(s.revenue_last_year) and s.achievement_band == "below"  # 100 / 500 = 0.2 < 0.6
+    assert math.isnan(s.revenue_last_year) and s.achievement_band == "below"  # 100 / 500 = 0.2 ≤ 0.6
     assert "target" not in analysis.comparison(cube, by="channel").columns
+    assert analysis.overall_achievement(c.reset_index()) == pytest.approx(2400 / 2500)
+
+
+def test_achievement_bands_use_the_team_reward_and_coaching_thresholds():
+    cube = frame([(JAN, "east", 2400.0, 2000.0, "region"), (JAN, "south", 100.0, 500.0, "region"),
+                  (JAN, "west", 300.0, 500.0, "region")],
+                 ["period", "region", "revenue", "target", "target_level"]).assign(revenue_last_year=np.nan)
+    c = analysis.comparison(cube, "region", TeamParams(reward_min=1.3, coaching_max=0.2)).set_index("region")
+    # east 1.2 < 1.3: on track; south 0.2 is at the coaching threshold: below; west 0.6: on track
+    assert c["achievement_band"].tolist() == ["on_track", "below", "on_track"]
+    assert (c.attrs["params"]["reward_min"], c.attrs["params"]["coaching_max"]) == (1.3, 0.2)
+    default = analysis.comparison(cube, "region").set_index("region")
+    assert default["achievement_band"].tolist() == ["above", "below", "below"]  # ≥ 1.2, ≤ 0.6
+
+
+def test_comparison_measures_achievement_on_the_cubes_achievement_basis():
+    cube = frame([(JAN, "direct", "east", 1700.0, 1800.0, 2000.0, "region"),
+                  (JAN, "online", "east", 600.0, 600.0, 2000.0, "region")],
+                 ["period", "channel", "region", "revenue", "gross_sales", "target", "target_level"])
+    cube = cube.assign(revenue_last_year=np.nan)
+    cube.attrs["params"] = FactsParams(achievement_basis="gross").model_dump(mode="json")
+    c = analysis.comparison(cube, "region").iloc[0]
+    assert (c.revenue, c.gap_to_target, c.achievement_rate) == (2300.0, 400.0, pytest.approx(1.2))
+    assert analysis.overall_achievement(analysis.comparison(cube, "region")) == pytest.approx(1.2)
 
 
 # ---- structure --------------------------------------------------------------------------------
@@ -71,17 +98,20 @@ def months(n, first=JAN):
 
 def test_anomalies_against_the_rolling_median():
     df = frame(list(zip(months(8), [100, 100, 100, 100, 100, 100, 150, 90.0])), ["period", "revenue"])
-    a = analysis.anomalies(df, threshold=0.2, method="median", window=6, min_periods=3)
+    a = analysis.anomalies(df, Params(anomaly_threshold=0.2), method="median", window=6, min_periods=3)
     assert a["period"].tolist() == months(8)[3:]  # three earlier periods needed
     assert a["expected"].tolist() == [100.0] * 5
     assert a["is_anomaly"].tolist() == [False, False, False, True, False]  # +50 % in month 7; -10 % is normal
     assert a.loc[3, "direction"] == "up" and a.loc[3, "deviation"] == pytest.approx(0.5)
+    assert a.attrs["params"]["anomaly_threshold"] == 0.2 and a.attrs["params"]["anomaly_method"] == "median"
+    loose = analysis.anomalies(df, Params(anomaly_threshold=0.6), method="median")
+    assert not loose["is_anomaly"].any()  # +50 % is within ±60 %
 
 
 def test_anomalies_against_last_season_scaled_by_trend():
     values = [10, 20, 30, 40, 11, 22, 33, 44, 12, 30.0]
     df = frame(list(zip(months(10), values)), ["period", "revenue"])
-    a = analysis.anomalies(df, threshold=0.2, season=4, trend_window=2, window=6, min_periods=3).set_index("period")
+    a = analysis.anomalies(df, season=4, trend_window=2, window=6, min_periods=3).set_index("period")  # ±20 %
     p = months(10)
     # t=6: 30 x (11+22)/(10+20) = 33; t=7: 40 x (22+33)/(20+30) = 44; t=9: 22 x (44+12)/(40+11) = 24.16
     assert a.loc[p[6], "expected"] == 33.0 and a.loc[p[6], "method"] == "seasonal"
@@ -102,7 +132,9 @@ def test_anomalies_per_segment_fill_missing_periods_with_zero():
     assert a.loc[(p3, "south"), "value"] == 0.0 and a.loc[(p3, "south"), "deviation"] == -1.0
     assert a.loc[(p3, "south"), "is_anomaly"] and a.loc[(p3, "south"), "direction"] == "down"
     assert a.loc[(p3, "south"), "gap"] == -50.0
-    assert analysis.flagged(a.reset_index())["region"].tolist() == ["south"]
+    flagged = analysis.flagged(a.reset_index())
+    assert flagged["region"].tolist() == ["south"]
+    assert flagged.attrs["params"]["anomaly_threshold"] == 0.2  # the default, carried to the flagged rows
 
 
 # ---- explain a change -------------------------------------------------------------------------
@@ -131,13 +163,15 @@ def test_explain_change_splits_the_drop_into_segments():
 
 
 def test_biggest_movements_with_their_drivers():
-    m = analysis.biggest_movements(CUBE, FEB, ("region", "channel"), top=3)
+    m = analysis.biggest_movements(CUBE, FEB, ("region", "channel"), Params(top_movements=3))
     assert m[["comparison", "dimension", "segment", "change"]].values.tolist() == [
         ["pop", "region", "east", -140.0], ["pop", "channel", "retail", -140.0], ["yoy", "channel", "online", 50.0]]
     assert m.loc[0, "pct_change"] == pytest.approx(-140 / 300)
     assert (m.loc[0, "driver_dimension"], m.loc[0, "driver_segment"], m.loc[0, "driver_share"]) == ("channel", "retail", 1.0)
     assert m.loc[2, "base_period"] == D(2023, 2, 1) and m.loc[2, "pct_change"] == pytest.approx(50 / 190)
     assert (m.loc[2, "driver_segment"], m.loc[2, "driver_change"]) == ("east", 50.0)
+    assert m.attrs["params"]["top_movements"] == 3
+    assert len(analysis.biggest_movements(CUBE, FEB, ("region", "channel"), Params(top_movements=1))) == 1
 
 
 # ---- correlation ------------------------------------------------------------------------------
@@ -187,3 +221,4 @@ def test_spend_vs_revenue_by_channel_and_month(mkt_warehouse, backend, tmp_path,
     assert c.loc["online", "spearman"] == pytest.approx(-1.0)
     assert (c.loc["online", "n"], c.loc["online", "spend"], c.loc["online", "revenue"]) == (3, 1650.0, 6300.0)
     assert acq.loc[acq["month"] == JAN, "channel_costs"].tolist() == [100.0]
+    assert sr.correlation.attrs["params"]["returns_basis"] == "return_date"

@@ -1,26 +1,31 @@
 """Churn warning (domain.md §6): features at a cut-off on a hand-made warehouse (DuckDB and PySpark)
-that ignore later data, metric functions on hand-computed cases, and on the small demo a model
-trained at one cut-off that beats the recency baseline at a later, held-out one."""
+that ignore later data and take spend from the facts layer, metric functions on hand-computed
+cases, and on the small demo a model trained at one cut-off that beats the recency baseline at a
+later, held-out one; stories and charts show the thresholds the tables were computed with."""
 
 import datetime as dt
+import re
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
 import handmade
 from handmade import source_yaml
-from saleslab.churn import model as churn
-from saleslab.clv import models as clv
+from saleslab import churn, clv
+from saleslab.churn import charts as churn_charts, story as churn_story
+from saleslab.churn.params import Params
 from saleslab.engine import connect
-from saleslab.errors import SalesLabError
+from saleslab.errors import InsufficientData, SalesLabError
 
 CUT = "2024-06-30"
 
 # Customer A: 2023-03-01 (before the 12-month window), 2024-01-10 online, 2024-05-01 online + retail
 # (one purchase day, 40), 2024-06-20 retail; after the cut-off: 2024-08-01.
 # Customer B: only 2023-01-15 (not active in the window) and 2024-09-01 (after).
-# Customer C: 2024-02-01 direct, nothing after.
+# Customer C: 2024-02-01 direct (10), 4 of it refunded on 2024-03-01, nothing after.
+# A's 2024-06-20 purchase (10) is refunded on 2024-07-05, after the cut-off.
 ORDERS_BEFORE = ("order,date,cust,channel,region,sku,qty,price\n"
                  "O1,2023-03-01,A,online,east,P1,1,10\n"
                  "O2,2024-01-10,A,online,east,P1,2,10\n"
@@ -33,6 +38,8 @@ ORDERS_AFTER = "O6,2024-08-01,A,retail,east,P1,5,10\nO8,2024-09-01,B,online,east
 FOLLOWUPS_BEFORE = ("id,cust,date,kind\nF1,A,2024-04-01,call\nF2,A,2024-06-01,complaint\nF3,A,2023-10-01,visit\n"
                     "F5,C,2024-03-01,visit\n")
 FOLLOWUPS_AFTER = "F4,A,2024-07-15,complaint\n"
+RETURNS_BEFORE = "id,order,sku,date,qty,amount\nR1,O9,P1,2024-03-01,1,4\n"
+RETURNS_AFTER = "R2,O5,P1,2024-07-05,1,10\n"
 
 MAPS = {
     "orders.yaml": handmade.ORDERS,
@@ -47,7 +54,7 @@ def _files(later: bool) -> dict:
     return {"orders.csv": ORDERS_BEFORE + (ORDERS_AFTER if later else ""),
             "followups.csv": FOLLOWUPS_BEFORE + (FOLLOWUPS_AFTER if later else ""),
             "products.csv": "sku,name,cat,price,cost\nP1,A,x,10,6\n",
-            "returns.csv": "id,order,sku,date,qty,amount\n"}
+            "returns.csv": RETURNS_BEFORE + (RETURNS_AFTER if later else "")}
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +80,17 @@ def test_features_at_cutoff_hand_computed(feats):
     assert a[["followups_6m", "complaints_6m"]].tolist() == [2, 1]
     assert a["followups_trend"] == pytest.approx(1 / 3, abs=1e-6)  # 2 in the last 6 months, 1 before
     assert feats.loc["C", "main_channel"] == "direct" and feats.loc["C", "frequency_3m"] == 0
+    assert feats.attrs["params"]["churn_feature_months"] == 12
+
+
+def test_spend_is_net_of_refunds_dated_up_to_the_cutoff(feats, eng):
+    # C: 10 less the 4 refunded before the cut-off; A: the refund of 2024-07-05 is not known at 06-30
+    assert feats.loc["C", "spend_12m"] == 6.0 and feats.loc["A", "spend_12m"] == 70.0
+    later = churn.features(eng, "2024-07-31").set_index("customer_id")
+    # by 07-31 the refund is netted on A's 06-20 purchase day (20 + 40 + 0; 2023-03-01 is out of the window)
+    assert later.loc["A", "spend_12m"] == 60.0 and later.loc["A", "frequency_12m"] == 3
+    short = churn.features(eng, CUT, Params(churn_feature_months=3)).set_index("customer_id")
+    assert short.index.tolist() == ["A"] and short.loc["A", "spend_12m"] == 50.0  # C bought 5 months ago
 
 
 def test_features_ignore_everything_after_the_cutoff(hand_warehouse, tmp_path, open_engine):
@@ -89,10 +107,11 @@ def test_features_ignore_everything_after_the_cutoff(hand_warehouse, tmp_path, o
 
 
 def test_labels_are_no_purchase_in_the_window_after_the_cutoff(eng):
-    d = churn.dataset(eng, CUT, window_days=60).set_index("customer_id")
+    d = churn.dataset(eng, CUT, Params(churn_window_days=60)).set_index("customer_id")
     assert d["churned"].to_dict() == {"A": False, "C": True}
-    with pytest.raises(SalesLabError, match="label window"):
-        churn.dataset(eng, CUT, window_days=90)  # would end after the last order (2024-09-01)
+    assert d.attrs["params"]["churn_window_days"] == 60 and d.attrs["params"]["cutoff"] == CUT
+    with pytest.raises(InsufficientData, match="label window"):
+        churn.dataset(eng, CUT, Params(churn_window_days=90))  # would end after the last order (2024-09-01)
 
 
 # --- metrics on hand-computed cases -------------------------------------------------------------
@@ -127,12 +146,17 @@ def test_calibration_and_lift_tables():
 def test_evaluate_compares_the_model_with_recency_baselines():
     test = pd.DataFrame({"customer_id": list("abcd"), "churned": [True, False, True, False],
                          "recency_days": [200, 10, 100, 190]})
-    ev = churn.evaluate(test, [0.9, 0.2, 0.6, 0.4], recency_days=180, risk_min=0.5).set_index("scorer")
+    ev = churn.evaluate(test, [0.9, 0.2, 0.6, 0.4], Params(churn_recency_days=180, churn_risk_min=0.5))
+    assert ev.attrs["params"]["churn_risk_min"] == 0.5
+    ev = ev.set_index("scorer")
     assert ev.loc["churn_model", "auc"] == 1.0
     assert ev.loc["recency_score", "auc"] == 0.75  # 200 > 190 > 100 > 10
     assert ev.loc["recency_rule", ["flagged", "flagged_precision", "flagged_recall"]].tolist() == [2, 0.5, 0.5]
     assert ev.loc["churn_model", ["flagged", "flagged_precision", "flagged_recall"]].tolist() == [2, 1.0, 1.0]
     assert ev.loc["churn_model", "brier"] == pytest.approx(np.mean([0.01, 0.04, 0.16, 0.16]), abs=1e-4)
+    strict = churn.evaluate(test, [0.9, 0.2, 0.6, 0.4], Params(churn_recency_days=195, churn_risk_min=0.7))
+    strict = strict.set_index("scorer")
+    assert strict.loc["churn_model", "flagged"] == 1 and strict.loc["recency_rule", "flagged"] == 1
 
 
 # --- small demo -----------------------------------------------------------------------------------
@@ -141,14 +165,14 @@ def test_evaluate_compares_the_model_with_recency_baselines():
 def demo(demo_warehouse, tmp_path_factory):
     with connect(demo_warehouse, "duckdb", {"memory_limit": "1GB",
                                             "temp_directory": str(tmp_path_factory.mktemp("d"))}) as e:
-        bt = churn.backtest(e, "2025-12-31", window_days=180)
-        scores, model = churn.score_customers(e, "2025-12-31", window_days=180)
-        s = clv.summary(e, "2025-12-31")
-        values = clv.customer_value(s, clv.fit_bg_nbd(s), clv.fit_gamma_gamma(s))
-        calls = churn.call_list(e, scores, values, risk_min=0.5, value_share=0.2)
-        calls_clv = churn.call_list(e, scores, values, value_basis="clv")
-        again = churn.backtest(e, "2025-12-31", window_days=180)
-    return bt, scores, model, values, calls, calls_clv, again
+        bt = churn.backtest(e, "2025-12-31", Params(churn_window_days=180))
+        scores, model = churn.score_customers(e, "2025-12-31", Params(churn_window_days=180))
+        values = clv.predicted_clv(e, "2025-12-31")
+        calls = churn.call_list(e, scores, values, Params(churn_risk_min=0.5, churn_value_share=0.2))
+        calls_clv = churn.call_list(e, scores, values, Params(churn_value_basis="clv"))
+        strict = churn.call_list(e, scores, values, Params(churn_risk_min=0.7, churn_value_share=0.1))
+        again = churn.backtest(e, "2025-12-31", Params(churn_window_days=180))
+    return bt, scores, model, values, calls, calls_clv, again, strict
 
 
 def test_demo_model_beats_recency_on_the_held_out_cutoff(demo):
@@ -181,7 +205,7 @@ def test_contributions_add_up_to_the_log_odds_and_reasons_push_risk_up(demo):
 
 
 def test_demo_call_list_is_at_risk_and_high_value(demo):
-    _, scores, _, values, calls, calls_clv, _ = demo
+    _, scores, _, values, calls, calls_clv, _, strict = demo
     assert 0 < len(calls) <= 50
     assert (calls["churn_probability"] >= 0.5).all()
     assert calls["risk_value"].min() >= scores["spend_12m"].quantile(0.8)
@@ -189,23 +213,51 @@ def test_demo_call_list_is_at_risk_and_high_value(demo):
     assert calls["reason_1"].notna().all()
     v = values.set_index("customer_id")["clv"]
     assert (calls_clv["risk_value"].to_numpy() == v.loc[calls_clv["customer_id"]].round(2).to_numpy()).all()
+    assert (strict["churn_probability"] >= 0.7).all() and strict["risk_value"].min() >= scores["spend_12m"].quantile(0.9)
+    assert strict.attrs["params"]["churn_risk_min"] == 0.7
+    with pytest.raises(SalesLabError, match="needs the CLV table"):
+        churn.call_list(None, scores, None, Params(churn_value_basis="clv"))
 
 
 def test_reasons_read_in_both_languages(demo):
-    from saleslab.clv import charts as charts_clv, story as narrative_clv
     from saleslab.report import i18n
 
-    bt, scores, _, _, calls, _, _ = demo
-    zh = narrative_clv.with_reason_texts(calls, scores, "zh-CN")["top_reasons"]
-    en = narrative_clv.with_reason_texts(calls, scores, "en")["top_reasons"]
+    bt, scores, _, _, calls, _, _, _ = demo
+    zh = churn_story.with_reason_texts(calls, scores, "zh-CN")["top_reasons"]
+    en = churn_story.with_reason_texts(calls, scores, "en")["top_reasons"]
     assert zh.str.len().gt(0).all() and en.str.len().gt(0).all()
-    assert narrative_clv.reason_text("recency_days", 239, 95.4, "en") == "Days since last purchase 239 (avg 95)"
-    assert narrative_clv.reason_text("main_channel", "direct", np.nan, "zh-CN").endswith(i18n.t("direct", "zh-CN"))
+    assert not en.str.contains(CHINESE).any() and "；" in zh.iloc[0]
+    assert churn_story.reason_text("recency_days", 239, 95.4, "en") == "Days since last purchase 239 (avg 95)"
+    assert churn_story.reason_text("recency_days", 239, 95.4, "zh-CN") == "距上次购买天数 239（平均 95）"
+    assert churn_story.reason_text("main_channel", "direct", np.nan, "zh-CN").endswith(i18n.t("direct", "zh-CN"))
     for col in [*bt.evaluation.columns, *bt.calibration.columns, *bt.lift.columns, *churn.SCORERS,
                 *[f"reason_{f}" for f in churn.REASON_FEATURES], "churn_probability", "risk_value", "expected_loss"]:
         assert col in i18n.LABELS, col
-    figs = [charts_clv.roc_chart(bt.roc, bt.evaluation, "zh-CN"), charts_clv.calibration_chart(bt.calibration, "en"),
-            charts_clv.lift_chart(bt.lift, "zh-CN")]
+    figs = [churn_charts.roc_chart(bt.roc, bt.evaluation, "zh-CN"),
+            churn_charts.calibration_chart(bt.calibration, "en"), churn_charts.lift_chart(bt.lift, "zh-CN")]
     assert all(len({p.get_facecolor() for ax in f.axes for p in ax.patches}) <= 5 for f in figs)
-    import matplotlib.pyplot as plt
+    plt.close("all")
+
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+ENGLISH_SENTENCE = re.compile(r"[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}")
+
+
+def test_story_and_chart_show_the_thresholds_the_tables_were_computed_with(demo):
+    bt, scores, _, _, calls, _, _, strict = demo
+    zh = churn_story.churn_narrative(bt.evaluation, strict, "zh-CN")
+    en = churn_story.churn_narrative(bt.evaluation, strict, "en")
+    assert "不低于 0.7" in zh and "前 10%" in zh
+    assert "at least 0.7" in en and "top 10%" in en and f"**{len(strict)}** customers" in en
+    assert "at least 0.5" in churn_story.churn_narrative(bt.evaluation, calls, "en")
+    assert not CHINESE.search(en) and not ENGLISH_SENTENCE.search(zh)
+    assert "empty" in churn_story.churn_narrative(bt.evaluation, strict.iloc[:0], "en")
+    assert churn.churn_totals(bt, scores)["at_risk_customers"] == int((scores["churn_probability"] >= 0.5).sum())
+    fig = churn_charts.calibration_chart(bt.calibration, "en")
+    assert any(list(line.get_xdata()) == [0.5, 0.5] for line in fig.axes[0].lines)
+    assert "Risk threshold 0.5" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    strict_cal = churn.calibration_table(bt.test["churned"], bt.test["churn_probability"])
+    strict_cal.attrs["params"] = Params(churn_risk_min=0.7).model_dump()
+    fig = churn_charts.calibration_chart(strict_cal, "zh-CN")
+    assert any(list(line.get_xdata()) == [0.7, 0.7] for line in fig.axes[0].lines)
     plt.close("all")

@@ -5,9 +5,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from pydantic import ValidationError
+
 from saleslab.customers import clusters as cl
 from saleslab.customers import segments as sg
-from saleslab.errors import ParameterError
+from saleslab.customers.params import Params
+from saleslab.errors import InsufficientData
+from saleslab.params import used
 from saleslab.report import i18n
 from saleslab.customers import story as narrative_customers
 
@@ -46,7 +50,7 @@ def simulate(sizes=(300, 200, 100), seed=1, groups=PLANTED) -> tuple[pd.DataFram
 
 def test_recovers_planted_clusters_and_silhouette_picks_their_number():
     feats, truth = simulate()
-    res = cl.fit_clusters(feats, k_min=2, k_max=6, seed=0)
+    res = cl.fit_clusters(feats, Params(cluster_k_min=2, cluster_k_max=6, cluster_seed=0))
     assert res.k == 3
     assert res.scores["k"].tolist() == [2, 3, 4, 5, 6]
     assert res.scores.set_index("k")["silhouette"].idxmax() == 3
@@ -59,7 +63,7 @@ def test_silhouette_picks_two_and_four_when_planted():
                                   category="耗材配件"))
     for sizes in ((250, 150), (150, 150, 100, 100)):
         feats, truth = simulate(sizes, seed=2, groups=four)
-        res = cl.fit_clusters(feats, k_min=2, k_max=6, seed=0)
+        res = cl.fit_clusters(feats, Params(cluster_k_min=2, cluster_k_max=6, cluster_seed=0))
         assert res.k == len(sizes)
         assert adjusted_rand_score(truth, res.labels["cluster"]) == pytest.approx(1.0)
 
@@ -70,13 +74,14 @@ def test_structureless_data_separates_worse_than_planted_groups():
     noise = feats.copy()
     for c in noise.columns[1:]:
         noise[c] = rng.permutation(noise[c].to_numpy())  # destroys the joint structure
-    assert cl.fit_clusters(noise, k_max=6).silhouette < cl.fit_clusters(feats, k_max=6).silhouette - 0.3
+    p = Params(cluster_k_max=6)
+    assert cl.fit_clusters(noise, p).silhouette < cl.fit_clusters(feats, p).silhouette - 0.3
 
 
 def test_clusters_are_numbered_by_size_and_fit_is_deterministic():
     feats, _ = simulate()
-    a = cl.fit_clusters(feats, k=3, seed=4)
-    b = cl.fit_clusters(feats.sample(frac=1, random_state=3), k=3, seed=4)
+    a = cl.fit_clusters(feats, Params(cluster_seed=4), k=3)
+    b = cl.fit_clusters(feats.sample(frac=1, random_state=3), Params(cluster_seed=4), k=3)
     assert a.labels.equals(b.labels)  # input order does not matter
     assert a.profiles["customers"].tolist() == [300, 200, 100]
     assert a.scores is None
@@ -112,12 +117,22 @@ def test_feature_matrix_scales_rfm_and_keeps_mix_shares():
     assert np.allclose(X[:, 2], (z - z.mean()) / z.std(ddof=0))
 
 
-def test_k_range_is_validated():
+def test_k_range_is_validated_and_too_few_customers_are_insufficient_data():
     feats, _ = simulate((10, 10))
-    with pytest.raises(ParameterError):
-        cl.fit_clusters(feats, k_min=1)
-    with pytest.raises(ParameterError):
+    with pytest.raises(ValidationError, match="cluster_k_min"):
+        Params(cluster_k_min=1)
+    with pytest.raises(ValidationError, match="cluster_k_max"):
+        Params(cluster_k_min=5, cluster_k_max=4)
+    with pytest.raises(InsufficientData, match="at least 3 customers"):
         cl.fit_clusters(feats.head(2))
+
+
+def test_a_fit_records_the_parameters_it_used():
+    feats, _ = simulate((20, 20))
+    res = cl.fit_clusters(feats, Params(cluster_k_min=2, cluster_k_max=3, cluster_seed=5))
+    assert res.scores["k"].tolist() == [2, 3]
+    for df in (res.labels, res.profiles):
+        assert (used(df, "cluster_k_min"), used(df, "cluster_k_max"), used(df, "cluster_seed")) == (2, 3, 5)
 
 
 def test_crosstab_counts_clusters_by_rfm_class():
@@ -130,12 +145,52 @@ def test_crosstab_counts_clusters_by_rfm_class():
     assert ct["customers"].tolist() == [2, 3] and ct["rfm_general_value"].sum() == 0
 
 
+# --- features from the warehouse (hand-made, DuckDB and PySpark) ---------------------------------
+# as of 2024-12-31 (window 2024-01-01 .. 2024-12-31); P1 category a (10 元), P2 category b (20 元)
+#  X  X1 2024-06-01 online: P1 3 (30), P2 1 (20); X2 2024-07-01 retail: P2 1 (20); X1's P2 returned 08-01
+#  Y  Y0 2023-01-01 direct P1 1 (before the window); Y1 2024-03-01 direct P1 1 (10)
+#  Z  Z1 2024-12-01 online P2 2 (40), all returned 2024-12-10
+# The mix is of sales (before returns); monetary nets the returns.
+
+HAND_FILES = {
+    "orders.csv": "order,date,cust,channel,region,sku,qty,price\n"
+                  "X1,2024-06-01,X,online,east,P1,3,10\nX1,2024-06-01,X,online,east,P2,1,20\n"
+                  "X2,2024-07-01,X,retail,east,P2,1,20\nY0,2023-01-01,Y,direct,east,P1,1,10\n"
+                  "Y1,2024-03-01,Y,direct,east,P1,1,10\nZ1,2024-12-01,Z,online,east,P2,2,20\n",
+    "products.csv": "sku,name,cat,price,cost\nP1,A,a,10,6\nP2,B,b,20,12\n",
+    "returns.csv": "id,order,sku,date,qty,amount\nR1,X1,P2,2024-08-01,1,20\nR2,Z1,P2,2024-12-10,2,40\n",
+}
+
+
+@pytest.fixture(scope="module")
+def hand_warehouse(tmp_path_factory):
+    import handmade
+
+    maps = {"orders.yaml": handmade.ORDERS, "products.yaml": handmade.PRODUCTS, "returns.yaml": handmade.RETURNS}
+    return handmade.build_warehouse(tmp_path_factory.mktemp("hand_clusters"), HAND_FILES, maps)
+
+
+def test_features_take_sales_mix_from_the_facts_and_net_returns_in_monetary(eng):
+    f = cl.cluster_features(eng, "2024-12-31").set_index("customer_id")
+    assert f.index.tolist() == ["X", "Y", "Z"]
+    assert f[["recency_days", "frequency", "monetary", "tenure_days"]].to_dict("index") == {
+        "X": {"recency_days": 183, "frequency": 2, "monetary": 50.0, "tenure_days": 213},
+        "Y": {"recency_days": 305, "frequency": 1, "monetary": 10.0, "tenure_days": 730},
+        "Z": {"recency_days": 30, "frequency": 1, "monetary": 0.0, "tenure_days": 30}}
+    assert f.loc["X", ["category:a", "category:b"]].tolist() == pytest.approx([3 / 7, 4 / 7])
+    assert f.loc["X", ["channel:online", "channel:retail", "channel:direct"]].tolist() == pytest.approx([5 / 7, 2 / 7, 0])
+    assert f.loc["Z", ["category:b", "channel:online"]].tolist() == [1.0, 1.0]  # fully returned: still its sales
+    assert used(f, "returns_basis") == "return_date" and used(f, "rfm_window_months") == 12
+
+
 # --- features from the warehouse (small demo) ---------------------------------------------------
 
 def test_demo_features_and_clusters(demo_warehouse, open_engine, tmp_path):
     with open_engine(demo_warehouse, "duckdb", tmp_path) as e:
         rfm = e.execute(sg.rfm_expr(e, "2025-12-31"))
         feats = cl.cluster_features(e, "2025-12-31", rfm_table=rfm)
+        again = cl.cluster_features(e, "2025-12-31")
+    pd.testing.assert_frame_equal(feats, again)
     assert feats["customer_id"].tolist() == sorted(rfm["customer_id"])
     ch = [c for c in feats.columns if c.startswith("channel:")]
     cat = [c for c in feats.columns if c.startswith("category:")]
@@ -143,6 +198,6 @@ def test_demo_features_and_clusters(demo_warehouse, open_engine, tmp_path):
     ok = feats["monetary"] > 0
     assert np.allclose(feats.loc[ok, ch].sum(axis=1), 1) and np.allclose(feats.loc[ok, cat].sum(axis=1), 1)
     assert (feats["tenure_days"] >= feats["recency_days"]).all()
-    res = cl.fit_clusters(feats, k_min=2, k_max=5, seed=7)
+    res = cl.fit_clusters(feats, Params(cluster_k_min=2, cluster_k_max=5, cluster_seed=7))
     assert 2 <= res.k <= 5 and res.labels["cluster"].nunique() == res.k
     assert res.profiles["customers"].sum() == len(feats)

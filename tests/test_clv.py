@@ -1,18 +1,24 @@
 """CLV (domain.md §6): the RFM summary on a hand-made warehouse (DuckDB and PySpark), BG/NBD and
-Gamma-Gamma recovering simulated parameters, hand-checked formulas, the hold-out check and LTV/CAC."""
+Gamma-Gamma recovering simulated parameters, hand-checked formulas, the hold-out check and LTV/CAC,
+the parameters each result records, and the story and charts built from them."""
 
+import re
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 from scipy import optimize
 
 import handmade
 from handmade import source_yaml
-from saleslab.clv import models as clv
+from saleslab import clv, facts
+from saleslab.clv import charts as clv_charts, story as clv_story
+from saleslab.clv.params import Params
 from saleslab.engine import connect
-from saleslab.errors import SalesLabError
+from saleslab.errors import InsufficientData, SalesLabError
 
 CAL_END, HOLD_END = "2024-03-31", "2024-06-30"
 
@@ -97,9 +103,25 @@ def test_summary_in_weeks_and_on_margin(eng, rfm_days):
         clv.summary(eng, CAL_END, time_unit="M")
 
 
+def test_purchase_values_are_the_facts_layers_customer_purchases(eng):
+    # the summary is built on facts.customer_purchases_expr: same days, same values to the cent
+    p = eng.execute(facts.customer_purchases_expr(eng, CAL_END))
+    d = eng.execute(clv.purchase_days_expr(eng, "2000-01-01", CAL_END)).merge(p, on=["customer_id", "order_date"])
+    assert len(d) == len(p) == 7  # C1 3 days, C2 1, C3 1, C4 2
+    assert (d["purchase_value"] == d["value"]).all() and (d["purchase_cents"] == (d["value"] * 100).round()).all()
+    # C1's 02-05 purchase: 60 less the P2 refunded on 02-10; C4's 03-31 purchase: its return is dated 04-05
+    v = d.set_index(["customer_id", d["order_date"].astype(str)])["purchase_value"]
+    assert v[("C1", "2024-02-05")] == 30 and v[("C4", "2024-03-31")] == 10
+    later = eng.execute(clv.purchase_days_expr(eng, "2024-03-31", "2024-04-30")).set_index("customer_id")
+    assert later.loc["C4", "purchase_value"] == 0  # by 04-30 the refund of 04-05 is netted on the purchase day
+
+
 def test_holdout_check_counts_purchases_after_calibration(eng):
     model = clv.BetaGeoModel({"r": 0.5, "alpha": 20.0, "a": 1.5, "b": 4.0}, 0.0, True, 4)
-    chk = clv.holdout_check(eng, CAL_END, HOLD_END, time_unit="D", bgf=model)
+    # three hold-out months before 2024-06-30 (91 days): the calibration ends 2024-03-31
+    chk = clv.holdout_check(eng, HOLD_END, Params(clv_holdout_months=3), time_unit="D", bgf=model)
+    assert chk.groups.attrs["params"]["calibration_end"] == CAL_END
+    assert chk.groups.attrs["params"]["clv_holdout_months"] == 3
     g = chk.groups.set_index("frequency_group")
     # group 0: C2 (none) and C3 (1); group 1: C4 (none); group 2: C1 (2 purchase days in May)
     assert g["customer_count"].to_dict() == {"0": 2, "1": 1, "2": 1}
@@ -112,11 +134,14 @@ def test_holdout_check_counts_purchases_after_calibration(eng):
     # naive: C1 2/90 per day, C4 1/121 per day, over 91 days
     naive = np.array([2 / 90 * 91, 0, 0, 91 / 121])
     assert chk.errors["naive_mae"] == pytest.approx(np.mean(np.abs(naive - [2, 0, 1, 0])), abs=1e-4)
+    assert clv.holdout_errors_table(chk).attrs["params"]["clv_holdout_months"] == 3
 
 
 def test_ltv_cac_divides_mean_clv_by_channel_cac(eng):
     values = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C4", "C9"], "clv": [300.0, 10.0, 40.0, 100.0, 7.0]})
+    values.attrs["params"] = {"clv_horizon_months": 6}
     t = clv.ltv_cac(eng, values, "2024-01-01", "2024-03-31").set_index("channel")
+    assert t.attrs["params"]["clv_horizon_months"] == 6 and t.attrs["params"]["returns_basis"] == "return_date"
     assert t.loc["direct", ["customer_count", "mean_clv", "cac", "ltv_cac"]].tolist() == [2, 200, 100, 2.0]
     assert t.loc["online", ["customer_count", "mean_clv", "cac", "ltv_cac"]].tolist() == [2, 25, 25, 1.0]
     assert t.loc["unknown", "customer_count"] == 1 and np.isnan(t.loc["unknown", "ltv_cac"])  # no master row
@@ -213,7 +238,8 @@ def test_customer_value_discounts_monthly_and_validates_horizon():
     s.attrs.update(time_unit="W", margin_rate=0.4)
     bgf = clv.BetaGeoModel({"r": 0.8, "alpha": 5.0, "a": 1.5, "b": 3.0}, 0.0, True, 2)
     ggf = clv.GammaGammaModel({"p": 6.0, "q": 4.0, "v": 15.0}, 0.0, True, 1)
-    v0 = clv.customer_value(s, bgf, ggf, horizon_months=3, annual_discount=0.0).set_index("customer_id")
+    v0 = clv.customer_value(s, bgf, ggf, Params(clv_horizon_months=3, clv_annual_discount=0.0)).set_index("customer_id")
+    assert v0.attrs["params"]["clv_horizon_months"] == 3 and v0.attrs["params"]["margin"] == 0.4
     weeks = 3 * clv.DAYS_PER_MONTH / 7
     exp = bgf.expected_purchases(weeks, 3, 30.0, 40.0)
     spend = ggf.conditional_expected_value(3, 100.0)
@@ -221,15 +247,25 @@ def test_customer_value_discounts_monthly_and_validates_horizon():
     assert v0.loc["a", "clv"] == pytest.approx(exp * spend * 0.4, abs=0.01)  # summary's margin rate
     assert v0.index.tolist() == ["a", "b"]  # highest CLV first
     # discounting: month m's purchases are divided by (1.1^(1/12))^m
-    d = clv.customer_value(s, bgf, ggf, 3, 0.10, margin=1.0).set_index("customer_id")
+    d = clv.customer_value(s, bgf, ggf, Params(clv_horizon_months=3, clv_annual_discount=0.10),
+                           margin=1.0).set_index("customer_id")
     cum = [bgf.expected_purchases(m * clv.DAYS_PER_MONTH / 7, 3, 30.0, 40.0) for m in (0, 1, 2, 3)]
     q = 1.1 ** (1 / 12)
     assert d.loc["a", "clv"] == pytest.approx(sum((cum[m] - cum[m - 1]) / q ** m for m in (1, 2, 3)) * spend, abs=0.01)
     for bad in (2, 13, 6.5):
-        with pytest.raises(SalesLabError):
-            clv.customer_value(s, bgf, ggf, horizon_months=bad)
+        with pytest.raises(ValidationError, match="clv_horizon_months"):
+            Params(clv_horizon_months=bad)
     with pytest.raises(SalesLabError):
         clv.customer_value(s, bgf, ggf, margin=1.5)
+
+
+def test_fits_say_when_the_data_are_too_few():
+    s = pd.DataFrame({"customer_id": ["a", "b"], "frequency": [1, 0], "recency": [3.0, 0.0], "T": [5.0, 2.0],
+                      "monetary_value": [10.0, 0.0]})
+    with pytest.raises(InsufficientData, match="at least 3"):
+        clv.fit_gamma_gamma(s)
+    with pytest.raises(InsufficientData, match="T > 0"):
+        clv.fit_bg_nbd(s.assign(T=0.0))
 
 
 def test_fits_500k_customers_quickly():
@@ -249,12 +285,13 @@ def test_fits_500k_customers_quickly():
 def demo(demo_warehouse, tmp_path_factory):
     with connect(demo_warehouse, "duckdb", {"memory_limit": "1GB",
                                             "temp_directory": str(tmp_path_factory.mktemp("d"))}) as e:
-        check = clv.holdout_check(e, "2025-06-30", "2025-12-31")
+        check = clv.holdout_check(e, "2025-12-31")
         s = clv.summary(e, "2025-12-31")
         bgf, ggf = clv.fit_bg_nbd(s), clv.fit_gamma_gamma(s)
         values = clv.customer_value(s, bgf, ggf)
         ltv = clv.ltv_cac(e, values, "2023-01-01", "2025-12-31")
-    return check, s, bgf, ggf, values, ltv
+        short = clv.predicted_clv(e, "2025-12-31", Params(clv_horizon_months=6))
+    return check, s, bgf, ggf, values, ltv, short
 
 
 def test_demo_holdout_error_is_small_and_beats_the_naive_rate(demo):
@@ -266,7 +303,7 @@ def test_demo_holdout_error_is_small_and_beats_the_naive_rate(demo):
 
 
 def test_demo_customer_values_are_consistent(demo):
-    _, s, bgf, ggf, values, ltv = demo
+    _, s, bgf, ggf, values, ltv, _ = demo
     assert len(values) == len(s) == s["customer_id"].nunique()
     assert (values["clv"] >= 0).all() and values["p_alive"].between(0, 1).all()
     assert values["clv"].is_monotonic_decreasing
@@ -280,7 +317,7 @@ def test_labels_and_charts_cover_the_stage(demo):
     from saleslab.clv import charts as charts_clv
     from saleslab.report import i18n
 
-    check, _, bgf, ggf, values, ltv = demo
+    check, _, bgf, ggf, values, ltv, _ = demo
     for col in [*check.groups.columns, *clv.model_parameters(bgf, ggf).columns, *ltv.columns, "clv", "p_alive",
                 "expected_purchases", "expected_spend", "monetary_value", "T"]:
         assert col in i18n.LABELS, col
@@ -288,4 +325,32 @@ def test_labels_and_charts_cover_the_stage(demo):
             charts_clv.ltv_cac_chart(ltv, "zh-CN")]
     assert all(len({p.get_facecolor() for ax in f.axes for p in ax.patches}) <= 5 for f in figs)
     import matplotlib.pyplot as plt
+    plt.close("all")
+
+
+def test_predicted_clv_is_the_summary_fits_and_value_in_one_call(demo):
+    _, s, bgf, ggf, values, _, short = demo
+    want = clv.customer_value(s, bgf, ggf, Params(clv_horizon_months=6))
+    pd.testing.assert_frame_equal(short, want)
+    assert short.attrs["params"]["clv_horizon_months"] == 6 and short.attrs["params"]["bg_nbd_r"] == bgf.params["r"]
+    assert short["clv"].sum() < values["clv"].sum()  # six months ahead are worth less than twelve
+
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+ENGLISH_SENTENCE = re.compile(r"[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}")
+
+
+def test_story_and_charts_show_the_horizon_and_holdout_the_tables_were_computed_with(demo):
+    check, _, _, _, values, ltv, short = demo
+    errors = clv.holdout_errors_table(check)
+    zh = clv_story.clv_narrative(short, errors, ltv, "zh-CN")
+    en = clv_story.clv_narrative(short, errors, ltv, "en")
+    assert "未来 6 个月" in zh and "next 6 months" in en and "最近 6 个月" in zh and "last 6 months" in en
+    assert zh.count("\n") == en.count("\n") == 2
+    assert "next 12 months" in clv_story.clv_narrative(values, errors, ltv, "en")
+    assert not CHINESE.search(en) and not ENGLISH_SENTENCE.search(zh)
+    fig = clv_charts.clv_distribution_chart(short, "en")
+    assert fig.axes[0].get_title() == "CLV distribution (next 6 months)"
+    fig = clv_charts.holdout_chart(check.groups, "zh-CN")
+    assert "最近 6 个月" in fig.axes[0].get_title()
     plt.close("all")

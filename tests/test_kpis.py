@@ -1,4 +1,5 @@
-"""The KPI cube and collection rate on a hand-made warehouse, on DuckDB and PySpark (parity fixture).
+"""The monthly overview, the KPI cube and the collection rate on a hand-made warehouse, on DuckDB
+and PySpark (parity fixture).
 
 Every expected number below is computed by hand from FILES.
 """
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 
 import handmade
-from saleslab.performance import kpis
 from saleslab.errors import SalesLabError
+from saleslab.facts import Params as FactsParams
+from saleslab.performance import kpis
 
 D = dt.date
 JAN, FEB = D(2024, 1, 1), D(2024, 2, 1)
@@ -51,7 +53,9 @@ FILES = {
     "products.csv": "sku,name,cat,price,cost\nP1,甲,A,100,60\nP2,乙,B,300,120\nP3,丙,B,1500,900\n",
     # R1: one P1 of the 2023 order A0 returned in January 2024 (direct/east, rep R1): -100, cost -60
     # R2: one P2 of B2 returned in February (online/east): -300, cost -120
-    "returns.csv": "id,order,sku,date,qty,amount\nR1,A0,P1,2024-01-15,1,100\nR2,B2,P2,2024-02-20,1,300\n",
+    # R3: the P1 of the February order B6 returned in March, after a January-February period
+    "returns.csv": "id,order,sku,date,qty,amount\n"
+                   "R1,A0,P1,2024-01-15,1,100\nR2,B2,P2,2024-02-20,1,300\nR3,B6,P1,2024-03-05,1,100\n",
     "reps.csv": "id,name,team,region\nR1,张三,T1,华东\nR2,李四,T2,华南\n",
     "targets.csv": "month,level,id,amount\n"
                    "2024-01-01,region,east,2000\n2024-02-01,region,east,2500\n"
@@ -167,9 +171,10 @@ def test_quarter_grain_counts_distinct_customers_over_the_quarter(eng):
     q = kpis.kpi_cube(eng, "2024-01-01", "2024-03-31", "quarter", by=())
     assert len(q) == 1
     r = q.iloc[0]
-    assert r.period == JAN and r.revenue == 3900.0 and r.orders == 6
+    # sales 2500 + 1800, less R1 100, R2 300 and R3 100 (March: inside the quarter)
+    assert r.period == JAN and r.revenue == 3800.0 and r.orders == 6
     assert r.active_customers == 4 and r.new_customers == 2  # C1..C4; new: C3, C4
-    assert r.revenue_last_year == 500.0 and r.yoy_growth == pytest.approx(6.8)
+    assert r.revenue_last_year == 500.0 and r.yoy_growth == pytest.approx(6.6)
 
 
 def test_week_and_day_grains(eng):
@@ -212,8 +217,10 @@ def test_targets_spread_over_days_for_weeks(eng):
 
 
 def test_price_band_category_and_product_dimensions(eng):
-    pb = kpis.kpi_cube(eng, "2024-01-01", "2024-01-31", by="price_band", price_bands="0,200,1000")
-    assert dict(zip(pb["price_band"], pb["revenue"])) == {"0-200": 300.0, "200-1000": 600.0, "1000+": 1500.0}
+    pb = kpis.kpi_cube(eng, "2024-01-01", "2024-01-31", by="price_band",
+                       facts_params=FactsParams(price_band_edges="0,200,1000"))
+    assert dict(zip(pb["price_band"], pb["revenue"])) == {"0-200": 300.0, "200-1000": 600.0, "≥1000": 1500.0}
+    assert pb.attrs["params"]["price_band_edges"] == "0,200,1000"  # the result carries its band edges
     cat = kpis.kpi_cube(eng, "2024-01-01", "2024-01-31", by="category")
     assert dict(zip(cat["category"], cat["revenue"])) == {"A": 300.0, "B": 2100.0}
     prod = kpis.kpi_cube(eng, "2024-01-01", "2024-01-31", by="product_id").set_index("product_id")
@@ -222,7 +229,7 @@ def test_price_band_category_and_product_dimensions(eng):
 
 
 def test_price_band_labels_and_bad_arguments():
-    assert kpis.price_band_labels((0, 200, 500)) == ["<0", "0-200", "200-500", "500+"]
+    assert kpis.price_band_labels((0, 200, 500)) == ["<0", "0-200", "200-500", "≥500"]  # the facts layer's labels
     assert kpis.parse_price_bands("0, 200,1000") == (0.0, 200.0, 1000.0)
     with pytest.raises(SalesLabError, match="strictly increasing"):
         kpis.parse_price_bands("0,500,200")
@@ -252,3 +259,63 @@ def test_cube_totals_agree_with_monthly_overview(eng):
     assert s["revenue"].tolist() == m["revenue"].tolist() == [2400.0, 1500.0]
     assert s["gross_profit"].tolist() == m["gross_profit"].tolist()
     assert s["orders"].tolist() == m["orders"].tolist()
+
+
+def test_cube_records_the_facts_parameters_it_was_computed_with(eng):
+    c = kpis.kpi_cube(eng, "2024-01-01", "2024-02-29", by=())
+    assert c.attrs["params"] == FactsParams().model_dump(mode="json")
+
+
+def test_return_counts_on_its_return_date_with_its_original_orders_channel_region_and_rep(eng):
+    # R1 returns a P1 of A0 (10 Jan 2023, direct / east / R1 / C1) on 15 Jan 2024
+    c = kpis.kpi_cube(eng, "2024-01-01", "2024-01-31", by=("channel", "region", "rep_id"), targets=False)
+    r = c.set_index(["channel", "region", "rep_id"]).loc[("direct", "east", "R1")]
+    assert (r.gross_sales, r.returns, r.revenue, r.volume) == (1800.0, 100.0, 1700.0, 3.0)
+    assert r.rep_revenue == 1700.0 and r.orders == 1  # a return is no order
+
+
+def test_return_dated_after_the_period_is_not_deducted(eng):
+    # R3 (5 March) returns a line of B6 (12 February): February keeps its 100
+    feb = kpis.kpi_cube(eng, "2024-02-01", "2024-02-29", by="channel").set_index("channel")
+    assert feb.loc["online", ["gross_sales", "returns", "revenue"]].tolist() == [1500.0, 300.0, 1200.0]
+    m = kpis.monthly_overview(eng, "2024-01-01", "2024-02-29")
+    assert m["returns"].tolist() == [100.0, 300.0] and m["revenue"].tolist() == [2400.0, 1500.0]
+
+
+def test_returns_basis_order_date_counts_a_return_in_its_orders_period(eng):
+    fp = FactsParams(returns_basis="order_date")
+    c = kpis.kpi_cube(eng, "2024-01-01", "2024-02-29", by=("channel", "region"), facts_params=fp)
+    c = c.set_index(["period", "channel", "region"])
+    # R1's order A0 is of January 2023: out of January 2024, into last year's January (200 - 100)
+    r = c.loc[(JAN, "direct", "east")]
+    assert (r.gross_sales, r.returns, r.revenue, r.revenue_last_year) == (1800.0, 0.0, 1800.0, 100.0)
+    # R2 (returned in February) counts in January with its order B2; R3 (March) in February with B6
+    assert c.loc[(JAN, "online", "east"), ["returns", "revenue"]].tolist() == [300.0, 300.0]
+    assert c.loc[(FEB, "online", "east"), ["returns", "revenue"]].tolist() == [100.0, 1400.0]
+    assert c.attrs["params"]["returns_basis"] == "order_date"
+    m = kpis.monthly_overview(eng, "2024-01-01", "2024-02-29", fp)
+    assert m["revenue"].tolist() == [2200.0, 1700.0] and m.attrs["params"]["returns_basis"] == "order_date"
+
+
+def test_achievement_basis_gross_measures_gross_sales_against_target(eng):
+    fp = FactsParams(achievement_basis="gross")
+    c = kpis.kpi_cube(eng, "2024-01-01", "2024-02-29", by="region", facts_params=fp).set_index(["period", "region"])
+    # Jan east: gross sales (1800 + 600) / 2000, not revenue 2300 / 2000; Feb east (1400 + 100) / 2500
+    assert c.loc[(JAN, "east"), "achievement_rate"] == pytest.approx(1.2)
+    assert c.loc[(FEB, "east"), "achievement_rate"] == pytest.approx(0.6)
+    assert c.loc[(JAN, "east"), "revenue"] == 2300.0  # revenue itself stays net
+    net = kpis.kpi_cube(eng, "2024-01-01", "2024-02-29", by="region").set_index(["period", "region"])
+    assert net.loc[(JAN, "east"), "achievement_rate"] == pytest.approx(1.15)  # the default: net of returns
+
+
+def test_monthly_overview_keeps_a_month_with_returns_only(eng):
+    m = kpis.monthly_overview(eng, "2024-03-01", "2024-03-31")
+    assert m["month"].tolist() == [D(2024, 3, 1)]
+    r = m.iloc[0]
+    assert (r.gross_sales, r.returns, r.revenue, r.cost, r.orders) == (0.0, 100.0, -100.0, -60.0, 0)
+    assert nan(r.average_order_value)
+
+
+def test_active_customers_are_distinct_known_buyers_of_the_period(eng):
+    assert kpis.active_customers(eng, "2024-01-01", "2024-02-29") == 4  # C1..C4; B3 is anonymous
+    assert kpis.active_customers(eng, "2024-03-01", "2024-03-31") == 0  # a return is no purchase

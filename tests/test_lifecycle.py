@@ -21,14 +21,17 @@ recent (2024-07-04, 2024-12-31], prior (2024-01-06, 2024-07-04]):
 """
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 import handmade
 from handmade import source_yaml
 from saleslab.lifecycle import stages as lc
-from saleslab.errors import SalesLabError
+from saleslab.lifecycle.params import Params
+from saleslab.params import used
 
 AS_OF = "2024-12-31"
 
@@ -106,14 +109,16 @@ def test_activity_columns_count_orders_in_the_trend_windows(stages):
 
 
 def test_thresholds_are_parameters(eng):
-    s = lc.lifecycle_stages(eng, AS_OF, new_days=100, at_risk_days=250, churned_days=458, falling_ratio=0.2,
-                            include_open_leads=False).set_index("customer_id")
+    p = Params(lifecycle_new_days=100, lifecycle_at_risk_days=250, lifecycle_churned_days=458,
+               lifecycle_falling_ratio=0.2)
+    s = lc.lifecycle_stages(eng, AS_OF, p, include_open_leads=False).set_index("customer_id")
+    assert used(s, "lifecycle_churned_days") == 458
     # K (90 days) is new now; C (244) and H (180) no longer at risk; D (457) not churned; E not falling
     assert s.loc[["K", "C", "H", "D", "E"], "stage"].tolist() == [
         "stage_new", "stage_mature", "stage_mature", "stage_at_risk", "stage_mature"]
     assert "L2" not in s.index
-    with pytest.raises(SalesLabError, match="at_risk_days"):
-        lc.lifecycle_stages(eng, AS_OF, at_risk_days=400, churned_days=365)
+    with pytest.raises(ValidationError, match="lifecycle_at_risk_days"):
+        Params(lifecycle_at_risk_days=400, lifecycle_churned_days=365)
 
 
 def test_stage_counts_follow_lifecycle_order(stages):
@@ -150,19 +155,28 @@ def test_movements_mark_customers_missing_from_one_side_as_absent(stages):
     assert m.loc[lc.ABSENT].sum() == len(cur) - 1 and m.values.sum() == len(cur) + 1
 
 
-def test_previous_run_table_is_read_from_latest(tmp_path):
+def test_previous_stages_come_from_the_previous_run_through_the_engine(hand_warehouse, tmp_path, stages):
+    from saleslab.engine import connect
+
     reports = tmp_path / "reports"
     old, new = reports / "run1", reports / "run2"
-    (old / "data" / "08_customer_360").mkdir(parents=True)
+    (old / "data" / "06_customers").mkdir(parents=True)
     new.mkdir()
-    assert lc.previous_run_table(new, "08_customer_360", "lifecycle_stages") is None  # no latest yet
-    (reports / "latest").symlink_to("run1")
-    assert lc.previous_run_table(new, "08_customer_360", "lifecycle_stages") is None  # run1 has no such table
-    pd.DataFrame({"customer_id": ["A"], "stage": ["stage_new"]}).to_parquet(
-        old / "data" / "08_customer_360" / "lifecycle_stages.parquet")
-    assert lc.previous_run_table(new, "08_customer_360", "lifecycle_stages").parent.parent.parent == old.resolve()
-    assert lc.previous_run_table(old, "08_customer_360", "lifecycle_stages") is None  # latest is this run
-    assert lc.previous_run_table("", "08_customer_360", "lifecycle_stages") is None
+    cfg = {"memory_limit": "1GB", "threads": 1, "temp_directory": str(tmp_path / "duck")}
+    with connect(hand_warehouse, "duckdb", cfg, run_dir=new) as e:
+        # no previous run: the stages one month earlier (with the parameters given)
+        table, basis = lc.previous_stages(e, "06_customers", AS_OF, Params(lifecycle_churned_days=400))
+        assert basis == "one_month_earlier" and used(table, "lifecycle_churned_days") == 400
+        assert table.set_index("customer_id").loc["K", "stage"] == "stage_new"  # 59 days old on 2024-11-30
+        (reports / "latest").symlink_to("run1")
+        assert lc.previous_stages(e, "06_customers", AS_OF)[1] == "one_month_earlier"  # run1 has no such table
+        pd.DataFrame({"customer_id": ["A"], "stage": ["stage_prospect"]}).to_parquet(
+            old / "data" / "06_customers" / f"{lc.STAGES_TABLE}.parquet")
+        table, basis = lc.previous_stages(e, "06_customers", AS_OF)
+        assert basis == "previous_run" and table.to_dict("list") == {"customer_id": ["A"], "stage": ["stage_prospect"]}
+        assert lc.previous_stages(e, "08_customer_360", AS_OF)[1] == "one_month_earlier"  # the stage is asked for
+    with connect(hand_warehouse, "duckdb", cfg, run_dir=old) as e:  # latest is this run: no previous one
+        assert lc.previous_stages(e, "06_customers", AS_OF)[1] == "one_month_earlier"
 
 
 # --- cohorts and monthly rates ------------------------------------------------------------------
@@ -204,7 +218,8 @@ def test_cohort_matrix_is_the_share_of_the_cohort_active_k_months_later(ceng):
 
 
 def test_monthly_rates_hand_computed(ceng):
-    r = lc.monthly_rates(ceng, CS, CE, churned_days=40, repeat_days=30).set_index("month")
+    r = lc.monthly_rates(ceng, CS, CE, Params(lifecycle_at_risk_days=40, lifecycle_churned_days=40,
+                                              lifecycle_repeat_days=30)).set_index("month")
     assert r["active_customers"].tolist() == [2, 3, 1, 1]
     assert r["new_customers"].tolist() == [2, 1, 0, 0]
     assert r["repurchase_rate"].round(6).tolist() == [0.0, round(2 / 3, 6), 1.0, 1.0]
@@ -218,8 +233,71 @@ def test_monthly_rates_hand_computed(ceng):
 
 
 def test_churn_base_agrees_with_lifecycle_stages_the_day_before(ceng):
-    r = lc.monthly_rates(ceng, CS, CE, churned_days=40)
+    p = Params(lifecycle_at_risk_days=40, lifecycle_churned_days=40)
+    r = lc.monthly_rates(ceng, CS, CE, p)
     for month, base in zip(r["month"], r["customers_at_start"]):
-        st = lc.lifecycle_stages(ceng, month - dt.timedelta(days=1), at_risk_days=40, churned_days=40)
+        st = lc.lifecycle_stages(ceng, month - dt.timedelta(days=1), p)
         alive = st[st["orders"].gt(0) & ~st["stage"].isin(["stage_churned", "stage_prospect"])]
         assert len(alive) == base, month
+
+
+# --- story and charts: the thresholds of the tables, one template per finding ----------------------
+
+CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff01-\uff5e]")
+
+
+@pytest.fixture(scope="module")
+def story_inputs(eng, ceng):
+    p = Params(lifecycle_at_risk_days=200, lifecycle_churned_days=400)
+    cur = lc.lifecycle_stages(eng, AS_OF, p)
+    counts = lc.stage_counts(cur)
+    movements = lc.stage_movements(cur, lc.lifecycle_stages(eng, lc.one_month_earlier(AS_OF), p))
+    rates = lc.monthly_rates(ceng, CS, CE, p)
+    curve = lc.retention_curve(lc.cohort_table(ceng, CS, CE))
+    return counts, movements, rates, curve
+
+
+def test_lifecycle_story_and_charts_state_the_thresholds_of_the_tables(story_inputs):
+    import matplotlib.pyplot as plt
+
+    from saleslab.lifecycle import charts, story
+
+    counts, movements, rates, curve = story_inputs
+    assert used(counts, "lifecycle_churned_days") == used(movements, "lifecycle_churned_days") == 400
+    figures = lc.rates_summary(rates, months=3)
+    en = story.lifecycle_narrative(counts, movements, "one_month_earlier", figures, curve, "en")
+    zh = story.lifecycle_narrative(counts, movements, "previous_run", figures, curve, "zh-CN")
+    assert "(no order for 400 days)" in en and "超过 400 天未下单" in zh
+    assert "Over the last 3 months" in en and "近3个月" in zh
+    assert "compared with one month earlier" in en and "与上一次运行相比" in zh
+    buying = int(counts.set_index("stage")["customers"].drop("stage_prospect").sum())
+    assert f"**{buying:,}** customers have bought" in en and f"**{buying:,}** 位" in zh
+    fig = charts.stage_chart(counts, "en")
+    assert fig.axes[0].get_title() == ("Customers by lifecycle stage (new < 90 days, at risk ≥ 200, churned ≥ 400 "
+                                       "days without an order)")
+    assert [b.get_height() for b in fig.axes[0].patches] == counts["customers"].tolist()
+    fig = charts.rates_chart(rates, "zh-CN")
+    labels = [ln.get_label() for ax in fig.axes for ln in ax.get_lines()]
+    assert "流失率（400 天未下单）" in labels
+    plt.close("all")
+
+
+def test_english_stories_have_no_chinese_and_chinese_stories_no_english_sentence(story_inputs):
+    from saleslab.lifecycle import story
+
+    counts, movements, rates, curve = story_inputs
+    figures = lc.rates_summary(rates)
+    card = pd.DataFrame([{"customer_id": "C1", "customer_name": "Acme", "stage": "stage_at_risk",
+                          "stage_reason": "why_inactive_at_risk", "days_since_last_order": 200, "orders": 3,
+                          "revenue": 12345.0, "rfm_class": "rfm_important_winback", "customer_tier": "tier_potential",
+                          "clv": 5000.0, "churn_probability": 0.4, "next_action": "act_winback_call",
+                          "next_action_reason": "why_act_risk"}])
+    texts = {lang: [story.lifecycle_narrative(counts, movements, "one_month_earlier", figures, curve, lang),
+                    story.customer_narrative(card, lang)] for lang in ("en", "zh-CN")}
+    for text in texts["en"]:
+        assert not CJK.search(text), CJK.findall(text)
+    for text in texts["zh-CN"]:
+        # data values (product ids, the customer's name) and the RFM acronym are not sentences
+        assert set(re.findall(r"[A-Za-z]{2,}", text)) <= {"P1", "P2", "Acme", "RFM"}, text
+    assert "**Acme (C1)** is **At risk** (No order for the warning period, last order 200 days ago)" in texts["en"][1]
+    assert "**Acme（C1）** 处于 **预警客户** 阶段" in texts["zh-CN"][1] and "1.2 万元" in texts["zh-CN"][1]

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import matplotlib
@@ -10,9 +11,16 @@ import pandas as pd
 import pytest
 
 import handmade
-from saleslab.products import portfolio as products
+from saleslab import products
+from saleslab.errors import SalesLabError
+from saleslab.facts import Params as FactsParams
+from saleslab.facts import price_band_labels
+from saleslab.performance.kpis import kpi_cube
+from saleslab.products import charts as charts_products, story as narrative_products
 
 matplotlib.use("Agg")
+CJK = re.compile(r"[\u3400-\u9fff]")
+ENGLISH_PHRASE = re.compile(r"[A-Za-z]+(?:\s+[A-Za-z]+){2,}")
 
 MAPS = {
     "orders.yaml": handmade.ORDERS,
@@ -65,8 +73,13 @@ def by_id(df):
     return df.set_index("product_id")
 
 
-def test_product_performance_nets_returns_and_keeps_unsold_products(eng):
-    p = by_id(products.product_performance(eng, S, E))
+@pytest.fixture(scope="module")
+def perf(eng):
+    return products.product_performance(eng, S, E)
+
+
+def test_product_performance_nets_returns_and_keeps_unsold_products(perf):
+    p = by_id(perf)
     assert list(p.index) == ["P4", "P3", "P1", "P2", "P7", "P5"]  # revenue desc, ties by product_id
     assert p.loc["P1", ["volume", "gross_sales", "returns", "revenue", "cost", "gross_profit"]].tolist() == \
         [14.0, 150.0, 10.0, 140.0, 84.0, 56.0]
@@ -77,18 +90,20 @@ def test_product_performance_nets_returns_and_keeps_unsold_products(eng):
     assert p["revenue"].sum() == pytest.approx(1580.0)
 
 
-def test_star_products_need_high_volume_and_high_margin(eng):
+def test_star_products_need_high_volume_and_high_margin(perf):
     # volume 0.6-quantile of [1, 1, 1, 3, 14] = 1.8 -> P1, P2; margin 0.6-quantile = 0.5 -> P2 (P1 has 0.4)
-    stars = products.star_products(eng, S, E, star_volume_quantile=0.6, star_margin_quantile=0.6)
+    stars = products.star_products(perf, products.Params(star_volume_quantile=0.6, star_margin_quantile=0.6))
     assert stars["product_id"].tolist() == ["P2"]
     assert stars.loc[0, "volume_percentile"] == pytest.approx(0.8)
+    assert stars.attrs["params"]["star_volume_quantile"] == 0.6
+    assert stars.attrs["params"]["returns_basis"] == "return_date"  # carried from perf
 
 
-def test_slow_movers_have_low_sales_and_high_stock(eng):
+def test_slow_movers_have_low_sales_and_high_stock(eng, perf):
     # in stock: P1 (14 units sold, avg 20), P3 (1, 2), P4 (1, 2), P5 (0, 50), P6 (0, 2.5; not in the master)
-    slow = products.slow_movers(eng, S, E)  # volume <= 0, avg stock >= median 2.5
+    slow = products.slow_movers(eng, S, E, perf)  # volume <= 0, avg stock >= median 2.5
     assert sorted(slow["product_id"]) == ["P5", "P6"]
-    slow = products.slow_movers(eng, S, E, slow_stock_quantile=0.6)  # stock >= 9.5
+    slow = products.slow_movers(eng, S, E, perf, products.Params(slow_stock_quantile=0.6))  # stock >= 9.5
     assert slow["product_id"].tolist() == ["P5"]
     row = slow.iloc[0]
     assert row["avg_stock_units"] == 50 and row["closing_stock_units"] == 50 and row["avg_inventory_value"] == 500
@@ -105,8 +120,8 @@ def test_sell_through_counts_sold_skus_among_skus_in_stock(eng):
     assert st.loc["category_unknown", "sell_through_rate"] == 0.0
 
 
-def test_inventory_turnover_is_cost_of_goods_over_average_inventory_value(eng):
-    t = by_id(products.inventory_turnover(eng, S, E))
+def test_inventory_turnover_is_cost_of_goods_over_average_inventory_value(eng, perf):
+    t = by_id(products.inventory_turnover(eng, S, E, perf))
     # P1: cost 84 / (avg 20 units x 6) = 0.7 -> 366 / 0.7 days; P3: 100 / (2 x 100); P4: 500 / (2 x 500)
     assert t.loc["P1", "avg_inventory_value"] == 120 and t.loc["P1", "inventory_turnover"] == pytest.approx(0.7)
     assert t.loc["P1", "days_of_inventory"] == pytest.approx(522.9)
@@ -114,16 +129,26 @@ def test_inventory_turnover_is_cost_of_goods_over_average_inventory_value(eng):
     assert t.loc["P4", "days_of_inventory"] == 732.0
     assert np.isnan(t.loc["P2", "inventory_turnover"])  # sold without stock
     assert "P6" not in t.index  # no cost, no inventory value
-    cat = products.inventory_turnover(eng, S, E, by="category").set_index("category")
+    cat = products.inventory_turnover(eng, S, E, perf, by="category").set_index("category")
     assert cat.loc["x", "inventory_turnover"] == pytest.approx(1.2) and cat.loc["x", "days_of_inventory"] == 305.0
     assert cat.loc["y", "days_of_inventory"] == pytest.approx(957.2)  # 366 x 1700 / 650
-    overall = products.inventory_turnover(eng, S, E, by="all").iloc[0]
+    overall = products.inventory_turnover(eng, S, E, perf, by="all").iloc[0]
     assert overall["cost"] == 794 and overall["avg_inventory_value"] == 1820
     assert overall["inventory_turnover"] == pytest.approx(0.4363) and overall["days_of_inventory"] == pytest.approx(838.9)
 
 
-def test_abc_classes_break_ties_by_product_id(eng):
-    abc = products.abc_classes(eng, S, E)
+def test_analyses_of_a_period_refuse_figures_of_another_period(eng, perf):
+    other = products.product_performance(eng, "2024-01-01", "2024-06-30")
+    for call in (lambda: products.slow_movers(eng, S, E, other), lambda: products.penetration(eng, S, E, other),
+                 lambda: products.inventory_turnover(eng, S, E, other)):
+        with pytest.raises(SalesLabError, match="2024-01-01 .. 2024-06-30"):
+            call()
+    with pytest.raises(SalesLabError, match="product, category or all"):
+        products.inventory_turnover(eng, S, E, perf, by="region")
+
+
+def test_abc_classes_break_ties_by_product_id(perf):
+    abc = products.abc_classes(perf)
     assert abc["product_id"].tolist() == ["P4", "P3", "P1", "P2", "P7", "P5"]
     # cumulative 1000, 1200, 1340, 1480, 1580 of 1580: P1 starts at 75.9 % (A), its twin P2 at 84.8 % (B)
     assert abc["abc_class"].tolist() == ["A", "A", "A", "B", "B", "C"]
@@ -137,7 +162,7 @@ def test_abc_classes_break_ties_by_product_id(eng):
 def test_abc_boundaries_on_exact_cents():
     perf = pd.DataFrame({"product_id": ["a", "b", "c", "d"], "product_name": list("abcd"), "category": "x",
                          "revenue": [80.0, 15.0, 4.999, 0.001]})
-    abc = products.classify_abc(perf)
+    abc = products.abc_classes(perf)
     # d rounds to 0.00: no revenue, class C; c starts at exactly 95 % -> C; b starts at exactly 80 % -> B
     assert abc["abc_class"].tolist() == ["A", "B", "C", "C"]
     assert abc["revenue"].tolist() == [80.0, 15.0, 5.0, 0.0]
@@ -154,7 +179,7 @@ def test_bcg_quadrants_from_relative_share_and_growth(eng):
     assert np.isnan(b.loc["P7", "revenue_growth"])  # new: no previous revenue, counts as high growth
     assert b["bcg_quadrant"].to_dict() == {"P4": "bcg_cash_cow", "P3": "bcg_dog", "P1": "bcg_star",
                                           "P2": "bcg_star", "P7": "bcg_question_mark"}
-    cat = by_id(products.bcg_matrix(eng, S, E, bcg_share_threshold=0.5, bcg_share_basis="category"))
+    cat = by_id(products.bcg_matrix(eng, S, E, products.Params(bcg_share_threshold=0.5, bcg_share_basis="category")))
     assert cat.loc["P4", "market_share"] == pytest.approx(1000 / 1300, abs=1e-6)
     assert cat.loc["P1", "bcg_quadrant"] == "bcg_star"
     s = products.bcg_summary(products.bcg_matrix(eng, S, E)).set_index("bcg_quadrant")
@@ -168,21 +193,41 @@ def test_bcg_window_is_the_last_twelve_months_or_the_same_period_a_year_earlier(
         (dt.date(2025, 4, 1), dt.date(2025, 6, 30)), (dt.date(2024, 4, 1), dt.date(2024, 6, 30)))
 
 
-def test_price_bands_from_list_price(eng):
-    bands = products.price_band_performance(eng, S, E, "0,100,500").set_index("price_band")
-    assert list(bands.index) == ["0–100", "100–500", "≥500"]
+def test_price_bands_from_list_price(eng, perf):
+    bands = products.price_band_performance(eng, perf, FactsParams(price_band_edges="0,100,500")).set_index("price_band")
+    assert list(bands.index) == ["0-100", "100-500", "≥500"]  # no product below 0: no "<0" row
     assert bands["product_count"].tolist() == [3, 2, 1]  # P1 P2 P5 | P3 P7 | P4
     assert bands["revenue"].tolist() == [280.0, 300.0, 1000.0]
     assert bands["volume"].tolist() == [17.0, 2.0, 1.0]
-    assert bands.loc["0–100", "gross_margin"] == pytest.approx(136 / 280, abs=1e-6)
+    assert bands.loc["0-100", "gross_margin"] == pytest.approx(136 / 280, abs=1e-6)
     assert bands["revenue_share"].tolist() == pytest.approx([280 / 1580, 300 / 1580, 1000 / 1580], abs=1e-6)
     assert bands["volume_share"].tolist() == pytest.approx([0.85, 0.1, 0.05])
-    with pytest.raises(ValueError, match="ascending"):
-        products.parse_edges("100,50")
+    assert bands["band_lower"].tolist() == [0, 100, 500]
+    assert bands.attrs["params"]["price_band_edges"] == "0,100,500"
 
 
-def test_penetration_is_buyers_over_active_customers(eng):
-    pen = products.penetration(eng, S, E)
+def test_price_bands_follow_edge_order_not_text_order_and_the_shared_labels(eng, perf):
+    bands = products.price_band_performance(eng, perf, FactsParams(price_band_edges="50,100,1000"))
+    # <50: P1 P5; 50-100: P2; 100-1000: P3 P7; >=1000: P4 (as text, "100-1000" would sort first)
+    assert bands["price_band"].tolist() == price_band_labels("50,100,1000") == ["<50", "50-100", "100-1000", "≥1000"]
+    assert bands["revenue"].tolist() == [140.0, 140.0, 300.0, 1000.0]
+    default = products.price_band_performance(eng, perf)
+    assert default["price_band"].tolist() == ["0-200", "200-500", "500-1000", "1000-3000", "≥3000"]
+    fig = charts_products.price_band_chart(bands, "en")
+    fig.canvas.draw()
+    assert [tk.get_text() for tk in fig.axes[0].get_xticklabels()] == ["<50", "50-100", "100-1000", "≥1000"]
+    matplotlib.pyplot.close(fig)
+
+
+def test_price_band_revenue_agrees_with_the_performance_stage(eng, perf):
+    fp = FactsParams(price_band_edges="0,100,500")
+    bands = products.price_band_performance(eng, perf, fp).set_index("price_band")
+    cube = kpi_cube(eng, S, E, grain="year", by=("price_band",), facts_params=fp).set_index("price_band")
+    assert cube["revenue"].to_dict() == bands["revenue"].to_dict()
+
+
+def test_penetration_is_buyers_over_active_customers(eng, perf):
+    pen = products.penetration(eng, S, E, perf)
     assert pen["product_id"].tolist() == ["P1", "P2", "P3", "P4", "P7"]
     assert pen["penetration"].tolist() == pytest.approx([2 / 3, 2 / 3, 1 / 3, 1 / 3, 1 / 3], abs=1e-6)
     assert (pen["active_customers"] == 3).all()
@@ -191,9 +236,98 @@ def test_penetration_is_buyers_over_active_customers(eng):
 def test_top_bottom_splits_best_and_worst_sellers():
     perf = pd.DataFrame({"product_id": list("abcde"), "product_name": list("abcde"), "category": "x",
                          "volume": [5, 4, 3, 2, 0], "revenue": [50.0, 40.0, 30.0, 20.0, 0.0]})
-    tb = products.top_bottom(perf, n=2)
+    tb = products.top_bottom(perf, products.Params(product_top_n=2))
     assert tb["rank_group"].tolist() == ["top_products"] * 2 + ["bottom_products"] * 2
     assert tb["product_id"].tolist() == ["a", "b", "c", "d"]  # e never sold
+
+
+# --- returns counted on their return date or on their order's date -------------------------------
+
+# R2: a unit of P1 from O5 (ordered 2023-03-01) returned in the period; R3: O4's P2 (ordered in the
+# period) returned after it.
+RETURNS_FILES = {**FILES, "returns.csv": "id,order,sku,date,qty,amount\n"
+                 "R1,O2,P1,2024-02-20,1,10\nR2,O5,P1,2024-01-15,1,10\nR3,O4,P2,2025-01-10,1,40\n"}
+
+
+@pytest.fixture(scope="module")
+def returns_eng(tmp_path_factory, open_engine):
+    tmp = tmp_path_factory.mktemp("hand_products_returns")
+    e = open_engine(handmade.build_warehouse(tmp, RETURNS_FILES, MAPS), "duckdb", tmp)
+    yield e
+    e.close()
+
+
+def test_a_return_counts_on_its_return_date_by_default(returns_eng):
+    p = by_id(products.product_performance(returns_eng, S, E))
+    # P1: 150 sold, R1 and R2 (its order is of 2023) returned in 2024; P2: R3 comes after the period
+    assert p.loc["P1", ["volume", "returns", "revenue", "cost"]].tolist() == [13.0, 20.0, 130.0, 78.0]
+    assert p.loc["P2", ["returns", "revenue"]].tolist() == [0.0, 140.0]
+    assert p.loc["P1", "buyers"] == 2  # a return does not make a buyer
+
+
+def test_returns_on_order_date_count_with_their_order(returns_eng):
+    p = by_id(products.product_performance(returns_eng, S, E, FactsParams(returns_basis="order_date")))
+    assert p.loc["P1", ["returns", "revenue"]].tolist() == [10.0, 140.0]  # R2's order is of 2023
+    assert p.loc["P2", ["volume", "returns", "revenue"]].tolist() == [2.0, 40.0, 100.0]  # R3's order O4 is of 2024
+    assert p.attrs["params"]["returns_basis"] == "order_date"
+    bcg = by_id(products.bcg_matrix(returns_eng, S, E, facts_params=FactsParams(returns_basis="order_date")))
+    assert bcg.loc["P1", "previous_revenue"] == 90.0  # 2023: O5's 10 x 10, less R2 (returned in 2024, of O5)
+    assert by_id(products.bcg_matrix(returns_eng, S, E)).loc["P1", "previous_revenue"] == 100.0
+
+
+# --- parameters the tables were computed with, in charts and stories ----------------------------
+
+def test_charts_and_notes_show_the_thresholds_the_tables_were_computed_with(eng, perf):
+    params = products.Params(abc_a_share=0.7, abc_b_share=0.2, bcg_share_threshold=0.3, bcg_growth_threshold=0.25,
+                             star_volume_quantile=0.6, slow_stock_quantile=0.4)
+    abc = products.abc_classes(perf, params)
+    bcg = products.bcg_matrix(eng, S, E, params)
+    stars, slow = products.star_products(perf, params), products.slow_movers(eng, S, E, perf, params)
+    fig = charts_products.pareto_chart(abc, "en")
+    levels = sorted(ln.get_ydata()[0] for ln in fig.axes[1].get_lines() if ln.get_linestyle() == "--")
+    assert levels == pytest.approx([0.7, 0.9])
+    assert {tx.get_text() for tx in fig.axes[1].texts} == {"70%", "90%"}
+    fig = charts_products.bcg_chart(bcg, "en")
+    ax = fig.axes[0]
+    assert [ln.get_xdata()[0] for ln in ax.get_lines() if ln.get_xdata()[0] == ln.get_xdata()[1]] == [0.3]
+    assert [ln.get_ydata()[0] for ln in ax.get_lines() if ln.get_ydata()[0] == ln.get_ydata()[1]] == [0.25]
+    matplotlib.pyplot.close("all")
+    for lang in ("en", "zh-CN"):
+        note = narrative_products.definitions_note(stars, slow, bcg, abc, lang)
+        assert all(x in note for x in ("60%", "40%", "0.3", "25%", "70%", "90%")), note
+        assert "80%" in note  # star margin quantile left at its default
+
+
+def test_notes_state_the_returns_basis_used(returns_eng):
+    fp = FactsParams(returns_basis="order_date")
+    perf = products.product_performance(returns_eng, S, E, fp)
+    abc, stars = products.abc_classes(perf), products.star_products(perf)
+    note = narrative_products.definitions_note(stars, products.slow_movers(returns_eng, S, E, perf),
+                                               products.bcg_matrix(returns_eng, S, E, None, fp), abc, "en")
+    assert "returns counted on their order's date" in note
+
+
+def test_english_story_has_no_chinese_and_chinese_story_no_english_sentence(eng, perf):
+    abc, stars = products.abc_classes(perf), products.star_products(perf)
+    slow = products.slow_movers(eng, S, E, perf)
+    bcg = products.bcg_matrix(eng, S, E)
+    names = set(perf["product_name"].dropna())
+    for text_of in (lambda lang: narrative_products.products_narrative(abc, stars, slow, lang),
+                    lambda lang: narrative_products.definitions_note(stars, slow, bcg, abc, lang)):
+        en, zh = text_of("en"), text_of("zh-CN")
+        for n in names:  # product names are data, not text
+            en = en.replace(n, "")
+        assert not CJK.search(en), en
+        assert not ENGLISH_PHRASE.search(zh), ENGLISH_PHRASE.search(zh)
+    assert narrative_products.products_narrative(abc.assign(revenue=0.0), stars, slow, "en") == \
+        "No product sold in this period."
+
+
+def test_top_bottom_and_leading_rows_follow_product_top_n(perf):
+    params = products.Params(product_top_n=2)
+    tb = products.top_bottom(perf, params)
+    assert tb["product_id"].tolist() == ["P4", "P3", "P2", "P7"]
+    assert products.leading_rows(products.abc_classes(perf), params)["product_id"].tolist() == ["P4", "P3", "P1", "P2"]
 
 
 # --- the small demo (seed 7): planted stars and slow movers --------------------------------------
@@ -213,22 +347,26 @@ def planted(demo_dir):
 DEMO = ("2023-01-01", "2025-12-31")
 
 
-def test_planted_stars_come_out_as_stars(demo_eng, planted):
-    stars = products.star_products(demo_eng, *DEMO)
+@pytest.fixture(scope="module")
+def demo_perf(demo_eng):
+    return products.product_performance(demo_eng, *DEMO)
+
+
+def test_planted_stars_come_out_as_stars(demo_perf, planted):
+    stars = products.star_products(demo_perf)
     assert set(planted["star_products"]["ids"]) <= set(stars["product_id"])
     assert len(stars) <= 2 * len(planted["star_products"]["ids"])
 
 
-def test_planted_slow_movers_come_out_as_slow_movers(demo_eng, planted):
-    slow = products.slow_movers(demo_eng, *DEMO)
+def test_planted_slow_movers_come_out_as_slow_movers(demo_eng, demo_perf, planted):
+    slow = products.slow_movers(demo_eng, *DEMO, demo_perf)
     assert set(slow["product_id"]) == set(planted["slow_movers"]["ids"])
-    stars = set(products.star_products(demo_eng, *DEMO)["product_id"])
+    stars = set(products.star_products(demo_perf)["product_id"])
     assert not stars & set(slow["product_id"])
 
 
-def test_demo_tables_are_consistent(demo_eng):
-    perf = products.product_performance(demo_eng, *DEMO)
-    abc = products.classify_abc(perf)
+def test_demo_tables_are_consistent(demo_eng, demo_perf):
+    abc = products.abc_classes(demo_perf)
     assert abc["cumulative_share"].iloc[-1] == pytest.approx(1.0)
     assert set(abc["abc_class"]) == {"A", "B", "C"}
     sell = products.sell_through_rate(demo_eng, *DEMO)
@@ -237,13 +375,20 @@ def test_demo_tables_are_consistent(demo_eng):
     assert set(bcg["bcg_quadrant"]) <= set(products.BCG_QUADRANTS)
 
 
-def test_charts_and_narrative_render_in_both_languages(demo_eng):
-    from saleslab.products import charts as charts_products, story as narrative_products
+def test_demo_price_bands_are_the_performance_stage_bands(demo_eng, demo_perf):
+    bands = products.price_band_performance(demo_eng, demo_perf).set_index("price_band")
+    cube = kpi_cube(demo_eng, *DEMO, grain="year", by=("price_band",))
+    per_band = cube.groupby("price_band")["revenue"].sum()
+    assert list(bands.index) == ["0-200", "200-500", "500-1000", "1000-3000", "≥3000"]
+    assert bands.loc[per_band.index, "revenue"].tolist() == pytest.approx(per_band.tolist(), abs=0.05)
+    assert bands["revenue"].sum() == pytest.approx(demo_perf["revenue"].sum(), abs=0.05)
 
-    perf = products.product_performance(demo_eng, *DEMO)
-    abc = products.classify_abc(perf)
-    stars = products.classify_stars(perf)
-    slow = products.slow_movers(demo_eng, *DEMO)
+
+def test_charts_and_narrative_render_in_both_languages(demo_eng, demo_perf):
+    perf = demo_perf
+    abc = products.abc_classes(perf)
+    stars = products.star_products(perf)
+    slow = products.slow_movers(demo_eng, *DEMO, perf)
     bcg = products.bcg_matrix(demo_eng, *DEMO)
     for lang in ("zh-CN", "en"):
         text = narrative_products.products_narrative(abc, stars, slow, lang)
@@ -256,3 +401,11 @@ def test_charts_and_narrative_render_in_both_languages(demo_eng):
                        for c in coll.get_facecolors()}
             assert len(colours) <= 5
             matplotlib.pyplot.close(fig)
+
+
+def test_abc_shares_must_leave_room_for_class_c():
+    from saleslab.errors import ParameterError
+    from saleslab.params import validate_thresholds
+
+    with pytest.raises(ParameterError, match="abc_a_share \\+ abc_b_share must be below 1"):
+        validate_thresholds({"abc_a_share": 0.9, "abc_b_share": 0.1})

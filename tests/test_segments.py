@@ -24,17 +24,27 @@ Scores (n = 10, score = 1 + ⌊5 w / 10⌋, w = customers strictly worse):
  M: A5 B5 G4 H4 E3 C2 D2 F2 I1 J1 (mean 2.9)
 Classes: A, E important value; B important development; C general value; D, F general development;
 G important retention; H important win-back; I general retention; J general win-back.
+
+With ``returns_basis="order_date"`` a return counts on its order's date: H's 2024-01-10 return of
+its 2023 order leaves the window (H: 500), A's 2025 return of its 2024-12-31 order enters it (A: 950).
 """
+
+import re
 
 
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 import handmade
 from handmade import source_yaml
+from saleslab.clv.params import Params as ClvParams
 from saleslab.customers import segments as sg
-from saleslab.errors import ParameterError
+from saleslab.customers.params import Params
+from saleslab.errors import ParameterError, SalesLabError
+from saleslab.facts import Params as FactsParams
+from saleslab.params import used
 
 AS_OF = "2024-12-31"
 
@@ -121,15 +131,27 @@ def activity(eng):
 
 # --- RFM ----------------------------------------------------------------------------------------
 
+def _rfm(df):
+    return {r.customer_id: (int(r.recency_days), int(r.frequency), float(r.monetary)) for r in df.itertuples()}
+
+
 def test_rfm_expr_counts_window_orders_and_nets_returns_when_they_happen(eng):
-    """Parity: the same hand-computed table on DuckDB and PySpark."""
-    df = eng.execute(sg.rfm_expr(eng, AS_OF, 12)).sort_values("customer_id")
-    got = {r.customer_id: (int(r.recency_days), int(r.frequency), float(r.monetary)) for r in df.itertuples()}
-    assert got == RFM  # K (2023 only) and the anonymous order are not customers of the window
+    """Parity: the same hand-computed table on DuckDB and PySpark. H's return of its 2023 order
+    counts on its 2024 return date, against H; A's return dated after as_of does not count."""
+    df = eng.execute(sg.rfm_expr(eng, AS_OF)).sort_values("customer_id")
+    assert _rfm(df) == RFM  # K (2023 only) and the anonymous order are not customers of the window
+
+
+def test_rfm_monetary_follows_the_returns_basis_of_the_facts_layer(eng):
+    df = eng.execute(sg.rfm_expr(eng, AS_OF, facts_params=FactsParams(returns_basis="order_date")))
+    want = dict(RFM, H=(200, 1, 500.0), A=(0, 4, 950.0))  # R2 moves to 2023, R3 to 2024-12-31
+    assert _rfm(df.sort_values("customer_id")) == want
+    scored = sg.rfm(eng, AS_OF, facts_params=FactsParams(returns_basis="order_date"))
+    assert used(scored, "returns_basis") == "order_date" and used(scored, "rfm_window_months") == 12
 
 
 def test_rfm_window_is_a_parameter(eng):
-    df = eng.execute(sg.rfm_expr(eng, AS_OF, 24)).set_index("customer_id")
+    df = eng.execute(sg.rfm_expr(eng, AS_OF, Params(rfm_window_months=24))).set_index("customer_id")
     assert df.loc["K", ["recency_days", "frequency", "monetary"]].tolist() == [579, 1, 100.0]
     # G: 2023 order counted, the return of H0 is now beside its sale
     assert df.loc["G", ["frequency", "monetary"]].tolist() == [4, 2100.0]
@@ -168,12 +190,12 @@ def test_threshold_score3_differs_from_mean_for_a_middle_score():
     # five distinct values: scores 1..5, mean 3 -> score 3 is low against the mean, high with score3
     t = pd.DataFrame({"customer_id": list("abcde"), "recency_days": [50, 40, 30, 20, 10],
                       "frequency": [1, 2, 3, 4, 5], "monetary": [10.0, 20, 30, 40, 50]})
-    by_mean = sg.score_rfm(t, "mean").set_index("customer_id")["rfm_class"]
-    by3 = sg.score_rfm(t, "score3").set_index("customer_id")["rfm_class"]
+    by_mean = sg.score_rfm(t, Params(rfm_threshold="mean")).set_index("customer_id")["rfm_class"]
+    by3 = sg.score_rfm(t, Params(rfm_threshold="score3")).set_index("customer_id")["rfm_class"]
     assert by_mean["c"] == "rfm_general_winback" and by3["c"] == "rfm_important_value"
     assert by_mean["d"] == by3["d"] == "rfm_important_value"
-    with pytest.raises(ParameterError):
-        sg.score_rfm(t, "median")
+    with pytest.raises(ValidationError):
+        Params(rfm_threshold="median")
 
 
 def test_money_is_rounded_before_ranking():
@@ -215,16 +237,23 @@ def test_default_tiers_churn_risk_is_longest_recency_then_value_ranks(scored):
 def test_tier_ties_break_by_revenue_frequency_then_id(scored):
     # churn 5: J I H G then the least revenue among the three at 30 days (F);
     # high 2 (A, B), potential 2: E, then C before D (same revenue, more orders)
-    tiers = sg.assign_tiers(scored, high_share=0.2, potential_share=0.2, basic_share=0.1, churn_share=0.5)
+    tiers = sg.assign_tiers(scored, Params(tier_high_share=0.2, tier_potential_share=0.2, tier_basic_share=0.1,
+                                           tier_churn_share=0.5))
     got = dict(zip(scored["customer_id"], tiers))
     assert sorted(k for k, v in got.items() if v == "tier_churn_risk") == ["F", "G", "H", "I", "J"]
     assert [k for k in "ABCDE" if got[k] == "tier_potential"] == ["C", "E"]
     assert got["D"] == "tier_basic"
 
 
-def test_tier_shares_must_add_up_to_one(scored):
-    with pytest.raises(ParameterError):
-        sg.assign_tiers(scored, high_share=0.2)
+def test_tier_shares_must_add_up_to_one_and_the_message_names_the_four_keys():
+    with pytest.raises(ValidationError) as e:
+        Params(tier_high_share=0.2)
+    assert all(k in str(e.value) for k in ("tier_high_share", "tier_potential_share", "tier_basic_share",
+                                           "tier_churn_share"))
+    with pytest.raises(ParameterError, match="tier_basic_share"):
+        from saleslab.params import validate_thresholds
+
+        validate_thresholds({"tier_basic_share": 0.3})
 
 
 def test_tier_summary_adds_up(scored):
@@ -253,6 +282,15 @@ def test_activity_nets_returns_counts_repeat_orders_and_followups(activity):
     assert "K" in a.index and a.loc["K", "revenue_12m"] == 0
 
 
+def test_activity_money_follows_the_returns_basis(eng):
+    a = sg.customer_activity(eng, AS_OF, facts_params=FactsParams(returns_basis="order_date")).set_index("customer_id")
+    # H's return now counts in 2023, against the 2023 order; A's 2025 return against its 2024 order
+    assert a.loc["H", ["revenue_12m", "revenue_prev_12m", "cost_12m"]].tolist() == [500.0, 90.0, 300.0]
+    assert a.loc["A", ["revenue_12m", "cost_12m", "gross_profit_12m"]].tolist() == [950.0, 570.0, 380.0]
+    assert a.loc["D", "revenue_12m"] == 100.0  # its return falls in the window on either basis
+    assert used(a, "returns_basis") == "order_date"
+
+
 def test_activity_restricted_to_given_customers_fills_zeros(eng):
     a = sg.customer_activity(eng, AS_OF, customer_ids=["B", "ZZ"]).set_index("customer_id")
     assert a.index.tolist() == ["B", "ZZ"]
@@ -278,14 +316,21 @@ def test_each_rule_tag(activity):
 
 
 def test_tag_thresholds_are_parameters(activity):
-    tags = sg.rule_tags(activity, AS_OF, high_value_min=800, repeat_min=2, followups_min=3, rising_min=0.25,
-                        no_followup_months=5, decline_min=0.6).set_index("customer_id")
+    p = Params(tag_high_value_min=800, tag_repeat_min=2, tag_followups_min=3, tag_rising_min=0.25,
+               tag_no_followup_months=5, tag_decline_min=0.6)
+    tags = sg.rule_tags(activity, AS_OF, p).set_index("customer_id")
+    assert used(tags, "tag_no_followup_months") == 5 and used(tags, "returns_basis") == "return_date"
     assert sorted(tags.index[tags["rule_revenue"]]) == ["A", "B"]  # B exactly 800
     assert sorted(tags.index[tags["rule_repeat"]]) == ["A", "C", "E", "G", "I"]
     assert not tags["rule_followups"].any()
     assert sorted(tags.index[tags["rule_rising"]]) == ["C", "F", "H"]  # F: 50 = 1.25 × 40 (edge)
     assert sorted(tags.index[tags["rule_no_followup"]]) == ["B", "D", "E", "G", "K"]  # cut-off 2024-07-31
     assert sorted(tags.index[tags["rule_decline"]]) == ["G", "K"]  # G: 600 ≤ 0.4 × 1500; I: 30 > 24
+
+
+def test_tags_refuse_an_activity_computed_with_another_recent_window(activity):
+    with pytest.raises(SalesLabError, match="tag_recent_months"):
+        sg.rule_tags(activity, AS_OF, Params(tag_recent_months=4))
 
 
 def test_tag_summary_counts_rules(activity):
@@ -329,6 +374,7 @@ def test_value_matrix_puts_each_customer_in_its_quadrant():
     df = pd.DataFrame({"customer_id": list("abcde"), "current_value": [10.0, 10, 1, 1, 5],
                        "potential_value": [5.0, -5, 5, -5, 0]})
     m = sg.value_matrix(df).set_index("customer_id")
+    assert used(m, "value_split") == "median"
     # medians 5 and 0; a value equal to the median is low
     assert m["quadrant"].to_dict() == {"a": "quadrant_deepen", "b": "quadrant_maintain", "c": "quadrant_develop",
                                        "d": "quadrant_low_cost", "e": "quadrant_low_cost"}
@@ -339,10 +385,15 @@ def test_value_matrix_puts_each_customer_in_its_quadrant():
 
 def test_value_matrix_split_is_a_parameter():
     df = pd.DataFrame({"customer_id": list("abcd"), "cv": [1.0, 2, 3, 100], "pv": [1.0, 1, 1, 2]})
-    assert sg.value_matrix(df, "cv", "pv", "mean")["current_high"].tolist() == [False, False, False, True]
-    assert sg.value_matrix(df, "cv", "pv", 0.25)["current_high"].tolist() == [False, True, True, True]
-    with pytest.raises(ParameterError):
-        sg.value_matrix(df, "cv", "pv", "top")
+    mean = sg.value_matrix(df, Params(value_split="mean"), current="cv", potential="pv")
+    assert mean["current_high"].tolist() == [False, False, False, True]
+    q = sg.value_matrix(df, Params(value_split="0.25"), current="cv", potential="pv")
+    assert q["current_high"].tolist() == [False, True, True, True]
+    for bad in ("top", "1.5", "0"):
+        with pytest.raises(ValidationError, match="value_split"):
+            Params(value_split=bad)
+    with pytest.raises(SalesLabError):
+        sg.value_threshold(df["cv"], "top")
 
 
 def test_value_table_uses_margin_and_growth_or_clv(activity):
@@ -396,6 +447,13 @@ def test_demo_planted_purchase_rate_orders_frequency_scores(demo):
     assert summ.set_index("rfm_class").loc["rfm_important_value", "revenue_share"] > 0.4
 
 
+CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff01-\uff5e]")
+
+
+def _english_words(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z]{2,}", text))
+
+
 def test_labels_charts_and_narrative_cover_the_stage(scored, activity):
     import matplotlib.pyplot as plt
 
@@ -425,19 +483,94 @@ def test_labels_charts_and_narrative_cover_the_stage(scored, activity):
     plt.close("all")
 
 
-def test_potential_value_is_the_predicted_clv_by_default(demo_warehouse, open_engine, tmp_path):
-    from saleslab.clv import models as clv
+@pytest.fixture(scope="module")
+def custom(eng):
+    """The stage computed with non-default thresholds (growth as the potential value)."""
+    from saleslab.customers import clusters as cl
 
+    p = Params(rfm_window_months=12, tag_no_followup_months=5, tag_decline_min=0.6, value_split="mean",
+               value_potential="growth", cluster_k_min=2, cluster_k_max=4, cluster_seed=1)
+    scored = sg.rfm(eng, AS_OF, p)
+    activity = sg.customer_activity(eng, AS_OF, p, customer_ids=scored["customer_id"])
+    tags = sg.rule_tags(activity, AS_OF, p)
+    matrix = sg.value_matrix(sg.potential_value_table(eng, AS_OF, activity, p), p)
+    fitted = cl.fit_clusters(cl.cluster_features(eng, AS_OF, p, rfm_table=scored), p)
+    seg = sg.segment_table(scored, sg.assign_tiers(scored, p), tags, None, matrix, fitted.labels)
+    return seg, sg.rfm_summary(scored), matrix, sg.quadrant_counts(matrix), fitted
+
+
+def test_story_states_the_thresholds_the_tables_were_computed_with(custom):
+    from saleslab.customers import story
+
+    seg, summary, _, quadrants, fitted = custom
+    en = story.customers_narrative(seg, summary, "en", quadrants, fitted)
+    zh = story.customers_narrative(seg, summary, "zh-CN", quadrants, fitted)
+    assert "no follow-up for 5 months, or purchases down by 60% or more" in en
+    assert "5 个月未跟进或采购额同比下降 60% 以上" in zh
+    assert "split at the mean" in en and "以平均值划分" in zh
+    assert f"picked **{fitted.k}** groups out of 2–4" in en and "2–4 类" in zh
+    assert "in the last 12 months" in en and "最近 12 个月" in zh
+
+
+def test_english_story_has_no_chinese_and_the_chinese_story_no_english_sentence(custom):
+    from saleslab.customers import story
+
+    seg, summary, _, quadrants, fitted = custom
+    en = story.customers_narrative(seg, summary, "en", quadrants, fitted)
+    zh = story.customers_narrative(seg, summary, "zh-CN", quadrants, fitted)
+    assert not CJK.search(en), CJK.findall(en)
+    assert not _english_words(zh), _english_words(zh)
+    assert len(en.splitlines()) == len(zh.splitlines()) == 5
+    empty = seg.iloc[:0]
+    assert story.customers_narrative(empty, summary, "en") == "No identified customer bought in the last 12 months."
+    assert not _english_words(story.customers_narrative(empty, summary, "zh-CN"))
+
+
+def test_value_matrix_chart_draws_the_split_the_matrix_was_computed_with(custom):
+    import matplotlib.pyplot as plt
+
+    from saleslab.customers import charts
+
+    _, _, matrix, quadrants, _ = custom
+    for lang, legend, axis in (("en", "High/low split: mean", "Potential value (revenue change YoY)"),
+                               ("zh-CN", "高低分界：平均值", "潜在价值(销售额同比变化)")):
+        fig = charts.value_matrix_chart(matrix, quadrants, lang)
+        ax = fig.axes[0]
+        split = [ln for ln in ax.get_lines() if ln.get_label() == legend]
+        assert len(split) == 1 and split[0].get_xdata()[0] == pytest.approx(matrix["current_value"].mean())
+        assert legend in [x.get_text() for x in ax.get_legend().get_texts()]
+        assert ax.get_ylabel().startswith(axis)
+        counts = {x.get_text() for x in ax.texts}
+        assert any(c.endswith(f": {int(quadrants.loc[0, 'customers']):,}") for c in counts)
+    plt.close("all")
+
+
+def test_potential_value_is_the_clv_of_the_clv_stage_with_its_horizon_and_discount(demo_warehouse, open_engine,
+                                                                                   tmp_path):
+    import matplotlib.pyplot as plt
+
+    from saleslab import clv
+    from saleslab.customers import charts
+
+    cp = ClvParams(clv_horizon_months=6, clv_annual_discount=0.3)
     with open_engine(demo_warehouse, "duckdb", tmp_path) as e:
         act = sg.customer_activity(e, "2025-12-31")
-        got = sg.potential_value_table(e, "2025-12-31", act, "clv", horizon_months=6)
-        summary = clv.summary(e, "2025-12-31")
-        want = clv.customer_value(summary, clv.fit_bg_nbd(summary), clv.fit_gamma_gamma(summary), 6)
-        growth = sg.potential_value_table(e, "2025-12-31", act, "growth")
-        with pytest.raises(ParameterError, match="value_potential must be one of clv, growth"):
-            sg.potential_value_table(e, "2025-12-31", act, "hope")
+        got = sg.potential_value_table(e, "2025-12-31", act, Params(), cp)
+        want = clv.predicted_clv(e, "2025-12-31", cp)
+        other = clv.predicted_clv(e, "2025-12-31", ClvParams(clv_horizon_months=6))  # discount 0.1
+        growth = sg.potential_value_table(e, "2025-12-31", act, Params(value_potential="growth"))
+    with pytest.raises(ValidationError, match="value_potential"):
+        Params(value_potential="hope")
     assert set(got.potential_basis) == {"clv"} and set(growth.potential_basis) == {"growth"}
+    assert used(got, "clv_horizon_months") == 6 and used(got, "clv_annual_discount") == 0.3
     m = got.merge(want[["customer_id", "clv"]], on="customer_id", how="left")
     assert len(m) == len(act) and m["clv"].notna().mean() > 0.95
     assert np.allclose(m["potential_value"], m["clv"].fillna(0).round(2))
+    # the discount matters: the same customer would get another CLV without the clv area's discount
+    o = got.merge(other[["customer_id", "clv"]], on="customer_id")
+    assert (o["potential_value"] < o["clv"] - 0.005).mean() > 0.5
     assert (got.current_value == growth.current_value).all()
+    matrix = sg.value_matrix(got)
+    fig = charts.value_matrix_chart(matrix, sg.quadrant_counts(matrix), "en")
+    assert fig.axes[0].get_ylabel().startswith("Potential value (predicted 6-month CLV)")
+    plt.close("all")

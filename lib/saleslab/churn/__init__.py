@@ -6,3 +6,4 @@ from .model import (  # noqa: F401
     roc_auc, top_share_precision, calibration_table, lift_table, roc_points, evaluate, ChurnBacktest, cutoffs,
     backtest, score_customers, VALUE_BASES, call_list, churn_totals, combined_scores,
 )
+from .params import Params  # noqa: F401

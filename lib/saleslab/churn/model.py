@@ -4,16 +4,19 @@ list of at-risk high-value customers to call with their top reasons.
 
 Definitions used here:
 
-- everything is computed **only from data up to the cut-off** c: purchases (purchase days, net of
-  returns dated ≤ c, as in :func:`saleslab.clv.purchase_days_expr`), orders and follow-ups dated ≤ c;
-- population at c = known customers with a purchase in the feature window (c − ``feature_months``, c];
+- everything is computed **only from data up to the cut-off** c: purchases (the facts layer's
+  purchase days, :func:`saleslab.facts.customer_purchases_expr` via
+  :func:`saleslab.clv.purchase_days_expr`: a customer's buying day valued at its lines − the refunds
+  of those orders dated ≤ c, integer cents), orders and follow-ups dated ≤ c;
+- population at c = known customers with a purchase in the feature window (c −
+  ``churn_feature_months``, c];
 - features: recency_days (c − last purchase), tenure_days (c − first purchase),
   frequency_3m / 6m / 12m (purchase days in the last 3 / 6 / 12 months), frequency_trend =
   (last 6 months − the 6 before) / (their sum), spend_12m (元), spend_trend likewise on spend,
   main_channel (channel with most orders in the feature window; ties: channel name),
   followups_6m (CRM follow-ups in the last 6 months), followups_trend, complaints_6m
   (follow-ups of kind ``complaint``);
-- label churned = no purchase in (c, c + ``window_days``];
+- label churned = no purchase in (c, c + ``churn_window_days``];
 - back-test: train at c1 = c2 − window, evaluate at c2 = as_of − window (labels from (c2, as_of]),
   never on the training period; the scores at ``as_of`` come from a model trained at c2;
 - model: standardised features → logistic regression (L2, C = 1); a customer's contribution of
@@ -21,7 +24,13 @@ Definitions used here:
   the main-channel indicators are summed into one ``main_channel`` contribution; the top reasons
   are the three largest positive contributions;
 - baselines: ``recency_score`` (recency_days as the score) and ``recency_rule`` (recency_days >
-  ``recency_days``, default 180: "no purchase in the last half year").
+  ``churn_recency_days``, default 180: "no purchase in the last half year");
+- at risk = churn probability ≥ ``churn_risk_min``; the call list holds the at-risk customers whose
+  value (``churn_value_basis``: trailing 12-month spend from the facts layer, or CLV) is in the top
+  ``churn_value_share``, at most ``churn_call_list_size`` of them.
+
+Parameters come from :class:`saleslab.churn.params.Params`; every result table records them
+(:func:`saleslab.params.attach`), so charts and stories read the thresholds from the tables.
 """
 
 from __future__ import annotations
@@ -37,9 +46,11 @@ from scipy import stats
 
 from ..clv.models import purchase_days_expr
 from ..engine import Engine
-from ..errors import SalesLabError
-from ..performance.kpis import as_date
+from ..errors import InsufficientData, SalesLabError
+from ..params import attach, used
+from ..periods import as_date
 from ..schema import CHANNELS
+from .params import Params
 
 _EARLIEST = dt.date(1900, 1, 1)
 DAYS_3M, DAYS_6M, DAYS_12M = 91, 182, 365
@@ -62,15 +73,20 @@ def _trend(recent: pd.Series, before: pd.Series) -> pd.Series:
     return ((recent - before) / den.where(den > 0)).fillna(0.0).round(6)
 
 
-def features_expr(eng: Engine, cutoff, feature_months: int = 12) -> ibis.Table:
-    """Per customer active in (cutoff − feature_months, cutoff]: raw counts and dates up to the cut-off.
+def features_expr(eng: Engine, cutoff, params: Params | None = None) -> ibis.Table:
+    """Per customer active in (cutoff − ``churn_feature_months``, cutoff]: raw counts and dates up to
+    the cut-off.
 
+    Input: purchase days (facts layer, :func:`saleslab.clv.purchase_days_expr`), orders(customer_id,
+    order_date, channel), followups(customer_id, followup_date, kind).
     Returns (Ibis): customer_id, recency_days, tenure_days, frequency_3m, frequency_6m,
     frequency_12m, frequency_prev_6m, spend_6m, spend_prev_6m, spend_12m, main_channel,
     followups_6m, followups_prev_6m, complaints_6m. Nothing dated after ``cutoff`` is read.
+    Formula: frequency_Xm = purchase days aged < X months; spend_Xm = Σ their values (元).
     """
+    params = params or Params()
     c = as_date(cutoff)
-    window = int(round(feature_months * 365.25 / 12))
+    window = int(round(params.churn_feature_months * 365.25 / 12))
     cut = ibis.literal(c)
     d = purchase_days_expr(eng, _EARLIEST, c)
     age = cut.delta(d.order_date, unit="day")
@@ -122,10 +138,16 @@ def _finish(j, fa):
         complaints_6m=fa.complaints_6m.fill_null(0) if fa is not None else zero)
 
 
-def features(eng: Engine, cutoff, feature_months: int = 12) -> pd.DataFrame:
+def features(eng: Engine, cutoff, params: Params | None = None) -> pd.DataFrame:
     """Churn features at ``cutoff`` (see the module docstring), one row per active customer,
-    sorted by customer_id. Columns: :data:`FEATURE_COLUMNS`."""
-    df = eng.execute(features_expr(eng, cutoff, feature_months))
+    sorted by customer_id.
+
+    Input: as :func:`features_expr`. Returns: :data:`FEATURE_COLUMNS`.
+    Formula: frequency_trend = (frequency_6m − frequency_prev_6m) / (their sum), 0 when both are 0;
+    spend_trend and followups_trend likewise. The result records ``params``.
+    """
+    params = params or Params()
+    df = eng.execute(features_expr(eng, cutoff, params))
     for c in ("recency_days", "tenure_days", "frequency_3m", "frequency_6m", "frequency_12m", "frequency_prev_6m",
               "followups_6m", "followups_prev_6m", "complaints_6m"):
         df[c] = df[c].astype("int64")
@@ -135,9 +157,9 @@ def features(eng: Engine, cutoff, feature_months: int = 12) -> pd.DataFrame:
     df["spend_trend"] = _trend(df["spend_6m"], df["spend_prev_6m"])
     df["followups_trend"] = _trend(df["followups_6m"], df["followups_prev_6m"])
     df["main_channel"] = df["main_channel"].fillna("unknown").astype(str)
-    df = df.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+    df = df.sort_values("customer_id", kind="mergesort").reset_index(drop=True)[list(FEATURE_COLUMNS)]
     df.attrs["cutoff"] = str(as_date(cutoff))
-    return df[list(FEATURE_COLUMNS)]
+    return attach(df, params, cutoff=str(as_date(cutoff)))
 
 
 def last_purchase_date(eng: Engine) -> dt.date:
@@ -146,27 +168,33 @@ def last_purchase_date(eng: Engine) -> dt.date:
     return pd.Timestamp(eng.execute(o.order_date.max())).date()
 
 
-def churn_labels(eng: Engine, cutoff, window_days: int) -> pd.DataFrame:
-    """Known customers with a purchase in (cutoff, cutoff + window_days]: customer_id, purchases_after."""
+def churn_labels(eng: Engine, cutoff, params: Params | None = None) -> pd.DataFrame:
+    """Known customers with a purchase in (cutoff, cutoff + ``churn_window_days``]: customer_id,
+    purchases_after (purchase days, facts layer)."""
+    params = params or Params()
     c = as_date(cutoff)
-    d = purchase_days_expr(eng, c + dt.timedelta(days=1), c + dt.timedelta(days=window_days))
+    d = purchase_days_expr(eng, c + dt.timedelta(days=1), c + dt.timedelta(days=params.churn_window_days))
     return eng.execute(d.group_by("customer_id").aggregate(purchases_after=d.count()))
 
 
-def dataset(eng: Engine, cutoff, window_days: int = 180, feature_months: int = 12) -> pd.DataFrame:
+def dataset(eng: Engine, cutoff, params: Params | None = None) -> pd.DataFrame:
     """:func:`features` at ``cutoff`` plus the label ``churned`` (no purchase in the next
-    ``window_days``). Fails when the warehouse does not cover the whole label window."""
+    ``churn_window_days``). Raises :class:`~saleslab.errors.InsufficientData` when the warehouse
+    does not cover the whole label window."""
+    params = params or Params()
+    window_days = params.churn_window_days
     c = as_date(cutoff)
     last = last_purchase_date(eng)
     if c + dt.timedelta(days=window_days) > last:
-        raise SalesLabError(f"the churn label window after {c} ({window_days} days) ends after the last order "
-                            f"in the warehouse ({last}); choose an earlier cut-off or a shorter window")
-    f = features(eng, c, feature_months)
-    lab = churn_labels(eng, c, window_days)
+        raise InsufficientData(f"the churn label window after {c} ({window_days} days) ends after the last order "
+                               f"in the warehouse ({last}); choose an earlier cut-off or a shorter churn_window_days")
+    f = features(eng, c, params)
+    lab = churn_labels(eng, c, params)
     f = f.merge(lab, on="customer_id", how="left")
     f["churned"] = f["purchases_after"].isna()
+    f = f.drop(columns="purchases_after")
     f.attrs["cutoff"] = str(c)
-    return f.drop(columns="purchases_after")
+    return attach(f, params, cutoff=str(c))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,7 +261,8 @@ def fit_churn_model(train: pd.DataFrame, C: float = 1.0, seed: int = 0) -> Churn
 
     y = train["churned"].astype(int).to_numpy()
     if len(np.unique(y)) < 2:
-        raise SalesLabError("the training cut-off has only churned or only retained customers: cannot fit")
+        raise InsufficientData(f"the training cut-off {train.attrs.get('cutoff', '')} has only churned or only "
+                               f"retained customers ({len(y)}): the churn model needs both")
     x = design_matrix(train)
     pipe = Pipeline([("scale", StandardScaler()),
                      ("model", LogisticRegression(C=C, max_iter=2000, random_state=seed))])
@@ -333,21 +362,23 @@ def roc_points(y, score) -> pd.DataFrame:
     return pd.DataFrame({"false_positive_rate": fpr, "true_positive_rate": tpr})
 
 
-def evaluate(test: pd.DataFrame, p, recency_days: int = 180, risk_min: float = 0.5) -> pd.DataFrame:
+def evaluate(test: pd.DataFrame, p, params: Params | None = None) -> pd.DataFrame:
     """Model against the recency baselines on a labelled :func:`dataset` table.
 
+    Input: test (customer_id, churned, recency_days), p (the model's churn probability per row).
     Returns one row per scorer (churn_model, recency_score, recency_rule): customer_count, base_rate, auc,
     top_decile_precision, flagged, flagged_precision, flagged_recall, brier (model only).
-    Flagged: model p ≥ ``risk_min``; recency_rule recency_days > ``recency_days``; recency_score
-    flags nobody (a ranking only).
+    Flagged: model p ≥ ``churn_risk_min``; recency_rule recency_days > ``churn_recency_days``;
+    recency_score flags nobody (a ranking only). The result records ``params``.
     """
+    params = params or Params()
     y = test["churned"].astype(bool).to_numpy()
     ids = test["customer_id"].to_numpy()
     rec = test["recency_days"].to_numpy(dtype="float64")
     p = np.asarray(p, dtype="float64")
-    rule = (rec > recency_days).astype(float)
+    rule = (rec > params.churn_recency_days).astype(float)
     rows = []
-    for name, score, flag in (("churn_model", p, p >= risk_min), ("recency_score", rec, None),
+    for name, score, flag in (("churn_model", p, p >= params.churn_risk_min), ("recency_score", rec, None),
                               ("recency_rule", rule, rule > 0)):
         row = {"scorer": name, "customer_count": len(y), "base_rate": round(float(y.mean()), 4) if len(y) else np.nan,
                "auc": round(roc_auc(y, score), 4),
@@ -360,7 +391,7 @@ def evaluate(test: pd.DataFrame, p, recency_days: int = 180, risk_min: float = 0
                        flagged_recall=round(float(flag[y].mean()), 4) if y.any() else np.nan)
         row["brier"] = round(float(np.mean((p - y) ** 2)), 4) if name == "churn_model" else np.nan
         rows.append(row)
-    return pd.DataFrame(rows)
+    return attach(pd.DataFrame(rows), params)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,93 +412,108 @@ class ChurnBacktest:
     test: pd.DataFrame = field(repr=False)
 
 
-def cutoffs(as_of, window_days: int = 180) -> tuple[dt.date, dt.date]:
-    """(train cut-off, test cut-off): c2 = as_of − window (labels up to as_of), c1 = c2 − window."""
+def cutoffs(as_of, params: Params | None = None) -> tuple[dt.date, dt.date]:
+    """(train cut-off, test cut-off): c2 = as_of − ``churn_window_days`` (labels up to as_of),
+    c1 = c2 − ``churn_window_days``."""
+    window_days = (params or Params()).churn_window_days
     a = as_date(as_of)
     c2 = a - dt.timedelta(days=window_days)
     return c2 - dt.timedelta(days=window_days), c2
 
 
-def backtest(eng: Engine, as_of, window_days: int = 180, feature_months: int = 12, recency_days: int = 180,
-             risk_min: float = 0.5, C: float = 1.0) -> ChurnBacktest:
+def backtest(eng: Engine, as_of, params: Params | None = None, C: float = 1.0) -> ChurnBacktest:
     """Train the model at c1, score the held-out cut-off c2 (:func:`cutoffs`) and compare it with
-    the recency baselines (:func:`evaluate`, :func:`calibration_table`, :func:`lift_table`)."""
-    c1, c2 = cutoffs(as_of, window_days)
-    train = dataset(eng, c1, window_days, feature_months)
-    test = dataset(eng, c2, window_days, feature_months)
+    the recency baselines (:func:`evaluate`, :func:`calibration_table`, :func:`lift_table`).
+
+    Input: :func:`dataset` at c1 and c2. Returns a :class:`ChurnBacktest` whose evaluation,
+    calibration and lift tables record ``params`` and both cut-offs; ``C``: the inverse L2 strength.
+    """
+    params = params or Params()
+    c1, c2 = cutoffs(as_of, params)
+    train = dataset(eng, c1, params)
+    test = dataset(eng, c2, params)
     model = fit_churn_model(train, C)
-    model.window_days = window_days
+    model.window_days = params.churn_window_days
     p = model.predict_proba(test)
     test = test.assign(churn_probability=np.round(p, 6))
     y = test["churned"].to_numpy()
-    ev = evaluate(test, p, recency_days, risk_min)
+    more = {"train_cutoff": str(c1), "test_cutoff": str(c2)}
+    ev = attach(evaluate(test, p, params), **more)
+    calibration = attach(calibration_table(y, p), params, **more)
+    lift = attach(lift_table(y, p, ids=test["customer_id"]), params, **more)
     roc = {"churn_model": roc_points(y, p), "recency_score": roc_points(y, test["recency_days"])}
-    return ChurnBacktest(c1, c2, model, ev, calibration_table(y, p), lift_table(y, p, ids=test["customer_id"]),
-                         roc, test)
+    return ChurnBacktest(c1, c2, model, ev, calibration, lift, roc, test)
 
 
-def score_customers(eng: Engine, as_of, window_days: int = 180, feature_months: int = 12, C: float = 1.0,
-                    model: ChurnModel | None = None) -> tuple[pd.DataFrame, ChurnModel]:
+def score_customers(eng: Engine, as_of, params: Params | None = None, model: ChurnModel | None = None,
+                    C: float = 1.0) -> tuple[pd.DataFrame, ChurnModel]:
     """Churn probability and top reasons of every customer active in the feature window before
-    ``as_of``, from a model trained at as_of − window (labels up to as_of) unless ``model`` is given.
+    ``as_of``, from a model trained at as_of − ``churn_window_days`` (labels up to as_of) unless
+    ``model`` is given.
 
+    Input: :func:`features` at ``as_of``; :func:`dataset` at the training cut-off.
     Returns (scores, model); scores: the :func:`features` columns, churn_probability,
-    reason_1..3, contribution_1..3 — highest probability first (ties: customer_id).
+    reason_1..3, contribution_1..3 — highest probability first (ties: customer_id), recording ``params``.
+    Formula: churn_probability = logistic(intercept + Σ coef × standardised feature).
     """
+    params = params or Params()
     if model is None:
-        _, c2 = cutoffs(as_of, window_days)
-        model = fit_churn_model(dataset(eng, c2, window_days, feature_months), C)
-        model.window_days = window_days
-    f = features(eng, as_of, feature_months)
+        _, c2 = cutoffs(as_of, params)
+        model = fit_churn_model(dataset(eng, c2, params), C)
+        model.window_days = params.churn_window_days
+    f = features(eng, as_of, params)
     f["churn_probability"] = np.round(model.predict_proba(f), 6)
     f = pd.concat([f, top_reasons(model, f)], axis=1)
     f = f.sort_values(["churn_probability", "customer_id"], ascending=[False, True], kind="mergesort")
-    return f.reset_index(drop=True), model
+    return attach(f.reset_index(drop=True), params, cutoff=str(as_date(as_of))), model
 
 
 VALUE_BASES = ("spend_12m", "clv")
 
 
-def call_list(eng: Engine, scores: pd.DataFrame, values: pd.DataFrame | None = None, risk_min: float = 0.5,
-              value_share: float = 0.2, value_basis: str = "spend_12m", top_n: int = 50) -> pd.DataFrame:
+def call_list(eng: Engine, scores: pd.DataFrame, values: pd.DataFrame | None = None,
+              params: Params | None = None) -> pd.DataFrame:
     """At-risk high-value customers to call, largest expected loss first.
 
-    Input: :func:`score_customers`' scores; ``values`` (:func:`saleslab.clv.customer_value`)
-    when ``value_basis="clv"``; customers(name, owner_rep_id) for the profile.
+    Input: :func:`score_customers`' scores (spend_12m: trailing 12-month purchases, facts layer);
+    ``values`` (:func:`saleslab.clv.customer_value`: customer_id, clv) when
+    ``churn_value_basis="clv"``; customers(name, owner_rep_id) for the profile.
     Returns: customer_id, name, owner_rep_id, churn_probability, risk_value, expected_loss,
-    recency_days, reason_1..3 — customers with churn_probability ≥ ``risk_min`` whose risk_value
-    (trailing 12-month spend or CLV) is in the top ``value_share`` of scored customers; at most
-    ``top_n`` rows. Formula: expected_loss = churn_probability × risk_value.
+    recency_days, reason_1..3 — customers with churn_probability ≥ ``churn_risk_min`` whose
+    risk_value (spend_12m or clv, by ``churn_value_basis``) is in the top ``churn_value_share`` of
+    scored customers and positive; at most ``churn_call_list_size`` rows.
+    Formula: expected_loss = churn_probability × risk_value. The result records ``params``.
     """
-    if value_basis not in VALUE_BASES:
-        raise SalesLabError(f"value_basis must be one of {', '.join(VALUE_BASES)} (got {value_basis!r})")
-    if not 0 < value_share <= 1:
-        raise SalesLabError(f"value_share must be in (0, 1] (got {value_share!r})")
+    params = params or Params()
     df = scores.copy()
-    if value_basis == "clv":
+    if params.churn_value_basis == "clv":
         if values is None:
-            raise SalesLabError("value_basis='clv' needs the CLV table (values=)")
+            raise SalesLabError("churn_value_basis 'clv' needs the CLV table (values=, saleslab.clv.predicted_clv)")
         df = df.merge(values[["customer_id", "clv"]], on="customer_id", how="left")
         df["risk_value"] = df["clv"].fillna(0.0)
     else:
         df["risk_value"] = df["spend_12m"]
-    cutoff_value = df["risk_value"].quantile(1 - value_share) if len(df) else 0.0
-    df = df[(df["churn_probability"] >= risk_min) & (df["risk_value"] >= cutoff_value) & (df["risk_value"] > 0)].copy()
+    cutoff_value = df["risk_value"].quantile(1 - params.churn_value_share) if len(df) else 0.0
+    df = df[(df["churn_probability"] >= params.churn_risk_min) & (df["risk_value"] >= cutoff_value)
+            & (df["risk_value"] > 0)].copy()
     df["expected_loss"] = (df["churn_probability"] * df["risk_value"]).round(2)
-    df = df.sort_values(["expected_loss", "customer_id"], ascending=[False, True], kind="mergesort").head(top_n)
+    df = df.sort_values(["expected_loss", "customer_id"], ascending=[False, True], kind="mergesort").head(
+        params.churn_call_list_size)
     cm = eng.table("customers")
     prof = eng.execute(cm.select("customer_id", "name", "owner_rep_id")).drop_duplicates("customer_id")
     df = df.merge(prof, on="customer_id", how="left")
     df["risk_value"] = df["risk_value"].round(2)
-    return df[["customer_id", "name", "owner_rep_id", "churn_probability", "risk_value", "expected_loss", "recency_days",
-               "reason_1", "reason_2", "reason_3"]].reset_index(drop=True)
+    out = df[["customer_id", "name", "owner_rep_id", "churn_probability", "risk_value", "expected_loss", "recency_days",
+              "reason_1", "reason_2", "reason_3"]].reset_index(drop=True)
+    return attach(out, params, cutoff=scores.attrs.get("params", {}).get("cutoff"))
 
 
-def churn_totals(bt: ChurnBacktest, scores: pd.DataFrame, risk_min: float = 0.5) -> dict:
-    """Headline figures: held-out AUC of the model and of recency, customers at risk now."""
+def churn_totals(bt: ChurnBacktest, scores: pd.DataFrame) -> dict:
+    """Headline figures: held-out AUC of the model and of recency, customers at risk now
+    (churn_probability ≥ the ``churn_risk_min`` ``scores`` was computed with), customers scored."""
     ev = bt.evaluation.set_index("scorer")
     return {"model_auc": float(ev.loc["churn_model", "auc"]), "recency_auc": float(ev.loc["recency_score", "auc"]),
-            "at_risk_customers": int((scores["churn_probability"] >= risk_min).sum()),
+            "at_risk_customers": int((scores["churn_probability"] >= used(scores, "churn_risk_min")).sum()),
             "scored_customers": int(len(scores))}
 
 
@@ -477,9 +523,11 @@ def combined_scores(scores: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     Input: :func:`score_customers`' scores and :func:`saleslab.clv.customer_value`'s table.
     Returns: customer_id, clv, p_alive, expected_purchases, churn_probability, recency_days,
     spend_12m, reason_1..3 — every customer of either table (churn columns empty for customers
-    not active in the feature window), sorted by customer_id.
+    not active in the feature window), sorted by customer_id; records both tables' parameters.
     """
     v = values[["customer_id", "clv", "p_alive", "expected_purchases"]]
     s = scores[["customer_id", "churn_probability", "recency_days", "spend_12m", "reason_1", "reason_2", "reason_3"]]
     out = v.merge(s, on="customer_id", how="outer")
-    return out.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+    out = out.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+    out.attrs = {}
+    return attach(out, **{**values.attrs.get("params", {}), **scores.attrs.get("params", {})})

@@ -1,10 +1,10 @@
-"""Labels of the customer value and churn stage (domain.md §6): CLV (BG/NBD, Gamma-Gamma), LTV/CAC,
-churn warning. Generic column names (customer_id, frequency, recency_days ...) are left to the
-customer modules' label files; keys here are specific to this stage."""
+"""Labels of the customer value part of the 07 stage (domain.md §6): CLV (BG/NBD, Gamma-Gamma),
+hold-out check, LTV/CAC. The churn warning's labels are in :mod:`saleslab.churn.labels`. Generic
+column names (customer_id, frequency, recency_days ...) are left to the customer modules' label
+files; keys here are specific to customer value."""
 
 #: Columns that hold shares in [0, 1] (shown as percentages).
-SHARES = {"p_alive", "base_rate", "top_decile_precision", "flagged_precision", "flagged_recall", "churn_probability",
-          "mean_predicted", "observed_rate", "churn_rate", "cumulative_capture", "total_relative_error"}
+SHARES = {"p_alive", "total_relative_error"}
 
 LABELS: dict[str, tuple[str, str]] = {
     # stage
@@ -41,64 +41,26 @@ LABELS: dict[str, tuple[str, str]] = {
     "mean_clv": ("平均CLV", "Mean CLV"),
     "total_clv": ("CLV合计", "Total CLV"),
     "ltv_cac": ("LTV/CAC", "LTV/CAC"),
-    # churn evaluation
-    "churn_model": ("流失模型", "Churn model"),
-    "recency_score": ("基准: 最近购买天数评分", "Baseline: recency as score"),
-    "recency_rule": ("基准: 超过天数未购买", "Baseline: recency rule"),
-    "base_rate": ("实际流失率", "Churn base rate"),
-    "auc": ("AUC", "ROC AUC"),
-    "top_decile_precision": ("前10%精确率", "Top-decile precision"),
-    "flagged": ("标记客户数", "Flagged"),
-    "flagged_precision": ("标记精确率", "Flagged precision"),
-    "flagged_recall": ("标记召回率", "Flagged recall"),
-    "brier": ("Brier 分数", "Brier score"),
-    "bin_lower": ("概率区间下限", "Bin from"),
-    "bin_upper": ("概率区间上限", "Bin to"),
-    "mean_predicted": ("平均预测流失概率", "Mean predicted"),
-    "observed_rate": ("实际流失率", "Observed rate"),
-    "decile": ("十分位(1=风险最高)", "Decile (1 = highest risk)"),
-    "churn_rate": ("流失率", "Churn rate"),
-    "churn_lift": ("提升度", "Lift"),
-    "cumulative_capture": ("累计覆盖流失客户", "Cumulative capture"),
-    # scores and call list
-    "churn_probability": ("流失概率", "Churn probability"),
-    "risk_value": ("客户价值", "Customer value"),
-    "expected_loss": ("预期损失", "Expected loss"),
-    "reason_1": ("原因1", "Reason 1"),
-    "reason_2": ("原因2", "Reason 2"),
-    "reason_3": ("原因3", "Reason 3"),
-    "top_reasons": ("主要原因", "Top reasons"),
-    # reasons (churn features), with the unit shown after the value
-    "reason_recency_days": ("距上次购买天数", "Days since last purchase"),
-    "reason_tenure_days": ("首购至今天数", "Days since first purchase"),
-    "reason_frequency_3m": ("近3个月购买次数", "Purchases in last 3 months"),
-    "reason_frequency_6m": ("近6个月购买次数", "Purchases in last 6 months"),
-    "reason_frequency_12m": ("近12个月购买次数", "Purchases in last 12 months"),
-    "reason_spend_12m": ("近12个月消费(元)", "Spend in last 12 months (CNY)"),
-    "reason_followups_6m": ("近6个月跟进次数", "Follow-ups in last 6 months"),
-    "reason_complaints_6m": ("近6个月投诉次数", "Complaints in last 6 months"),
-    "reason_frequency_trend": ("购买频次趋势", "Purchase frequency trend"),
-    "reason_spend_trend": ("消费金额趋势", "Spend trend"),
-    "reason_followups_trend": ("跟进次数趋势", "Follow-up trend"),
-    "reason_main_channel": ("主要购买渠道", "Main channel"),
-    "reason_average": ("平均", "avg"),
-    # charts
-    "clv_holdout_chart": ("预测与实际购买次数(留出期)", "Predicted vs actual purchases (hold-out)"),
-    "clv_distribution_chart": ("客户终身价值分布", "CLV distribution"),
+    # charts ({months}: the horizon or hold-out the table was computed with)
+    "clv_holdout_title": ("预测与实际购买次数(留出期：最近 {months} 个月)",
+                          "Predicted vs actual purchases (hold-out: the last {months} months)"),
+    "clv_distribution_title": ("客户终身价值分布(未来 {months} 个月)", "CLV distribution (next {months} months)"),
     "clv_top_customers_chart": ("CLV最高的客户", "Top customers by CLV"),
     "ltv_cac_chart": ("各获客渠道 LTV/CAC", "LTV/CAC by acquisition channel"),
-    "churn_roc_chart": ("ROC 曲线(留出时点)", "ROC curve (held-out cut-off)"),
-    "churn_calibration_chart": ("流失概率校准", "Churn probability calibration"),
-    "churn_lift_chart": ("按风险十分位的流失率", "Churn rate by risk decile"),
-    "false_positive_rate": ("误报率", "False positive rate"),
-    "true_positive_rate": ("命中率", "True positive rate"),
     "ltv_cac_breakeven": ("LTV/CAC = 1", "LTV/CAC = 1"),
     "customers_axis": ("客户数", "Customers"),
     # headlines
     "clv_total": ("客户终身价值合计", "Total CLV"),
     "clv_mean": ("人均客户终身价值", "Mean CLV"),
     "clv_holdout_error": ("留出期预测合计误差", "Hold-out total error"),
-    "churn_model_auc": ("流失模型AUC(留出)", "Churn model AUC (held out)"),
-    "churn_recency_auc": ("基准AUC(最近购买)", "Recency baseline AUC"),
-    "churn_at_risk": ("高流失风险客户数", "Customers at risk"),
+    # story templates (one per finding, both languages; {months} etc. from the tables' parameters)
+    "story_clv_empty": ("没有可计算客户终身价值的客户。", "There are no customers to compute a lifetime value for."),
+    "story_clv_total": ("未来 {months} 个月客户终身价值(毛利、折现)合计 **{total} {unit}**，价值最高的 20% 客户占 **{top20}**。",
+                        "Customer lifetime value over the next {months} months (margin, discounted) totals "
+                        "**{total} {unit}**; the top 20 % of customers hold **{top20}** of it."),
+    "story_clv_ltv_cac": ("LTV/CAC 最高的获客渠道是 **{best}**（{best_ratio}），最低的是 **{worst}**（{worst_ratio}）。",
+                          "The best LTV/CAC is in **{best}** ({best_ratio}), the lowest in **{worst}** ({worst_ratio})."),
+    "story_clv_holdout": ("购买次数模型在留出期(最近 {months} 个月)的预测合计误差为 {error}，朴素基准为 {naive_error}。",
+                          "Over the hold-out (the last {months} months) the purchase model's total error is {error}, "
+                          "the naive baseline's {naive_error}."),
 }

@@ -3,11 +3,11 @@ Gamma-Gamma for the spend per purchase, fitted by our own maximum likelihood (sc
 
 Definitions used here:
 
-- a **purchase** is a customer's purchase *day* (all of a known customer's orders dated the same
-  day form one purchase, the field's convention); its value is Σ order_lines.net_amount of those
-  orders − Σ refunded amounts of returns of those orders dated up to the calibration end
-  (returns are netted on the day of the original purchase, not the return day), 元 to the cent;
-  with ``value="margin"`` the value is that revenue − cost of goods (net of returned cost);
+- a **purchase** is a customer's purchase *day* with the value the facts layer gives it
+  (:func:`saleslab.facts.customer_purchases_expr`: all of a known customer's orders dated that day,
+  Σ net_amount of their lines − Σ refunds of those orders dated up to the cut-off, in integer
+  cents — returns are netted on the day of the original purchase, not the return day); with
+  ``value="margin"`` the value is that revenue − the cost of goods net of the returned cost;
 - the RFM summary (:func:`summary`), field-standard names as in lifetimes / PyMC-Marketing:
   ``frequency`` = repeat purchases = purchase days − 1; ``recency`` = first to last purchase;
   ``T`` = first purchase to the calibration end; ``monetary_value`` = mean value of the repeat
@@ -16,12 +16,18 @@ Definitions used here:
   each purchase they drop out with probability p ~ Beta(a, b);
 - Gamma-Gamma (Fader, Hardie & Lee 2005): purchase values ~ Gamma(p, ν), ν ~ Gamma(q, v),
   fitted on customers with frequency > 0 and monetary_value > 0;
-- CLV = Σ over the months m = 1..H of expected purchases in month m × expected value per
-  purchase × margin rate / (1 + monthly rate)^m, monthly rate = (1 + annual_discount)^(1/12) − 1;
+- CLV = Σ over the months m = 1..H (``clv_horizon_months``) of expected purchases in month m ×
+  expected value per purchase × margin rate / (1 + monthly rate)^m, monthly rate =
+  (1 + ``clv_annual_discount``)^(1/12) − 1;
+- hold-out check: the purchase model fitted up to ``clv_holdout_months`` before ``as_of`` and its
+  predicted purchases compared with the actual ones after;
 - LTV/CAC = mean CLV of the customers won through a channel (customers.acquisition_channel) /
   the channel's CAC (:func:`saleslab.channels.channel_performance`).
 
-The RFM summary is an Ibis expression (DuckDB and PySpark); models work on its pandas result.
+Parameters come from :class:`saleslab.clv.params.Params`; every result records them
+(:func:`saleslab.params.attach`). The simple entry point is :func:`predicted_clv` (summary, both
+fits and :func:`customer_value` in one call). The RFM summary is an Ibis expression (DuckDB and
+PySpark); models work on its pandas result.
 """
 
 from __future__ import annotations
@@ -34,9 +40,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from .. import facts
 from ..engine import Engine
-from ..errors import SalesLabError
-from ..performance.kpis import as_date, sales_lines
+from ..errors import InsufficientData, SalesLabError
+from ..facts import Params as FactsParams
+from ..params import attach
+from ..periods import as_date
+from .params import Params
 
 #: Days per time unit of the summary.
 TIME_UNITS = {"W": 7.0, "D": 1.0}
@@ -44,7 +54,7 @@ TIME_UNITS = {"W": 7.0, "D": 1.0}
 VALUES = ("revenue", "margin")
 #: Frequency groups of the hold-out check: 0..6 and "7+".
 MAX_FREQUENCY_GROUP = 7
-#: Allowed CLV horizon in months (domain.md §6: 3–12 months).
+#: Allowed CLV horizon in months (domain.md §6: 3–12 months; :class:`Params` enforces it).
 HORIZON_RANGE = (3, 12)
 DAYS_PER_MONTH = 365.25 / 12
 _EARLIEST = dt.date(1900, 1, 1)
@@ -68,32 +78,20 @@ def _cents(x):
 def purchase_days_expr(eng: Engine, start, end, value: str = "revenue") -> ibis.Table:
     """One row per known customer and purchase day in [start, end] with the day's net value.
 
-    Input: orders, order_lines, products(unit_cost), returns(order_id, return_date, amount, quantity).
+    Input: :func:`saleslab.facts.customer_purchases_expr` up to ``end`` (customer_id, order_date,
+    value, cost — value net of the refunds of that day's orders dated ≤ ``end``).
     Returns (Ibis): customer_id, order_date, purchase_cents (int), purchase_value (元 = cents / 100).
     Money is summed in integer cents: the same data give the same figures on every engine and run
     (a parallel float sum is not associative).
-    Formula: purchase_value = Σ net_amount − Σ returned amount (returns dated ≤ ``end`` of that
-    day's orders); ``value="margin"``: minus cost of goods net of the returned cost.
+    Formula: purchase_value = value (``value="revenue"``) or value − cost (``value="margin"``).
     """
     if value not in VALUES:
         raise SalesLabError(f"value must be one of {', '.join(VALUES)} (got {value!r})")
     start, end = as_date(start), as_date(end)
-    s = sales_lines(eng, start, end)
-    s = s.filter(s.customer_id.notnull())
-    days = s.group_by(["customer_id", "order_date"]).aggregate(gross=_cents(s.net_amount).sum(),
-                                                               gross_cost=_cents(s.cost).sum())
-    o = eng.table("orders")
-    o = o.filter(o.customer_id.notnull() & o.order_date.between(start, end)).select(
-        "order_id", r_customer_id="customer_id", r_order_date="order_date")
-    p = eng.table("products").select("product_id", "unit_cost")
-    r = eng.table("returns")
-    r = r.filter(r.return_date <= end).join(o, "order_id").left_join(p, "product_id")
-    rets = r.group_by(customer_id=r.r_customer_id, order_date=r.r_order_date).aggregate(
-        returned=_cents(r.amount).sum(), returned_cost=_cents(r.quantity * r.unit_cost.fill_null(0)).sum())
-    j = days.left_join(rets, ["customer_id", "order_date"])
-    revenue = j.gross - j.returned.fill_null(0)
-    amount = revenue if value == "revenue" else revenue - (j.gross_cost - j.returned_cost.fill_null(0))
-    return j.select(customer_id=j.customer_id, order_date=j.order_date, purchase_cents=amount,
+    p = facts.customer_purchases_expr(eng, end)
+    p = p.filter(p.order_date >= start)
+    amount = _cents(p.value) if value == "revenue" else _cents(p.value) - _cents(p.cost)
+    return p.select(customer_id=p.customer_id, order_date=p.order_date, purchase_cents=amount,
                     purchase_value=amount.cast("float64") / 100)
 
 
@@ -131,8 +129,9 @@ def summary(eng: Engine, calibration_end, start=None, time_unit: str = "W", valu
     """:func:`summary_expr` as a pandas frame sorted by customer_id (one row per customer).
 
     Columns: customer_id, frequency, recency, T, monetary_value (元 to the cent). ``attrs`` records
-    ``time_unit``, ``value`` and ``margin_rate`` (gross margin of the calibration purchases; 1.0
-    for ``value="margin"``), which :func:`customer_value` uses when no margin is given.
+    ``time_unit``, ``value``, ``calibration_end`` and ``margin_rate`` (gross margin of the
+    calibration purchases = Σ (value − cost) / Σ value; 1.0 for ``value="margin"``), which
+    :func:`customer_value` uses when no margin is given.
     """
     df = eng.execute(summary_expr(eng, calibration_end, start, time_unit, value))
     df["frequency"] = df["frequency"].astype("int64")
@@ -143,9 +142,10 @@ def summary(eng: Engine, calibration_end, start=None, time_unit: str = "W", valu
     margin_rate = 1.0
     if value == "revenue":
         margin_rate = _margin_rate(eng, start, calibration_end)
+    df = df[["customer_id", "frequency", "recency", "T", "monetary_value"]]
     df.attrs.update(time_unit=time_unit, value=value, margin_rate=margin_rate,
                     calibration_end=str(as_date(calibration_end)))
-    return df[["customer_id", "frequency", "recency", "T", "monetary_value"]]
+    return df
 
 
 def _margin_rate(eng: Engine, start, end) -> float:
@@ -319,7 +319,8 @@ def fit_bg_nbd(summary: pd.DataFrame, time_unit: str | None = None) -> BetaGeoMo
     _check_columns(summary, ("frequency", "recency", "T"))
     df = summary[summary["T"] > 0]
     if df.empty:
-        raise SalesLabError("no customer with T > 0: nothing to fit the BG/NBD model on")
+        raise InsufficientData("no customer with T > 0 (a first purchase before the calibration end): "
+                               "nothing to fit the BG/NBD model on")
     (x, tx, T), w = _grouped(df, ["frequency", "recency", "T"])
     n = float(w.sum())
     mean_rate = max(float(np.sum(w * x) / np.sum(w * T)), 1e-6)
@@ -337,7 +338,8 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaModel:
     _check_columns(summary, ("frequency", "monetary_value"))
     df = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     if len(df) < 3:
-        raise SalesLabError("fewer than 3 customers with repeat purchases: cannot fit the Gamma-Gamma model")
+        raise InsufficientData(f"{len(df)} customer(s) with repeat purchases of positive value: the Gamma-Gamma "
+                               f"model needs at least 3")
     (x, m), w = _grouped(df, ["frequency", "monetary_value"])
     n = float(w.sum())
     mean_m = float(np.sum(w * m) / n)
@@ -365,15 +367,15 @@ def model_parameters(bgf: BetaGeoModel, ggf: GammaGammaModel) -> pd.DataFrame:
 # Customer value
 # ---------------------------------------------------------------------------------------------
 
-def customer_value(summary: pd.DataFrame, bgf: BetaGeoModel, ggf: GammaGammaModel, horizon_months: int = 12,
-                   annual_discount: float = 0.10, margin: float | None = None) -> pd.DataFrame:
+def customer_value(summary: pd.DataFrame, bgf: BetaGeoModel, ggf: GammaGammaModel, params: Params | None = None,
+                   margin: float | None = None) -> pd.DataFrame:
     """Expected purchases, probability alive, expected value per purchase and CLV per customer.
 
     Parameters
     ----------
     summary : :func:`summary`'s table (its ``attrs`` give time_unit and margin_rate).
-    horizon_months : 3..12 months ahead (domain.md §6).
-    annual_discount : yearly discount rate, discounted monthly: (1 + d)^(1/12) − 1 per month.
+    params : the clv parameters (``clv_horizon_months`` 3..12 months ahead, ``clv_annual_discount``
+        the yearly discount rate, discounted monthly: (1 + d)^(1/12) − 1 per month); None: defaults.
     margin : gross margin rate in (0, 1] turning expected revenue into margin; default: the
         summary's ``margin_rate`` (the calibration purchases' gross margin, 1.0 when the summary
         was built on margin).
@@ -383,13 +385,11 @@ def customer_value(summary: pd.DataFrame, bgf: BetaGeoModel, ggf: GammaGammaMode
     customer_id, frequency, recency, T, monetary_value, expected_purchases (over the horizon),
     p_alive, expected_spend (value per purchase), clv (元, margin, discounted) — highest CLV first.
     Formula: clv = Σ_m (E[purchases by month m] − E[by month m−1]) × expected_spend × margin
-    / (1 + monthly rate)^m.
+    / (1 + monthly rate)^m. The result records ``params``, ``margin``, ``time_unit`` and
+    ``calibration_end`` (:func:`saleslab.params.attach`).
     """
-    if not isinstance(horizon_months, (int, np.integer)) or not HORIZON_RANGE[0] <= horizon_months <= HORIZON_RANGE[1]:
-        raise SalesLabError(f"horizon_months must be a whole number of months in {HORIZON_RANGE[0]}..{HORIZON_RANGE[1]} "
-                            f"(got {horizon_months!r})")
-    if not 0 <= annual_discount < 1:
-        raise SalesLabError(f"annual_discount must be in [0, 1) (got {annual_discount!r})")
+    params = params or Params()
+    horizon, discount = params.clv_horizon_months, params.clv_annual_discount
     if margin is None:
         margin = summary.attrs.get("margin_rate")
         if margin is None:
@@ -399,11 +399,11 @@ def customer_value(summary: pd.DataFrame, bgf: BetaGeoModel, ggf: GammaGammaMode
     _check_columns(summary, ("customer_id", "frequency", "recency", "T", "monetary_value"))
     unit = _check_unit(summary.attrs.get("time_unit", bgf.time_unit))
     x, tx, T = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
-    monthly = (1 + annual_discount) ** (1 / 12) - 1
+    monthly = (1 + discount) ** (1 / 12) - 1
     spend = ggf.conditional_expected_value(x, summary["monetary_value"].to_numpy(dtype="float64"))
     prev = np.zeros(len(summary))
     discounted = np.zeros(len(summary))
-    for m in range(1, horizon_months + 1):
+    for m in range(1, horizon + 1):
         cum = bgf.expected_purchases(m * DAYS_PER_MONTH / unit, x, tx, T)
         discounted += (cum - prev) / (1 + monthly) ** m
         prev = cum
@@ -413,8 +413,26 @@ def customer_value(summary: pd.DataFrame, bgf: BetaGeoModel, ggf: GammaGammaMode
     out["expected_spend"] = np.round(spend, 2)
     out["clv"] = np.round(discounted * spend * margin, 2)
     out = out.sort_values(["clv", "customer_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
-    out.attrs.update(summary.attrs, horizon_months=horizon_months, annual_discount=annual_discount, margin=margin)
-    return out
+    out.attrs = {k: v for k, v in summary.attrs.items() if k != "params"}
+    return attach(out, params, margin=float(margin), time_unit=summary.attrs.get("time_unit", bgf.time_unit),
+                  calibration_end=summary.attrs.get("calibration_end"))
+
+
+def predicted_clv(eng: Engine, as_of, params: Params | None = None, start=None, time_unit: str = "W") -> pd.DataFrame:
+    """CLV of every known customer with a purchase up to ``as_of``: :func:`summary` (all history, or
+    from ``start``), :func:`fit_bg_nbd`, :func:`fit_gamma_gamma` and :func:`customer_value` in one call.
+
+    Input: purchases from :func:`saleslab.facts.customer_purchases_expr` up to ``as_of``.
+    Returns: as :func:`customer_value` (customer_id, frequency, recency, T, monetary_value,
+    expected_purchases, p_alive, expected_spend, clv), highest CLV first, recording ``params`` and
+    the fitted model parameters (``bg_nbd_<r|alpha|a|b>``, ``gamma_gamma_<p|q|v>``).
+    Formula: see :func:`customer_value`; the margin rate is the purchases' gross margin.
+    """
+    s = summary(eng, as_of, start, time_unit)
+    bgf, ggf = fit_bg_nbd(s), fit_gamma_gamma(s)
+    out = customer_value(s, bgf, ggf, params)
+    return attach(out, **{f"bg_nbd_{k}": v for k, v in bgf.params.items()},
+                  **{f"gamma_gamma_{k}": v for k, v in ggf.params.items()})
 
 
 def clv_totals(values: pd.DataFrame) -> dict:
@@ -451,7 +469,8 @@ def frequency_group(frequency) -> np.ndarray:
 def holdout_purchases_expr(eng: Engine, calibration_end, holdout_end) -> ibis.Table:
     """Purchase days of each known customer in (calibration_end, holdout_end].
 
-    Returns (Ibis): customer_id, holdout_purchases.
+    Input: :func:`purchase_days_expr` (facts layer) over the hold-out.
+    Returns (Ibis): customer_id, holdout_purchases (= count of purchase days).
     """
     lo = as_date(calibration_end) + dt.timedelta(days=1)
     d = purchase_days_expr(eng, lo, holdout_end)
@@ -459,27 +478,31 @@ def holdout_purchases_expr(eng: Engine, calibration_end, holdout_end) -> ibis.Ta
 
 
 def calibration_end(holdout_end, holdout_months: int = 6) -> dt.date:
-    """The calibration end ``holdout_months`` months (of 365.25 / 12 days) before ``holdout_end``."""
+    """The calibration end ``holdout_months`` months (of 365.25 / 12 days, rounded to whole days)
+    before ``holdout_end``."""
     if not isinstance(holdout_months, (int, np.integer)) or holdout_months < 1:
         raise SalesLabError(f"holdout_months must be a whole number ≥ 1 (got {holdout_months!r})")
     return as_date(holdout_end) - dt.timedelta(days=int(round(holdout_months * DAYS_PER_MONTH)))
 
 
-def holdout_check(eng: Engine, calibration_end, holdout_end, start=None, time_unit: str = "W",
+def holdout_check(eng: Engine, as_of, params: Params | None = None, start=None, time_unit: str = "W",
                   bgf: BetaGeoModel | None = None) -> HoldoutCheck:
-    """Fit BG/NBD on [start, calibration_end] (unless ``bgf`` is given) and compare its predicted
-    repeat purchases in (calibration_end, holdout_end] with the actual ones.
+    """Fit BG/NBD on [start, calibration end] (unless ``bgf`` is given), the calibration end being
+    ``params.clv_holdout_months`` before ``as_of`` (:func:`calibration_end`), and compare its predicted
+    repeat purchases in (calibration end, as_of] with the actual ones.
 
+    Input: purchase days (:func:`purchase_days_expr`, from the facts layer).
     Returns a :class:`HoldoutCheck`: ``groups`` has frequency_group, customer_count, actual_mean,
     predicted_mean, naive_mean, actual_total, predicted_total (per calibration frequency group);
     ``errors`` has customers, holdout_length, actual_total, predicted_total,
     total_relative_error ((predicted − actual) / actual), mae (mean |predicted − actual| per
     customer) and naive_mae / naive_total_relative_error of the baseline "same rate as in the
-    calibration period" (frequency / T × hold-out length).
+    calibration period" (frequency / T × hold-out length). ``groups`` records ``params`` and the
+    calibration_end.
     """
-    cal_end, h_end = as_date(calibration_end), as_date(holdout_end)
-    if h_end <= cal_end:
-        raise SalesLabError(f"holdout_end {h_end} must be after calibration_end {cal_end}")
+    params = params or Params()
+    h_end = as_date(as_of)
+    cal_end = calibration_end(h_end, params.clv_holdout_months)
     unit = _check_unit(time_unit)
     s = summary(eng, cal_end, start, time_unit)
     if bgf is None:
@@ -512,31 +535,34 @@ def holdout_check(eng: Engine, calibration_end, holdout_end, start=None, time_un
         "naive_mae": round(float(np.mean(np.abs(c["naive"] - c["holdout_purchases"]))), 4),
         "naive_total_relative_error": round((naive - actual) / actual, 4) if actual else None,
     }
+    attach(g, params, calibration_end=str(cal_end), time_unit=time_unit)
     return HoldoutCheck(g, errors, c, bgf)
 
 
 def holdout_errors_table(check: HoldoutCheck) -> pd.DataFrame:
-    """:class:`HoldoutCheck` errors as a table: scorer (bg_nbd | naive_rate), mae, total_relative_error."""
+    """:class:`HoldoutCheck` errors as a table: scorer (bg_nbd | naive_rate), mae, total_relative_error
+    (recording the check's parameters)."""
     e = check.errors
-    return pd.DataFrame({"scorer": ["bg_nbd", "naive_rate"], "mae": [e["mae"], e["naive_mae"]],
-                         "total_relative_error": [e["total_relative_error"], e["naive_total_relative_error"]]})
+    out = pd.DataFrame({"scorer": ["bg_nbd", "naive_rate"], "mae": [e["mae"], e["naive_mae"]],
+                        "total_relative_error": [e["total_relative_error"], e["naive_total_relative_error"]]})
+    return attach(out, **check.groups.attrs.get("params", {}))
 
 
 # ---------------------------------------------------------------------------------------------
 # LTV / CAC by acquisition channel
 # ---------------------------------------------------------------------------------------------
 
-UNKNOWN_CHANNEL = "unknown"
+UNKNOWN_CHANNEL = facts.UNKNOWN
 
 
-def ltv_cac(eng: Engine, values: pd.DataFrame, start, end) -> pd.DataFrame:
+def ltv_cac(eng: Engine, values: pd.DataFrame, start, end, facts_params: FactsParams | None = None) -> pd.DataFrame:
     """Mean CLV of the customers won through each channel over the channel's CAC.
 
-    Input: :func:`customer_value`'s table, customers(customer_id, acquisition_channel), and CAC
-    from :func:`saleslab.channels.channel_performance` over [start, end].
-    Returns: channel, customer_count, mean_clv, total_clv, cac, ltv_cac — by channel; customers
-    without a master row or acquisition channel fall under ``unknown`` (no CAC).
-    Formula: ltv_cac = mean_clv / cac.
+    Input: :func:`customer_value`'s table (customer_id, clv), customers(customer_id,
+    acquisition_channel), and CAC from :func:`saleslab.channels.channel_performance` over [start, end].
+    Returns: channel, customer_count, mean_clv, total_clv, cac, ltv_cac — highest LTV/CAC first;
+    customers without a master row or acquisition channel fall under ``unknown`` (no CAC).
+    Formula: ltv_cac = mean_clv / cac. The result records the parameters ``values`` was computed with.
     """
     from ..channels.performance import channel_performance
 
@@ -547,13 +573,14 @@ def ltv_cac(eng: Engine, values: pd.DataFrame, start, end) -> pd.DataFrame:
     df["channel"] = df["acquisition_channel"].fillna(UNKNOWN_CHANNEL)
     g = df.groupby("channel").agg(customer_count=("customer_id", "size"), mean_clv=("clv", "mean"),
                                   total_clv=("clv", "sum")).reset_index()
-    perf = channel_performance(eng, start, end)[["channel", "cac"]]
+    perf = channel_performance(eng, start, end, facts_params=facts_params)[["channel", "cac"]]
     g = g.merge(perf, on="channel", how="left")
     g["mean_clv"] = g["mean_clv"].round(2)
     g["total_clv"] = g["total_clv"].round(2)
     g["ltv_cac"] = (g["mean_clv"] / g["cac"]).where(g["cac"] > 0).round(4)
     g["customer_count"] = g["customer_count"].astype("int64")
-    return g.sort_values(["ltv_cac", "channel"], ascending=[False, True], na_position="last").reset_index(drop=True)
+    g = g.sort_values(["ltv_cac", "channel"], ascending=[False, True], na_position="last").reset_index(drop=True)
+    return attach(g, **{**values.attrs.get("params", {}), **(facts_params or FactsParams()).model_dump(mode="json")})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,4 +21,6 @@ class Params(AreaParams):
     crosssell_min_confidence: float = Field(
         0.05, ge=0, le=1, description="rules need at least this share of antecedent baskets holding the consequent")
     crosssell_min_lift: float = Field(1.0, ge=0, description="rules need at least this lift")
+    crosssell_min_pair_baskets: int = Field(
+        5, ge=1, description="rules need at least this many baskets holding both items")
     crosssell_top_n: int = Field(5, ge=1, description="cross-sell suggestions shown for the customer")

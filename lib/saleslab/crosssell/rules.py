@@ -1,109 +1,128 @@
 """Cross-sell (交叉销售, domain.md §6): association rules "who bought A also buys B" and, per
 customer, the next items they have not bought yet.
 
-A *basket* is an order (``basket="order"``) or everything a customer bought in the period
-(``basket="customer"``, anonymous orders left out); an *item* is a product (``item="product_id"``)
-or a product category (``item="category"``). Every (basket, item) pair counts once, however many
-lines or units it has; returns are not netted (a returned item was still chosen). With N baskets:
+A *basket* is an order (``crosssell_basket="order"``) or everything a customer bought in the
+period (``"customer"``, anonymous orders left out); an *item* is a product
+(``crosssell_item="product_id"``) or a product category (``"category"``). Baskets are made of the
+facts layer's sales lines (:func:`saleslab.facts.sales_lines`: order lines of the orders dated in
+the period); categories and product names come from :func:`saleslab.facts.products` (a product
+missing from the master: category ``unknown``, no name). Every (basket, item) pair counts once,
+however many lines or units it has; returns are not netted (a returned item was still chosen).
+With N baskets:
 
 - support(A → B) = baskets holding A and B / N;
 - confidence(A → B) = baskets holding A and B / baskets holding A;
 - lift(A → B) = confidence / (baskets holding B / N) — above 1 when B is more likely with A than overall.
 
-Pair counts are an Ibis self-join of the distinct (basket, item) pairs on the basket (items ordered
-A < B, then mirrored), filtered to ``min_pair_baskets`` and the support threshold in the engine,
-so only frequent pairs reach pandas.
+A rule is kept when it reaches ``crosssell_min_support``, ``crosssell_min_confidence``,
+``crosssell_min_lift`` and ``crosssell_min_pair_baskets`` (:class:`saleslab.crosssell.params.Params`;
+the rules table records them). Pair counts are an Ibis self-join of the distinct (basket, item)
+pairs on the basket (items ordered A < B, then mirrored), filtered to the pair-basket and support
+thresholds in the engine, so only frequent pairs reach pandas.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from .. import facts
 from ..engine import Engine
 from ..errors import SalesLabError
-from ..performance.kpis import as_date
+from ..params import attach
+from ..periods import as_date
+from .params import Params
 
 ITEMS = ("product_id", "category")
 BASKETS = ("order", "customer")
+SCORES = ("confidence", "lift")
+RULE_COLUMNS = ["antecedent", "antecedent_name", "consequent", "consequent_name", "pair_baskets",
+                "antecedent_baskets", "consequent_baskets", "baskets", "support", "confidence", "lift"]
+RECOMMENDATION_COLUMNS = ["customer_id", "rank", "item", "item_name", "score", "lift", "confidence", "because",
+                          "because_name"]
+_EARLIEST = dt.date(1900, 1, 1)
 
 
-def _check(item: str, basket: str) -> None:
-    if item not in ITEMS:
-        raise SalesLabError(f"cross-sell item must be one of {', '.join(ITEMS)} (got {item!r})")
-    if basket not in BASKETS:
-        raise SalesLabError(f"cross-sell basket must be one of {', '.join(BASKETS)} (got {basket!r})")
+def _empty(columns) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
-def basket_items(eng: Engine, start, end, item: str = "product_id", basket: str = "order") -> ibis.Table:
-    """Distinct (basket_id, item) pairs of the order lines dated in [start, end] (Ibis).
+def _lines_with_item(eng: Engine, lines: ibis.Table, item: str):
+    """``lines`` (with product_id) and the item expression: the product id, or its category
+    (``unknown`` when the product is not in the master)."""
+    if item == "category":
+        p = facts.products(eng).select(p_product_id="product_id", category="category")
+        j = lines.left_join(p, lines.product_id == p.p_product_id)
+        return j, j.category.fill_null(facts.UNKNOWN)
+    return lines, lines.product_id
 
-    Input: orders(order_id, order_date, customer_id), order_lines(order_id, product_id),
-    products(product_id, category) when ``item="category"`` (products missing from the master:
-    category ``unknown``). Returns columns basket_id, item (strings).
+
+def basket_items(eng: Engine, start, end, params: Params | None = None) -> ibis.Table:
+    """Distinct (basket_id, item) pairs of the sales lines dated in [start, end] (Ibis).
+
+    Input: :func:`saleslab.facts.sales_lines` (order_id, customer_id, product_id),
+    :func:`saleslab.facts.products` (category) when ``crosssell_item="category"``.
+    Returns columns basket_id (order_id, or customer_id for ``crosssell_basket="customer"``), item (strings).
     """
-    _check(item, basket)
-    start, end = as_date(start), as_date(end)
-    o = eng.table("orders")
-    o = o.filter(o.order_date.between(start, end))
-    if basket == "customer":
-        o = o.filter(o.customer_id.notnull())
-    o = o.select("order_id", basket_id=o.customer_id if basket == "customer" else o.order_id)
-    j, it = _lines_with_item(eng, o, item)
+    params = params or Params()
+    s = facts.sales_lines(eng, start, end)
+    if params.crosssell_basket == "customer":
+        s = s.filter(s.customer_id.notnull())
+    s = s.select("product_id", basket_id=s.customer_id if params.crosssell_basket == "customer" else s.order_id)
+    j, it = _lines_with_item(eng, s, params.crosssell_item)
     return j.select(basket_id=j.basket_id.cast("string"), item=it.cast("string")).distinct()
 
 
-def _lines_with_item(eng: Engine, orders: ibis.Table, item: str):
-    """Order lines of ``orders`` (joined on order_id) and the item expression: the product id, or
-    its category (``unknown`` when the product is not in the master)."""
-    ln = eng.table("order_lines").select("order_id", "product_id")
-    j = ln.join(orders, "order_id")
-    if item == "category":
-        p = eng.table("products").select("product_id", "category")
-        j = j.left_join(p, j.product_id == p.product_id)
-        return j, j.category.fill_null("unknown")
-    return j, j.product_id
-
-
-def pair_counts_expr(eng: Engine, start, end, item: str = "product_id", basket: str = "order",
-                     min_pair_baskets: int = 1) -> ibis.Table:
+def pair_counts_expr(eng: Engine, start, end, params: Params | None = None,
+                     min_pair_baskets: int | None = None) -> ibis.Table:
     """Baskets holding each pair of items (Ibis): item_a, item_b (item_a < item_b), pair_baskets,
-    only pairs in at least ``min_pair_baskets`` baskets."""
-    bi = basket_items(eng, start, end, item, basket)
+    only pairs in at least ``min_pair_baskets`` baskets (default ``crosssell_min_pair_baskets``)."""
+    params = params or Params()
+    need = params.crosssell_min_pair_baskets if min_pair_baskets is None else min_pair_baskets
+    bi = basket_items(eng, start, end, params)
     a = bi.select(basket_a=bi.basket_id, item_a=bi.item)
     b = bi.select(basket_b=bi.basket_id, item_b=bi.item)
     j = a.join(b, (a.basket_a == b.basket_b) & (a.item_a < b.item_b))
     g = j.group_by(["item_a", "item_b"]).aggregate(pair_baskets=j.basket_a.count())
-    return g.filter(g.pair_baskets >= max(1, int(min_pair_baskets)))
+    return g.filter(g.pair_baskets >= max(1, int(need)))
 
 
-def association_rules(eng: Engine, start, end, item: str = "product_id", basket: str = "order",
-                      min_support: float = 0.001, min_confidence: float = 0.05, min_lift: float = 1.0,
-                      min_pair_baskets: int = 5) -> pd.DataFrame:
+def item_names(eng: Engine, items, item: str = "product_id") -> dict:
+    """``{item: name}`` for display: the product name of each product id
+    (:func:`saleslab.facts.products`; None for a product not in the master), a category is its own name."""
+    items = sorted({str(i) for i in items if isinstance(i, str)})
+    if item == "category":
+        return {i: i for i in items}
+    if not items:
+        return {}
+    p = facts.products(eng)
+    names = eng.execute(p.filter(p.product_id.isin(items)).select("product_id", "product_name"))
+    found = dict(zip(names["product_id"].astype(str), names["product_name"]))
+    return {i: found.get(i) for i in items}
+
+
+def association_rules(eng: Engine, start, end, params: Params | None = None) -> pd.DataFrame:
     """Rules A → B between items bought in the same basket, with support, confidence and lift.
 
-    Parameters
-    ----------
-    item : ``product_id`` or ``category``; basket : ``order`` or ``customer`` (see module doc).
-    min_support, min_confidence, min_lift, min_pair_baskets : a rule is kept when it reaches all four.
-
-    Returns
-    -------
-    antecedent, consequent, pair_baskets, antecedent_baskets, consequent_baskets, baskets (N),
-    support, confidence, lift — sorted by lift, confidence, pair_baskets (descending), then
-    antecedent and consequent; ratios rounded to 6 decimals before sorting so every engine gives
-    the same order.
+    Input: :func:`basket_items` over [start, end] (sales lines of the facts layer).
+    Returns: antecedent, antecedent_name, consequent, consequent_name (product names, or the
+    category), pair_baskets, antecedent_baskets, consequent_baskets, baskets (N), support,
+    confidence, lift — the rules reaching every threshold of ``params``, sorted by lift,
+    confidence, pair_baskets (descending), then antecedent and consequent; ratios rounded to 6
+    decimals before sorting so every engine gives the same order. The result records ``params``.
+    Formula: support = pair_baskets / N; confidence = pair_baskets / antecedent_baskets;
+    lift = pair_baskets × N / (antecedent_baskets × consequent_baskets).
     """
-    _check(item, basket)
-    bi = basket_items(eng, start, end, item, basket)
+    params = params or Params()
+    bi = basket_items(eng, start, end, params)
     n = int(eng.execute(bi.basket_id.nunique()))
-    cols = ["antecedent", "consequent", "pair_baskets", "antecedent_baskets", "consequent_baskets", "baskets",
-            "support", "confidence", "lift"]
     if n == 0:
-        return pd.DataFrame({c: pd.Series(dtype="object" if c in cols[:2] else "float64") for c in cols})
-    need = max(int(min_pair_baskets), int(np.ceil(min_support * n - 1e-9)))
-    pairs = eng.execute(pair_counts_expr(eng, start, end, item, basket, need))
+        return attach(_empty(RULE_COLUMNS), params)
+    need = max(params.crosssell_min_pair_baskets, int(np.ceil(params.crosssell_min_support * n - 1e-9)))
+    pairs = eng.execute(pair_counts_expr(eng, start, end, params, need))
     counts = eng.execute(bi.group_by("item").aggregate(baskets=bi.basket_id.count()))
     counts = counts.set_index("item")["baskets"]
     both = pd.concat([
@@ -117,45 +136,59 @@ def association_rules(eng: Engine, start, end, item: str = "product_id", basket:
     both["support"] = (both["pair_baskets"] / n).round(6)
     both["confidence"] = (both["pair_baskets"] / both["antecedent_baskets"]).round(6)
     both["lift"] = (both["pair_baskets"] * n / (both["antecedent_baskets"] * both["consequent_baskets"])).round(6)
-    keep = (both["support"] >= round(min_support, 6)) & (both["confidence"] >= min_confidence) & (both["lift"] >= min_lift)
+    keep = ((both["support"] >= round(params.crosssell_min_support, 6))
+            & (both["confidence"] >= params.crosssell_min_confidence) & (both["lift"] >= params.crosssell_min_lift))
     out = both[keep].sort_values(["lift", "confidence", "pair_baskets", "antecedent", "consequent"],
                                  ascending=[False, False, False, True, True], kind="mergesort")
-    return out[cols].reset_index(drop=True)
+    names = item_names(eng, pd.concat([out["antecedent"], out["consequent"]]), params.crosssell_item)
+    out = out.assign(antecedent_name=out["antecedent"].map(names), consequent_name=out["consequent"].map(names))
+    return attach(out[RULE_COLUMNS].reset_index(drop=True), params)
 
 
-def customer_items_expr(eng: Engine, end, item: str = "product_id", customers=None) -> ibis.Table:
-    """Distinct (customer_id, item) a known customer bought up to ``end`` (Ibis); only ``customers``
-    (a list of ids) when given."""
-    o = eng.table("orders")
-    o = o.filter(o.customer_id.notnull() & (o.order_date <= as_date(end)))
+def customer_items_expr(eng: Engine, end, params: Params | None = None, customers=None) -> ibis.Table:
+    """Distinct (customer_id, item) a known customer bought up to ``end`` (Ibis, sales lines of the
+    facts layer); only ``customers`` (a list of ids) when given."""
+    params = params or Params()
+    s = facts.sales_lines(eng, _EARLIEST, end)
+    s = s.filter(s.customer_id.notnull())
     if customers is not None:
-        o = o.filter(o.customer_id.isin(list(customers)))
-    j, it = _lines_with_item(eng, o.select("order_id", "customer_id"), item)
+        s = s.filter(s.customer_id.isin(list(customers)))
+    j, it = _lines_with_item(eng, s.select("customer_id", "product_id"), params.crosssell_item)
     return j.select(customer_id=j.customer_id, item=it.cast("string")).distinct()
 
 
-def recommendations(eng: Engine, rules: pd.DataFrame, end, item: str = "product_id", top_n: int = 3,
-                    score: str = "confidence", customers=None) -> pd.DataFrame:
-    """Per customer, the ``top_n`` items they have not bought (up to ``end``) that the rules point to.
+def _params_of(rules: pd.DataFrame) -> Params:
+    recorded = rules.attrs.get("params", {})
+    return Params(**{k: v for k, v in recorded.items() if k in Params.model_fields})
 
-    Input: :func:`association_rules`'s table (same ``item``), order history up to ``end``.
+
+def recommendations(eng: Engine, rules: pd.DataFrame, end, params: Params | None = None, score: str = "confidence",
+                    customers=None) -> pd.DataFrame:
+    """Per customer, the ``crosssell_top_n`` items they have not bought (up to ``end``) that the rules point to.
+
+    Input: :func:`association_rules`'s table (its recorded ``crosssell_item`` is the item used), the
+    customers' sales lines up to ``end``; ``params`` None: the parameters the rules record.
     A candidate item B of customer c scores max over the rules A → B with A bought by c of the
     rule's ``score`` (``confidence`` or ``lift``); ties broken by the other measure, then by the
     item id (deterministic). ``customers``: restrict to these ids (e.g. one customer's page).
-    Returns customer_id, rank (1..top_n), item, score, lift, confidence, because (the antecedent
-    of the best rule) — sorted by customer_id and rank.
+    Returns customer_id, rank (1..top_n), item, item_name, score, lift, confidence, because (the
+    antecedent of the best rule), because_name — sorted by customer_id and rank; records ``params``.
     """
-    if score not in ("confidence", "lift"):
+    if score not in SCORES:
         raise SalesLabError(f"recommendation score must be confidence or lift (got {score!r})")
-    cols = ["customer_id", "rank", "item", "score", "lift", "confidence", "because"]
+    recorded = _params_of(rules)
+    params = params or recorded
+    if "crosssell_item" in rules.attrs.get("params", {}) and params.crosssell_item != recorded.crosssell_item:
+        raise SalesLabError(f"the rules were mined on crosssell_item={recorded.crosssell_item!r}, the "
+                            f"recommendations asked for {params.crosssell_item!r}: use the same item")
     if rules.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        return attach(_empty(RECOMMENDATION_COLUMNS), params)
     other = "lift" if score == "confidence" else "confidence"
     r = rules[["antecedent", "consequent", "confidence", "lift"]].copy()
     r["score"] = r[score].round(6)
     r["tie"] = r[other].round(6)
     rt = ibis.memtable(r[["antecedent", "consequent", "score", "tie"]])
-    ci = customer_items_expr(eng, end, item, customers)
+    ci = customer_items_expr(eng, end, params, customers)
     cand = ci.join(rt, ci.item == rt.antecedent).select(
         customer_id=ci.customer_id, item=rt.consequent, because=rt.antecedent, score=rt.score, tie=rt.tie)
     owned = ci.select(o_customer_id=ci.customer_id, o_item=ci.item)
@@ -167,20 +200,26 @@ def recommendations(eng: Engine, rules: pd.DataFrame, end, item: str = "product_
     best = best.filter(best._r == 0).drop("_r")
     w2 = ibis.window(group_by=best.customer_id, order_by=[ibis.desc(best.score), ibis.desc(best.tie), best.item])
     top = best.mutate(rank=ibis.row_number().over(w2) + 1)
-    top = top.filter(top["rank"] <= int(top_n))
+    top = top.filter(top["rank"] <= int(params.crosssell_top_n))
     df = eng.execute(top)
     if df.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        return attach(_empty(RECOMMENDATION_COLUMNS), params)
     df[other] = df["tie"]
     df[score] = df["score"]
     df["rank"] = df["rank"].astype("int64")
-    return df[cols].sort_values(["customer_id", "rank"]).reset_index(drop=True)
+    names = dict(zip(rules["antecedent"], rules["antecedent_name"])) | dict(zip(rules["consequent"],
+                                                                                rules["consequent_name"]))
+    df["item_name"] = df["item"].map(names)
+    df["because_name"] = df["because"].map(names)
+    out = df[RECOMMENDATION_COLUMNS].sort_values(["customer_id", "rank"]).reset_index(drop=True)
+    return attach(out, params)
 
 
 def rule_summary(rules: pd.DataFrame) -> dict:
-    """Headline figures of :func:`association_rules`: rules, best lift, the best rule's items."""
+    """Headline figures of :func:`association_rules`: rules, best lift, the best rule's items and names."""
     if rules.empty:
-        return {"rules": 0, "best_lift": None, "best_rule": None}
+        return {"rules": 0, "best_lift": None, "best_rule": None, "best_rule_names": None}
     top = rules.iloc[0]
     return {"rules": int(len(rules)), "best_lift": float(top["lift"]),
-            "best_rule": (str(top["antecedent"]), str(top["consequent"]))}
+            "best_rule": (str(top["antecedent"]), str(top["consequent"])),
+            "best_rule_names": (top["antecedent_name"], top["consequent_name"])}

@@ -12,3 +12,5 @@ class Params(AreaParams):
 
     customer_id: str = Field(
         "", description="customer shown on the 360° page; empty: the top customer by revenue in the period")
+    c360_clv_top_share: float = Field(
+        0.2, gt=0, le=1, description="next action: a customer whose CLV is in this top share of customers is high value")

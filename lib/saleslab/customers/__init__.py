@@ -5,7 +5,7 @@ from .segments import (  # noqa: F401
     QUADRANTS, window, rfm_expr, quintile_score, score_rfm, rfm, rfm_summary, rfm_grid, assign_tiers,
     tier_summary, activity_expr, customer_activity, rule_tags, tag_summary, industry_band, size_band,
     firmographics, firmographic_cuts, value_table, POTENTIAL_BASES, potential_value_table, value_threshold,
-    value_matrix, quadrant_counts, SEGMENT_COLUMNS, segment_table,
+    value_matrix, quadrant_counts, SEGMENT_COLUMNS, segment_table, headline_figures, top_customers,
 )
 from .clusters import (  # noqa: F401
     NUMERIC, TRAITS, cluster_features, feature_matrix, choose_k, ClusterResult, fit_clusters,

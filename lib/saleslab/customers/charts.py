@@ -1,6 +1,6 @@
 """Charts of the customer segments stage: RFM classes, the R × F heatmap, tiers and tags,
 firmographic cuts, the value matrix and the clusters. They draw; the figures come from
-:mod:`saleslab.customers` and :mod:`saleslab.customers`."""
+:mod:`saleslab.customers`, thresholds from the tables (:func:`saleslab.params.used`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from ..params import used
 from ..report.charts import palette_colours, setup_fonts
-from ..report.i18n import t
+from ..report.i18n import say, t
 
 
 def _cmap(colour: str) -> LinearSegmentedColormap:
@@ -136,11 +137,16 @@ def _symlog_wan(ax, axis: str, values) -> None:
     getattr(ax, f"{axis}axis").set_minor_locator(plt.NullLocator())
 
 
-def value_matrix_chart(matrix, counts, lang: str, palette=None, split="median", current: str = "current_value",
+def value_matrix_chart(matrix, counts, lang: str, palette=None, current: str = "current_value",
                        potential: str = "potential_value"):
-    """Customers by current × potential value (symmetric-log axes, 万元) with the split lines and
-    the customers per quadrant (:func:`saleslab.customers.value_matrix`, :func:`~saleslab.customers.quadrant_counts`)."""
+    """Customers by current × potential value (symmetric-log axes, 万元) with the split lines at the
+    ``value_split`` ``matrix`` was computed with (named in the legend) and the customers per quadrant
+    (:func:`saleslab.customers.value_matrix`, :func:`~saleslab.customers.quadrant_counts`); the
+    potential axis names its basis (CLV with its horizon, or revenue growth)."""
     from .segments import QUADRANTS, value_threshold
+    from .story import split_text
+
+    split = used(matrix, "value_split")
 
     setup_fonts()
     colours = palette_colours(palette)
@@ -151,7 +157,8 @@ def value_matrix_chart(matrix, counts, lang: str, palette=None, split="median", 
         ax.scatter(m[current], m[potential], s=8, alpha=0.5, color=col[q], label=t(q, lang), linewidths=0)
     if len(matrix):
         cx, py = value_threshold(matrix[current], split), value_threshold(matrix[potential], split)
-        ax.axvline(cx, color="grey", linestyle="--", linewidth=1)
+        ax.axvline(cx, color="grey", linestyle="--", linewidth=1,
+                   label=say("value_split_line", lang, split=split_text(split, lang)))
         ax.axhline(py, color="grey", linestyle="--", linewidth=1)
     n = counts.set_index("quadrant")["customers"]
     pos = {"quadrant_deepen": (0.98, 0.98, "right", "top"), "quadrant_maintain": (0.98, 0.02, "right", "bottom"),
@@ -161,10 +168,12 @@ def value_matrix_chart(matrix, counts, lang: str, palette=None, split="median", 
                 color=col[q])
     _symlog_wan(ax, "x", matrix[current].to_numpy(dtype=float))
     _symlog_wan(ax, "y", matrix[potential].to_numpy(dtype=float))
-    basis = "potential_clv" if "potential_basis" in matrix and (matrix["potential_basis"] == "clv").any() \
-        else "potential_growth"
+    if "potential_basis" in matrix and (matrix["potential_basis"] == "clv").any():
+        basis = say("potential_clv_axis", lang, months=used(matrix, "clv_horizon_months"))
+    else:
+        basis = t("potential_growth", lang)
     ax.set_xlabel(f"{t('current_value', lang)} ({t('wan_yuan', lang)})")
-    ax.set_ylabel(f"{t(basis, lang)} ({t('wan_yuan', lang)})")
+    ax.set_ylabel(f"{basis} ({t('wan_yuan', lang)})")
     ax.set_title(t("value_matrix_chart", lang))
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, markerscale=2)
     ax.spines[["top", "right"]].set_visible(False)

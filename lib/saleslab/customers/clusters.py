@@ -2,14 +2,16 @@
 
 Features per customer (the RFM customers of :func:`saleslab.customers.rfm_expr`):
 
-- recency_days, frequency, monetary of the RFM window, and tenure_days = as_of − first order ever;
-- category mix: share of the customer's sales (order-line net amount in the window) per product
-  category; channel mix: the same per channel.
+- recency_days, frequency, monetary of the RFM window (:func:`saleslab.customers.rfm_expr`), and
+  tenure_days = as_of − first order ever;
+- category mix: share of the customer's sales in the window (``gross_sales`` of
+  :func:`saleslab.facts.revenue_by_expr`: order-line net amounts, before returns) per product
+  category of the facts' product master; channel mix: the same per channel.
 
 The model works on: z-scores of recency_days, log(1 + frequency), log(1 + max(monetary, 0)) and
 tenure_days, plus the mix shares as they are (0–1) times ``mix_weight``. k is the value in
-[k_min, k_max] with the best silhouette (ties: the smaller k), each k fitted with scikit-learn's
-KMeans (fixed ``seed``); on large data the candidates are fitted on a random sample of
+[cluster_k_min, cluster_k_max] with the best silhouette (ties: the smaller k), each k fitted with
+scikit-learn's KMeans (fixed ``cluster_seed``); on large data the candidates are fitted on a random sample of
 ``fit_sample`` customers and scored on ``sample_size`` of them, then the chosen k is fitted on
 everyone. Clusters are numbered 1..k by size (largest first, ties by the first customer id).
 
@@ -29,10 +31,14 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
+from .. import facts
+from ..channels import first_orders
 from ..engine import Engine
-from ..errors import ParameterError
-from ..performance.kpis import as_date
-from .segments import RFM_CLASSES, rfm_expr, window
+from ..errors import InsufficientData, SalesLabError
+from ..facts import Params as FactsParams
+from ..periods import as_date
+from .params import Params
+from .segments import RFM_CLASSES, _record, rfm_expr, window
 
 NUMERIC = ("recency_days", "frequency", "monetary", "tenure_days")
 #: Trait keys per numeric feature: (low z, high z).
@@ -49,33 +55,36 @@ def _mix(df: pd.DataFrame, key: str, prefix: str) -> pd.DataFrame:
     return shares.reset_index()
 
 
-def cluster_features(eng: Engine, as_of, window_months: int = 12, rfm_table: pd.DataFrame | None = None
-                     ) -> pd.DataFrame:
+def cluster_features(eng: Engine, as_of, params: Params | None = None, facts_params: FactsParams | None = None,
+                     rfm_table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Behaviour features per RFM customer (Ibis aggregates, then pandas).
 
-    Input: orders, order_lines, products(category), returns (through :func:`~saleslab.customers.rfm_expr`).
+    Input: :func:`~saleslab.customers.rfm_expr` (or ``rfm_table``: customer_id, recency_days,
+    frequency, monetary — saves a query), :func:`saleslab.facts.revenue_by_expr` per customer,
+    channel and product over the RFM window, :func:`saleslab.facts.products` (category),
+    :func:`saleslab.channels.first_orders` (first order ever).
     Returns: customer_id, recency_days, frequency, monetary, tenure_days, ``category:<name>`` and
-    ``channel:<code>`` shares (each group sums to 1, or 0 for a customer without positive sales) —
-    sorted by customer_id. ``rfm_table`` (customer_id, recency_days, frequency, monetary) saves a query.
+    ``channel:<code>`` shares — sorted by customer_id; records ``params`` and ``facts_params``.
+    Formulas: tenure_days = as_of − first order date; share of a category (channel) = the
+    customer's gross_sales in it / their gross_sales (negative sales count as 0; each group sums
+    to 1, or 0 for a customer without positive sales); missing category or channel → ``unknown``.
     """
+    p, fp = params or Params(), facts_params or FactsParams()
     as_of = as_date(as_of)
-    lo, hi = window(as_of, window_months)
+    lo, hi = window(as_of, p.rfm_window_months)
     if rfm_table is None:
-        rfm_table = eng.execute(rfm_expr(eng, as_of, window_months))
+        rfm_table = eng.execute(rfm_expr(eng, as_of, p, fp))
     base = rfm_table[["customer_id", "recency_days", "frequency", "monetary"]].copy()
-    orders = eng.table("orders")
-    known = orders.filter(orders.customer_id.notnull() & (orders.order_date <= hi))
-    first = known.group_by("customer_id").aggregate(first_date=known.order_date.min())
+    first = first_orders(eng, hi)
     tenure = eng.execute(first.select("customer_id", tenure_days=ibis.literal(hi).delta(first.first_date, unit="day")))
-    o = known.filter(known.order_date >= lo).select("order_id", "customer_id", "channel")
-    ln = eng.table("order_lines").select("order_id", "product_id", "net_amount")
-    p = eng.table("products").select("product_id", "category")
-    s = ln.join(o, "order_id")
-    s = s.left_join(p, s.product_id == p.product_id)
-    s = s.select(customer_id=s.customer_id, channel=s.channel.fill_null("unknown"),
-                 category=s.category.fill_null("unknown"), net_amount=s.net_amount)
-    cat = eng.execute(s.group_by(["customer_id", "category"]).aggregate(sales=s.net_amount.sum()))
-    ch = eng.execute(s.group_by(["customer_id", "channel"]).aggregate(sales=s.net_amount.sum()))
+    r = facts.revenue_by_expr(eng, lo, hi, ["customer_id", "channel", "product_id"], fp.returns_basis)
+    r = r.filter(r.customer_id.notnull())
+    cats = facts.products(eng).select(p_product_id="product_id", category="category")
+    s = r.left_join(cats, r.product_id == cats.p_product_id)
+    s = s.select(customer_id=s.customer_id, channel=s.channel.fill_null(facts.UNKNOWN),
+                 category=s.category.fill_null(facts.UNKNOWN), sales=s.gross_sales)
+    cat = eng.execute(s.group_by(["customer_id", "category"]).aggregate(sales=s.sales.sum()))
+    ch = eng.execute(s.group_by(["customer_id", "channel"]).aggregate(sales=s.sales.sum()))
     for part in (cat, ch):
         part["sales"] = part["sales"].astype(float).round(2)
     out = base.merge(tenure, on="customer_id", how="left")
@@ -85,7 +94,7 @@ def cluster_features(eng: Engine, as_of, window_months: int = 12, rfm_table: pd.
     mix_cols = sorted(c for c in out.columns if ":" in c)
     out[mix_cols] = out[mix_cols].fillna(0.0)
     out = out[["customer_id", *NUMERIC, *mix_cols]]
-    return out.sort_values("customer_id").reset_index(drop=True)
+    return _record(out.sort_values("customer_id").reset_index(drop=True), rfm_table, params=p, facts=fp)
 
 
 def _transformed(features: pd.DataFrame) -> pd.DataFrame:
@@ -121,7 +130,7 @@ def choose_k(X: np.ndarray, k_min: int = 2, k_max: int = 8, seed: int = 0, sampl
     """
     n = len(X)
     if k_min < 2 or k_max < k_min:
-        raise ParameterError(f"cluster k range must satisfy 2 ≤ k_min ≤ k_max (got {k_min}..{k_max})")
+        raise SalesLabError(f"cluster k range must satisfy 2 ≤ k_min ≤ k_max (got {k_min}..{k_max})")
     rng = np.random.default_rng(seed)
     Xf = X[np.sort(rng.choice(n, fit_sample, replace=False))] if n > fit_sample else X
     rows = []
@@ -138,7 +147,7 @@ def choose_k(X: np.ndarray, k_min: int = 2, k_max: int = 8, seed: int = 0, sampl
 class ClusterResult:
     """Fitted clusters: ``labels`` (customer_id, cluster 1..k), ``k``, ``silhouette`` (of the
     chosen k), ``scores`` (:func:`choose_k`'s table; None when k was given), ``profiles``
-    (:func:`cluster_profiles`)."""
+    (:func:`cluster_profiles`). ``labels`` and ``profiles`` record the parameters of the fit."""
 
     labels: pd.DataFrame
     k: int
@@ -147,28 +156,39 @@ class ClusterResult:
     profiles: pd.DataFrame
 
 
-def fit_clusters(features: pd.DataFrame, k: int | None = None, k_min: int = 2, k_max: int = 8, seed: int = 0,
-                 sample_size: int = 3000, fit_sample: int = 20000, mix_weight: float = 1.0,
-                 trait_z: float = 0.5, threads: int = 1) -> ClusterResult:
-    """Cluster the customers of :func:`cluster_features`; k by silhouette unless given.
+def fit_clusters(features: pd.DataFrame, params: Params | None = None, k: int | None = None,
+                 sample_size: int = 3000, fit_sample: int = 20000, mix_weight: float = 1.0, trait_z: float = 0.5,
+                 threads: int = 1) -> ClusterResult:
+    """Cluster the customers of :func:`cluster_features`; k by silhouette in [``params.cluster_k_min``,
+    ``params.cluster_k_max``] unless ``k`` is given; k-means seeded with ``params.cluster_seed``.
+
+    Input columns: customer_id, :data:`NUMERIC`, the ``category:`` / ``channel:`` shares.
+    Returns a :class:`ClusterResult`; clusters are numbered 1..k by size (largest first, ties by the
+    first customer id). Fewer than 3 customers, or no k giving two clusters, raise
+    :class:`~saleslab.errors.InsufficientData`.
 
     ``threads`` caps the OpenMP/BLAS threads of the fit: on a shared 2-core machine one thread
     was 15× faster than the default (busy-waiting threads compete with the other processes).
     """
+    p = params or Params()
     with threadpool_limits(limits=threads):
-        return _fit(features, k, k_min, k_max, seed, sample_size, fit_sample, mix_weight, trait_z)
+        res = _fit(features, k, p.cluster_k_min, p.cluster_k_max, p.cluster_seed, sample_size, fit_sample,
+                   mix_weight, trait_z)
+    for df in (res.labels, res.profiles):
+        _record(df, features, params=p)
+    return res
 
 
 def _fit(features, k, k_min, k_max, seed, sample_size, fit_sample, mix_weight, trait_z) -> ClusterResult:
     if len(features) < 3:
-        raise ParameterError(f"clustering needs at least 3 customers (got {len(features)})")
+        raise InsufficientData(f"clustering needs at least 3 customers (got {len(features)})")
     features = features.sort_values("customer_id").reset_index(drop=True)
     X, _ = feature_matrix(features, mix_weight)
     scores = None
     if k is None:
         scores = choose_k(X, k_min, k_max, seed, sample_size, fit_sample)
         if scores.empty:
-            raise ParameterError("no k in the range gives two or more clusters")
+            raise InsufficientData(f"no k in {k_min}..{k_max} gives two or more clusters on {len(features)} customers")
         best = scores.sort_values(["silhouette", "k"], ascending=[False, True], kind="mergesort").iloc[0]
         k = int(best["k"])
     km = _kmeans(X, k, seed)
@@ -230,7 +250,8 @@ def cluster_profiles(features: pd.DataFrame, cluster, trait_z: float = 0.5) -> p
 
 def cluster_rfm_crosstab(segments: pd.DataFrame) -> pd.DataFrame:
     """Customers per cluster (rows) × RFM class (columns in :data:`~saleslab.customers.RFM_CLASSES`
-    order) from a table with cluster and rfm_class; columns: cluster, <classes...>, customers."""
+    order) from a table with cluster and rfm_class; columns: cluster, <classes...>, customers (the
+    row's sum)."""
     ct = pd.crosstab(segments["cluster"], segments["rfm_class"]).reindex(columns=list(RFM_CLASSES), fill_value=0)
     ct["customers"] = ct.sum(axis=1)
-    return ct.reset_index().rename_axis(None, axis=1)
+    return _record(ct.reset_index().rename_axis(None, axis=1), segments)

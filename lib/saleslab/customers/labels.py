@@ -124,4 +124,36 @@ LABELS: dict[str, tuple[str, str]] = {
     "high_tier_revenue_share": ("高价值客户销售额占比", "Revenue share of high-value tier"),
     "churn_risk_tagged": ("带流失风险标签客户数", "Customers tagged churn risk"),
     "clusters_found": ("聚类数", "Clusters"),
+    "potential_clv_axis": ("潜在价值(预测未来{months}个月CLV)", "Potential value (predicted {months}-month CLV)"),
+    "value_split_line": ("高低分界：{split}", "High/low split: {split}"),
+    "split_median": ("中位数", "median"),
+    "split_mean": ("平均值", "mean"),
+    "split_quantile": ("{q:.0%}分位数", "{q:.0%} quantile"),
+    # story templates ({name} placeholders; one template per finding, both languages; numbered by the story)
+    "story_customers_empty": ("最近 {months} 个月没有可识别客户的购买记录。",
+                              "No identified customer bought in the last {months} months."),
+    "story_customers_rfm": ("最近 {months} 个月共有 **{customers}** 位客户购买，合计 {revenue} {unit}；"
+                            "**重要价值客户 {iv_customers} 位（{iv_share}）贡献了 {iv_revenue_share} 的销售额**。",
+                            "**{customers}** customers bought in the last {months} months, {revenue} {unit} in all; "
+                            "**{iv_customers} important value customers ({iv_share}) brought {iv_revenue_share} of "
+                            "the revenue**."),
+    "story_customers_tiers": ("高价值层 {high} 位客户贡献 **{high_share}** 的销售额；流失风险层 {risk} 位客户已至少 "
+                              "{days} 天未购买，最近 {months} 个月贡献 {risk_revenue} {unit}。",
+                              "The high-value tier's {high} customers brought **{high_share}** of revenue; the {risk} "
+                              "churn-risk customers have not bought for {days}+ days and brought {risk_revenue} {unit} "
+                              "in the last {months} months."),
+    "story_customers_churn_tag": ("**{tagged}** 位客户带有流失风险标签（{no_followup_months} 个月未跟进或采购额同比下降 "
+                                  "{decline} 以上），其中 {both} 位同时是高价值客户，应优先回访。",
+                                  "**{tagged}** customers carry the churn-risk tag (no follow-up for "
+                                  "{no_followup_months} months, or purchases down by {decline} or more year over "
+                                  "year); {both} of them are also high value: call them first."),
+    "story_customers_value_matrix": ("价值矩阵（以{split}划分高低）中「深耕」客户 {deepen} 位，占当前毛利的 {deepen_share}；"
+                                     "「培育」客户 {develop} 位。",
+                                     "In the value matrix (high/low split at the {split}), {deepen} customers to deepen "
+                                     "hold {deepen_share} of current gross profit; {develop} customers to develop."),
+    "story_customers_clusters": ("聚类在 {k_min}–{k_max} 类中按轮廓系数选出 **{k}** 类（轮廓系数 {silhouette}）：{groups}。",
+                                 "Clustering picked **{k}** groups out of {k_min}–{k_max} by silhouette "
+                                 "({silhouette}): {groups}."),
+    "story_customers_cluster_item": ("{name} {cluster}：{description}（{share}）", "{name} {cluster}: {description} ({share})"),
+    "story_customers_cluster_sep": ("；", "; "),
 }

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from ..params import AreaParams
+
+#: The four tier-share fields, in tier order; their values add up to 1.
+TIER_SHARES = ("tier_high_share", "tier_potential_share", "tier_basic_share", "tier_churn_share")
+#: Named cuts of the value matrix (besides a quantile in (0, 1)).
+VALUE_SPLITS = ("median", "mean")
 
 
 class Params(AreaParams):
@@ -43,3 +48,26 @@ class Params(AreaParams):
     cluster_k_min: int = Field(2, ge=2, description="smallest number of clusters tried")
     cluster_k_max: int = Field(8, ge=2, description="largest number of clusters tried (the best silhouette wins)")
     cluster_seed: int = Field(7, description="random seed of k-means and of the silhouette sample")
+
+    @field_validator("value_split")
+    @classmethod
+    def _split(cls, v: str) -> str:
+        if v in VALUE_SPLITS:
+            return v
+        try:
+            q = float(v)
+        except ValueError:
+            q = -1.0
+        if not 0 < q < 1:
+            raise ValueError("must be median, mean or a quantile in (0, 1) such as 0.75")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        total = sum(getattr(self, k) for k in TIER_SHARES)
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"{' + '.join(TIER_SHARES)} must add up to 1 (they add up to {total:g})")
+        if self.cluster_k_max < self.cluster_k_min:
+            raise ValueError(f"cluster_k_max ({self.cluster_k_max}) must be at least cluster_k_min "
+                             f"({self.cluster_k_min})")
+        return self

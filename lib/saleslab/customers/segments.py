@@ -5,33 +5,40 @@ Definitions used here (money in 元, rounded to the cent before any ranking or c
 
 - the customer is ``orders.customer_id`` (orders without one are anonymous and left out);
 - windows end at ``as_of`` and include it: a window of m months is [as_of − m months + 1 day, as_of];
-- revenue of a customer in a window = Σ order_lines.net_amount of their orders dated in it
-  − Σ returns.amount dated in it whose original order is theirs (returns count when they happen,
-  as in :mod:`saleslab.performance`); cost = Σ quantity × unit_cost likewise; gross profit = revenue − cost;
-- **RFM** (window ``window_months``, default 12) over the customers with at least one order line in
+- revenue, returns and cost come from :mod:`saleslab.facts` (the one definition): revenue of a
+  customer in a window = Σ ``amount`` of :func:`saleslab.facts.movements_expr` — their sales dated
+  in it − the returns of their orders counted in it (on the return date, or on the order date with
+  ``facts.Params.returns_basis = "order_date"``); cost likewise; gross profit = revenue − cost;
+- **RFM** (window ``rfm_window_months``, default 12) over the customers with at least one sale in
   the window: recency_days = as_of − date of the last order, frequency = distinct orders,
-  monetary = revenue;
+  monetary = revenue (sales − returns in the window);
 - **scores** 1–5 by quintile: score = 1 + ⌊5 × w / n⌋ where w is the number of customers with a
   strictly worse value (longer recency; fewer orders; less revenue) and n the number of customers,
   so equal values always share a score (no arbitrary split of ties) and the best value scores
   ``1 + ⌊5 × (n − k) / n⌋`` for k customers tied at the top;
-- **classes**: a score is high when above the mean score (``threshold="mean"``) or ≥ 3
-  (``threshold="score3"``); the (R, F, M) high/low pattern names one of :data:`RFM_CLASSES`;
-- **tiers** (:func:`assign_tiers`): the ``churn_share`` customers with the longest recency are
+- **classes**: a score is high when above the mean score (``rfm_threshold="mean"``) or ≥ 3
+  (``"score3"``); the (R, F, M) high/low pattern names one of :data:`RFM_CLASSES`;
+- **tiers** (:func:`assign_tiers`): the ``tier_churn_share`` customers with the longest recency are
   churn risk; the others are ranked by monetary, then frequency (both descending), then customer id:
-  the first ``high_share`` of all customers are high value, the next ``potential_share`` potential,
-  the rest basic. Counts are ⌊share × n + ½⌋;
+  the first ``tier_high_share`` of all customers are high value, the next ``tier_potential_share``
+  potential, the rest basic. Counts are ⌊share × n + ½⌋;
 - **rule tags** (:func:`rule_tags`, a customer may carry several): high value = revenue in the last
-  12 months ≥ ``high_value_min`` or ≥ ``repeat_min`` repeat purchases in them (orders other than the
-  customer's first order ever); potential = ≥ ``followups_min`` follow-ups in the last
-  ``recent_months`` with no order in them, or rising purchases (last 12 months ≥ (1 + ``rising_min``)
-  × the 12 months before, which must be > 0); churn risk = a CRM-managed customer (company in the
-  master, or followed up at least once) with no follow-up in the last ``no_followup_months``, or
-  purchases down by ≥ ``decline_min`` against the 12 months before (which must be > 0);
+  12 months ≥ ``tag_high_value_min`` or ≥ ``tag_repeat_min`` repeat purchases in them (orders other
+  than the customer's first order ever); potential = ≥ ``tag_followups_min`` follow-ups in the last
+  ``tag_recent_months`` with no order in them, or rising purchases (last 12 months ≥ (1 +
+  ``tag_rising_min``) × the 12 months before, which must be > 0); churn risk = a CRM-managed customer
+  (company in the master, or followed up at least once) with no follow-up in the last
+  ``tag_no_followup_months``, or purchases down by ≥ ``tag_decline_min`` against the 12 months
+  before (which must be > 0);
 - **firmographics**: industry 制造业 / 零售业 / 服务业, anything else or missing → 其他; size by
   employees: large ≥ 500, medium 50–499, small < 50, unknown when missing;
 - **value matrix**: current value = gross profit of the last 12 months; potential value = predicted
-  CLV when given, else the revenue change (last 12 months − the 12 months before, 元).
+  CLV (:mod:`saleslab.clv` with the clv area's ``clv_horizon_months`` and ``clv_annual_discount``,
+  the same figures as the CLV stage) or, with ``value_potential="growth"``, the revenue change (last
+  12 months − the 12 months before, 元); high/low against ``value_split`` (median by default).
+
+Every result records the parameters it was computed with (:func:`saleslab.params.attach`): the
+customers area's, the facts layer's and, for the value matrix, the clv area's.
 """
 
 from __future__ import annotations
@@ -42,10 +49,14 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ..channels.performance import first_orders
+from .. import facts
+from ..channels import first_orders
+from ..clv.params import Params as ClvParams
 from ..engine import Engine
-from ..errors import ParameterError
-from ..performance.kpis import as_date
+from ..errors import SalesLabError
+from ..facts import Params as FactsParams
+from ..periods import as_date
+from .params import Params
 
 #: The eight RFM classes of domain.md §6 in (R, F, M) order of the table there.
 RFM_CLASSES = (
@@ -75,6 +86,29 @@ CUSTOMER_TYPES = ("type_company", "type_person", "type_unknown")
 QUADRANTS = ("quadrant_deepen", "quadrant_maintain", "quadrant_develop", "quadrant_low_cost")
 _QUADRANT_OF = {(True, True): "quadrant_deepen", (True, False): "quadrant_maintain",
                 (False, True): "quadrant_develop", (False, False): "quadrant_low_cost"}
+POTENTIAL_BASES = ("clv", "growth")
+
+
+# ---------------------------------------------------------------------------------------------
+# parameters recorded on the results
+# ---------------------------------------------------------------------------------------------
+
+def _record(df, *sources, **models):
+    """Set ``df.attrs["params"]``: the parameters recorded on ``sources`` (earlier results, in
+    order), then those of ``models`` (pydantic models or None), which win. Returns ``df``."""
+    d: dict = {}
+    for src in sources:
+        if src is not None:
+            d.update(getattr(src, "attrs", {}).get("params", {}))
+    for m in models.values():
+        if m is not None:
+            d.update(m.model_dump(mode="json"))
+    df.attrs["params"] = d
+    return df
+
+
+def _facts(facts_params: FactsParams | None) -> FactsParams:
+    return facts_params or FactsParams()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,7 +119,7 @@ def window(as_of, months: int) -> tuple[dt.date, dt.date]:
     """The ``months``-month window ending at ``as_of`` (inclusive): (as_of − months + 1 day, as_of)."""
     as_of = as_date(as_of)
     if int(months) < 1:
-        raise ParameterError(f"a window needs at least 1 month (got {months!r})")
+        raise SalesLabError(f"a window needs at least 1 month (got {months!r})")
     lo = (pd.Timestamp(as_of) - pd.DateOffset(months=int(months)) + pd.Timedelta(days=1)).date()
     return lo, as_of
 
@@ -98,35 +132,32 @@ def _months_back(as_of, months: int) -> dt.date:
 # RFM
 # ---------------------------------------------------------------------------------------------
 
-def rfm_expr(eng: Engine, as_of, window_months: int = 12) -> ibis.Table:
-    """RFM per customer over the window of ``window_months`` ending at ``as_of`` (Ibis, any engine).
+def rfm_expr(eng: Engine, as_of, params: Params | None = None, facts_params: FactsParams | None = None
+             ) -> ibis.Table:
+    """RFM per customer over the ``params.rfm_window_months`` ending at ``as_of`` (Ibis, any engine).
 
-    Input: orders(order_id, order_date, customer_id), order_lines(order_id, net_amount),
-    returns(order_id, return_date, amount).
+    Input: :func:`saleslab.facts.movements_expr` over the window (sales and returns of known customers).
     Returns (Ibis): customer_id, recency_days, frequency, monetary — one row per customer with at
-    least one order line dated in the window.
-    Formulas: recency_days = as_of − max(order_date); frequency = distinct order_id;
-    monetary = round(Σ net_amount − Σ returns.amount dated in the window on the customer's orders, 2).
+    least one sale dated in the window.
+    Formulas: recency_days = as_of − max(order date of a sale); frequency = distinct order_id of the
+    sales; monetary = round(Σ amount, 2) = sales − returns counted in the window
+    (``facts_params.returns_basis``), attributed to the returned order's customer.
     """
-    lo, hi = window(as_of, window_months)
-    orders = eng.table("orders")
-    o = orders.filter(orders.customer_id.notnull() & orders.order_date.between(lo, hi)).select(
-        "order_id", "order_date", "customer_id")
-    ln = eng.table("order_lines").select("order_id", "net_amount")
-    s = ln.join(o, "order_id")
-    sales = s.group_by("customer_id").aggregate(
-        last_order=s.order_date.max(), frequency=s.order_id.nunique(), gross=s.net_amount.sum())
-    r = eng.table("returns")
-    r = r.filter(r.return_date.between(lo, hi)).select("order_id", "amount")
-    ro = orders.filter(orders.customer_id.notnull()).select("order_id", "customer_id")
-    rj = r.join(ro, "order_id")
-    rets = rj.group_by("customer_id").aggregate(returned=rj.amount.sum())
-    j = sales.left_join(rets, sales.customer_id == rets.customer_id)
-    return j.select(
-        customer_id=j.customer_id,
-        recency_days=ibis.literal(hi).delta(j.last_order, unit="day").cast("int64"),
-        frequency=j.frequency.cast("int64"),
-        monetary=(j.gross - j.returned.fill_null(0.0)).round(2),
+    p, fp = params or Params(), _facts(facts_params)
+    lo, hi = window(as_of, p.rfm_window_months)
+    m = facts.movements_expr(eng, lo, hi, fp.returns_basis)
+    m = m.filter(m.customer_id.notnull())
+    g = m.group_by("customer_id").aggregate(
+        last_order=ibis.ifelse(m.is_sale, m.date, ibis.null("date")).max(),
+        frequency=ibis.ifelse(m.is_sale, m.order_id, ibis.null("string")).nunique(),
+        monetary=m.amount.sum(),
+    )
+    g = g.filter(g.last_order.notnull())
+    return g.select(
+        customer_id=g.customer_id,
+        recency_days=ibis.literal(hi).delta(g.last_order, unit="day").cast("int64"),
+        frequency=g.frequency.cast("int64"),
+        monetary=g.monetary.cast("float64").round(2),
     )
 
 
@@ -138,16 +169,17 @@ def quintile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Serie
     return (1 + (5 * worse) // max(n, 1)).astype("int64")
 
 
-def score_rfm(rfm_table: pd.DataFrame, threshold: str = "mean") -> pd.DataFrame:
+def score_rfm(rfm_table: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     """Add quintile scores and the RFM class to an RFM table (pure; see :func:`rfm`).
 
     Input columns: customer_id, recency_days, frequency, monetary.
     Returns the same rows sorted by customer_id with r_score, f_score, m_score (1–5; recent, frequent,
     high spend = 5), r_high, f_high, m_high (score > mean score, or score ≥ 3 with
-    ``threshold="score3"``) and rfm_class (one of :data:`RFM_CLASSES`).
+    ``params.rfm_threshold="score3"``) and rfm_class (one of :data:`RFM_CLASSES`). Records ``params``
+    (and what ``rfm_table`` records).
     """
-    if threshold not in THRESHOLDS:
-        raise ParameterError(f"rfm threshold must be one of {', '.join(THRESHOLDS)} (got {threshold!r})")
+    p = params or Params()
+    threshold = p.rfm_threshold
     df = rfm_table.sort_values("customer_id", kind="mergesort").reset_index(drop=True).copy()
     df["monetary"] = df["monetary"].astype(float).round(2)
     df["r_score"] = quintile_score(df["recency_days"], higher_is_better=False)
@@ -155,27 +187,27 @@ def score_rfm(rfm_table: pd.DataFrame, threshold: str = "mean") -> pd.DataFrame:
     df["m_score"] = quintile_score(df["monetary"])
     for s in "rfm":
         score = df[f"{s}_score"]
-        cut = score.mean() if threshold == "mean" else 3
-        df[f"{s}_high"] = (score > cut) if threshold == "mean" else (score >= cut)
+        df[f"{s}_high"] = (score > score.mean()) if threshold == "mean" else (score >= 3)
     df["rfm_class"] = [_CLASS_OF[k] for k in zip(df["r_high"], df["f_high"], df["m_high"])]
-    return df
+    return _record(df, rfm_table, params=p)
 
 
-def rfm(eng: Engine, as_of, window_months: int = 12, threshold: str = "mean") -> pd.DataFrame:
+def rfm(eng: Engine, as_of, params: Params | None = None, facts_params: FactsParams | None = None) -> pd.DataFrame:
     """RFM with quintile scores and class per customer (see :func:`rfm_expr`, :func:`score_rfm`).
 
     Returns: customer_id, recency_days, frequency, monetary, r_score, f_score, m_score, r_high,
-    f_high, m_high, rfm_class — sorted by customer_id.
+    f_high, m_high, rfm_class — sorted by customer_id; records ``params`` and ``facts_params``.
     """
-    df = eng.execute(rfm_expr(eng, as_of, window_months))
-    return score_rfm(df, threshold)
+    p, fp = params or Params(), _facts(facts_params)
+    df = _record(eng.execute(rfm_expr(eng, as_of, p, fp)), facts=fp)
+    return score_rfm(df, p)
 
 
 def rfm_summary(scored: pd.DataFrame) -> pd.DataFrame:
     """Customers and revenue per RFM class, all eight classes in :data:`RFM_CLASSES` order.
 
     Input: :func:`rfm`'s table. Returns: rfm_class, customers, customer_share, revenue (Σ monetary),
-    revenue_share, avg_recency_days, avg_frequency, treatment (label key).
+    revenue_share (= revenue / Σ revenue), avg_recency_days, avg_frequency, treatment (label key).
     """
     g = scored.groupby("rfm_class").agg(customers=("customer_id", "size"), revenue=("monetary", "sum"),
                                         avg_recency_days=("recency_days", "mean"), avg_frequency=("frequency", "mean"))
@@ -188,19 +220,20 @@ def rfm_summary(scored: pd.DataFrame) -> pd.DataFrame:
     out["avg_recency_days"] = out["avg_recency_days"].round(1)
     out["avg_frequency"] = out["avg_frequency"].round(2)
     out["treatment"] = out["rfm_class"].map(TREATMENTS)
-    return out[["rfm_class", "customers", "customer_share", "revenue", "revenue_share", "avg_recency_days",
-                "avg_frequency", "treatment"]]
+    out = out[["rfm_class", "customers", "customer_share", "revenue", "revenue_share", "avg_recency_days",
+               "avg_frequency", "treatment"]]
+    return _record(out, scored)
 
 
 def rfm_grid(scored: pd.DataFrame) -> pd.DataFrame:
-    """R score × F score grid: r_score (5..1 rows), f_score (1..5 columns) → customers, and the
-    mean monetary in a second frame. Returns a long table: r_score, f_score, customers, avg_monetary."""
+    """R score × F score grid of :func:`rfm`'s table, as a long table: r_score (5..1), f_score (1..5),
+    customers (count), avg_monetary (mean monetary of the cell, NaN when empty) — all 25 cells."""
     idx = pd.MultiIndex.from_product([range(5, 0, -1), range(1, 6)], names=["r_score", "f_score"])
     g = scored.groupby(["r_score", "f_score"]).agg(customers=("customer_id", "size"), avg_monetary=("monetary", "mean"))
     g = g.reindex(idx)
     g["customers"] = g["customers"].fillna(0).astype("int64")
     g["avg_monetary"] = g["avg_monetary"].round(2)
-    return g.reset_index()
+    return _record(g.reset_index(), scored)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,129 +244,118 @@ def _count(share: float, n: int) -> int:
     return int(np.floor(share * n + 0.5))
 
 
-def assign_tiers(scored: pd.DataFrame, high_share: float = 0.15, potential_share: float = 0.30,
-                 basic_share: float = 0.40, churn_share: float = 0.15) -> pd.Series:
+def assign_tiers(scored: pd.DataFrame, params: Params | None = None) -> pd.Series:
     """Tier per customer (index of ``scored``): one of :data:`TIERS`.
 
     Input columns: customer_id, recency_days, frequency, monetary.
-    Rule: the ⌊churn_share × n + ½⌋ customers with the longest recency (ties: less revenue, then
-    customer id) are churn risk; the others by monetary (desc), frequency (desc), customer id: the
-    first ⌊high_share × n + ½⌋ are high value, the next up to ⌊(high + potential) × n + ½⌋ potential,
-    the rest basic. The four shares must add up to 1.
+    Rule: the ⌊tier_churn_share × n + ½⌋ customers with the longest recency (ties: less revenue,
+    then customer id) are churn risk; the others by monetary (desc), frequency (desc), customer id:
+    the first ⌊tier_high_share × n + ½⌋ are high value, the next up to ⌊(high + potential) × n + ½⌋
+    potential, the rest basic (the four shares add up to 1: :class:`Params` checks it).
     """
-    shares = (high_share, potential_share, basic_share, churn_share)
-    if any(s < 0 for s in shares) or abs(sum(shares) - 1.0) > 1e-6:
-        raise ParameterError(f"tier shares must be ≥ 0 and add up to 1 (got {shares})")
+    p = params or Params()
     n = len(scored)
     df = scored[["customer_id", "recency_days", "frequency", "monetary"]].copy()
     df["monetary"] = df["monetary"].astype(float).round(2)
-    tier = pd.Series("tier_basic", index=df.index, dtype=object)
+    tier = pd.Series("tier_basic", index=df.index, dtype=object, name="customer_tier")
     by_recency = df.sort_values(["recency_days", "monetary", "customer_id"], ascending=[False, True, True],
                                 kind="mergesort")
-    churn = by_recency.index[:_count(churn_share, n)]
+    churn = by_recency.index[:_count(p.tier_churn_share, n)]
     tier[churn] = "tier_churn_risk"
     rest = df.drop(churn).sort_values(["monetary", "frequency", "customer_id"], ascending=[False, False, True],
                                       kind="mergesort")
-    n_high = min(_count(high_share, n), len(rest))
-    n_top = min(_count(high_share + potential_share, n), len(rest))
+    n_high = min(_count(p.tier_high_share, n), len(rest))
+    n_top = min(_count(p.tier_high_share + p.tier_potential_share, n), len(rest))
     tier[rest.index[:n_high]] = "tier_high_value"
     tier[rest.index[n_high:n_top]] = "tier_potential"
-    return tier
+    return _record(tier, scored, params=p)
 
 
 def tier_summary(segments: pd.DataFrame, value: str = "monetary") -> pd.DataFrame:
     """Customers and revenue per tier (:data:`TIERS` order).
 
-    Input columns: customer_tier, ``value``. Returns: customer_tier, customers, customer_share,
-    revenue, revenue_share."""
-    return _cut(segments, "customer_tier", TIERS, value).rename(columns={"segment": "customer_tier"}).drop(
+    Input columns: customer_tier, ``value``. Returns: customer_tier, customers, customer_share
+    (= customers / Σ customers), revenue (Σ ``value``), revenue_share (= revenue / Σ revenue)."""
+    out = _cut(segments, "customer_tier", TIERS, value).rename(columns={"segment": "customer_tier"}).drop(
         columns="dimension")
+    return _record(out, segments)
 
 
 # ---------------------------------------------------------------------------------------------
 # activity and rule tags
 # ---------------------------------------------------------------------------------------------
 
-def activity_expr(eng: Engine, as_of, recent_months: int = 3) -> ibis.Table:
-    """Per customer: sales and returns over the last 24 months and CRM follow-ups up to ``as_of`` (Ibis).
+def activity_expr(eng: Engine, as_of, params: Params | None = None, facts_params: FactsParams | None = None
+                  ) -> ibis.Table:
+    """Per customer: revenue and cost over the last 24 months and CRM follow-ups up to ``as_of`` (Ibis).
 
-    Input: orders, order_lines, products(unit_cost), returns, followups(customer_id, followup_date).
-    Returns (Ibis): customer_id, gross_12m, returned_12m, cost_12m, returned_cost_12m, gross_prev_12m,
-    returned_prev_12m, orders_12m, repeat_orders_12m, orders_recent, followups_recent, followups,
-    last_followup_date — one row per customer with an order line or a return in the 24 months, or
-    any follow-up. "12m" is the 12-month window ending at as_of, "prev_12m" the 12 months before it,
-    "recent" the last ``recent_months``; repeat orders are orders other than the customer's first
-    order ever (earliest date, then smallest order id).
+    Input: :func:`saleslab.facts.movements_expr` over the 24 months ending at ``as_of`` (sales and
+    returns, ``facts_params.returns_basis``), the first orders (:func:`saleslab.channels.first_orders`),
+    followups(customer_id, followup_date).
+    Returns (Ibis): customer_id, revenue_12m, cost_12m, revenue_prev_12m, orders_12m,
+    repeat_orders_12m, orders_recent, followups_recent, followups, last_followup_date — one row per
+    customer with a sale or a return in the 24 months, or any follow-up.
+    Formulas: "12m" is the 12-month window ending at as_of, "prev_12m" the 12 months before it,
+    "recent" the last ``params.tag_recent_months``; revenue = Σ amount (sales − returns), cost = Σ
+    cost; orders = distinct orders with a sale; repeat orders are orders other than the customer's
+    first order ever (earliest date, then smallest order id).
     """
+    p, fp = params or Params(), _facts(facts_params)
     as_of = as_date(as_of)
     cur_lo, _ = window(as_of, 12)
     prev_lo, _ = window(as_of, 24)
-    rec_lo, _ = window(as_of, recent_months)
-    orders = eng.table("orders")
-    hdr = orders.filter(orders.customer_id.notnull()).select("order_id", "order_date", "customer_id")
-    p = eng.table("products").select("product_id", "unit_cost")
-    first = first_orders(eng, as_of).select("customer_id", "first_order_id")
-
-    o = hdr.filter(hdr.order_date.between(prev_lo, as_of))
-    o = o.left_join(first, o.customer_id == first.customer_id).select(
-        "order_id", "order_date", "customer_id", "first_order_id")
-    ln = eng.table("order_lines").select("order_id", "product_id", "quantity", "net_amount")
-    s = ln.join(o, "order_id")
-    s = s.left_join(p, s.product_id == p.product_id)
+    rec_lo, _ = window(as_of, p.tag_recent_months)
+    m = facts.movements_expr(eng, prev_lo, as_of, fp.returns_basis)
+    m = m.filter(m.customer_id.notnull())
+    first = first_orders(eng, as_of).select(f_customer_id="customer_id", first_order_id="first_order_id")
+    m = m.left_join(first, m.customer_id == first.f_customer_id)
     null_s, zero = ibis.null("string"), ibis.literal(0.0)
-    sales = s.select(
-        customer_id=s.customer_id, date=s.order_date, kind=ibis.literal("sale"),
-        order_id=s.order_id, repeat_order_id=ibis.ifelse(s.order_id == s.first_order_id.fill_null(""), null_s,
-                                                         s.order_id),
-        amount=s.net_amount, cost=s.quantity * s.unit_cost.fill_null(0))
-    r = eng.table("returns")
-    r = r.filter(r.return_date.between(prev_lo, as_of)).select("order_id", "product_id", "return_date", "quantity",
-                                                                "amount")
-    r = r.join(hdr.select("order_id", "customer_id"), "order_id")
-    r = r.left_join(p, r.product_id == p.product_id)
-    rets = r.select(customer_id=r.customer_id, date=r.return_date, kind=ibis.literal("return"), order_id=null_s,
-                    repeat_order_id=null_s, amount=r.amount, cost=r.quantity * r.unit_cost.fill_null(0))
+    sale_id = ibis.ifelse(m.is_sale, m.order_id, null_s)
+    money = m.select(
+        customer_id=m.customer_id, date=m.date, is_sale=m.is_sale, is_followup=ibis.literal(False),
+        order_id=sale_id,
+        repeat_order_id=ibis.ifelse(m.is_sale & (m.order_id != m.first_order_id.fill_null("")), m.order_id, null_s),
+        amount=m.amount.cast("float64"), cost=m.cost.cast("float64"))
     f = eng.table("followups")
     f = f.filter(f.customer_id.notnull() & (f.followup_date <= as_of))
-    fol = f.select(customer_id=f.customer_id, date=f.followup_date, kind=ibis.literal("followup"), order_id=null_s,
-                   repeat_order_id=null_s, amount=zero, cost=zero)
-    u = sales.union(rets).union(fol)
-    cur = u.date >= cur_lo
-    prev = u.date < cur_lo
-    rec = u.date >= rec_lo
-    is_sale, is_ret, is_fol = u.kind == "sale", u.kind == "return", u.kind == "followup"
+    fol = f.select(customer_id=f.customer_id, date=f.followup_date, is_sale=ibis.literal(False),
+                   is_followup=ibis.literal(True), order_id=null_s, repeat_order_id=null_s, amount=zero, cost=zero)
+    u = money.union(fol)
+    money_row = ~u.is_followup
+    cur, prev, rec = u.date >= cur_lo, u.date < cur_lo, u.date >= rec_lo
 
     def total(cond, col):
         return ibis.ifelse(cond, col, zero).sum()
 
     return u.group_by("customer_id").aggregate(
-        gross_12m=total(is_sale & cur, u.amount),
-        returned_12m=total(is_ret & cur, u.amount),
-        cost_12m=total(is_sale & cur, u.cost),
-        returned_cost_12m=total(is_ret & cur, u.cost),
-        gross_prev_12m=total(is_sale & prev, u.amount),
-        returned_prev_12m=total(is_ret & prev, u.amount),
+        revenue_12m=total(money_row & cur, u.amount),
+        cost_12m=total(money_row & cur, u.cost),
+        revenue_prev_12m=total(money_row & prev, u.amount),
         orders_12m=ibis.ifelse(cur, u.order_id, null_s).nunique(),
         repeat_orders_12m=ibis.ifelse(cur, u.repeat_order_id, null_s).nunique(),
         orders_recent=ibis.ifelse(rec, u.order_id, null_s).nunique(),
-        followups_recent=ibis.ifelse(is_fol & rec, 1, 0).sum(),
-        followups=ibis.ifelse(is_fol, 1, 0).sum(),
-        last_followup_date=ibis.ifelse(is_fol, u.date, ibis.null("date")).max(),
+        followups_recent=ibis.ifelse(u.is_followup & rec, 1, 0).sum(),
+        followups=ibis.ifelse(u.is_followup, 1, 0).sum(),
+        last_followup_date=ibis.ifelse(u.is_followup, u.date, ibis.null("date")).max(),
     )
 
 
-def customer_activity(eng: Engine, as_of, recent_months: int = 3, customer_ids=None) -> pd.DataFrame:
+def customer_activity(eng: Engine, as_of, params: Params | None = None, facts_params: FactsParams | None = None,
+                      customer_ids=None) -> pd.DataFrame:
     """Per-customer activity for the tags and the value matrix (see :func:`activity_expr`).
 
     ``customer_ids`` (e.g. the RFM customers) restricts the rows to those customers, with zeros for
     one without activity; None keeps every customer of :func:`activity_expr`.
 
+    Input: :func:`activity_expr`, customers(customer_id, customer_type).
     Returns: customer_id, revenue_12m, revenue_prev_12m, revenue_change (= revenue_12m −
-    revenue_prev_12m), cost_12m, gross_profit_12m, orders_12m, repeat_orders_12m, orders_recent,
-    followups_recent, followups, last_followup_date, crm_managed (company in the customer master
-    or followed up at least once) — sorted by customer_id. Revenue nets returns (module docstring).
+    revenue_prev_12m), cost_12m, gross_profit_12m (= revenue_12m − cost_12m), orders_12m,
+    repeat_orders_12m, orders_recent, followups_recent, followups, last_followup_date, crm_managed
+    (company in the customer master or followed up at least once) — sorted by customer_id; money
+    rounded to the cent. Records ``params`` and ``facts_params``.
     """
-    df = eng.execute(activity_expr(eng, as_of, recent_months))
+    p, fp = params or Params(), _facts(facts_params)
+    df = eng.execute(activity_expr(eng, as_of, p, fp))
     if customer_ids is not None:
         ids = pd.DataFrame({"customer_id": pd.Series(sorted(set(customer_ids)), dtype=object)})
         df = ids.merge(df, on="customer_id", how="left")
@@ -341,10 +363,10 @@ def customer_activity(eng: Engine, as_of, recent_months: int = 3, customer_ids=N
         df[num] = df[num].fillna(0)
     c = eng.table("customers")
     companies = set(eng.execute(c.filter(c.customer_type == "company").select("customer_id").distinct())["customer_id"])
-    df["revenue_12m"] = (df["gross_12m"] - df["returned_12m"]).round(2)
-    df["revenue_prev_12m"] = (df["gross_prev_12m"] - df["returned_prev_12m"]).round(2)
+    df["revenue_12m"] = df["revenue_12m"].astype(float).round(2)
+    df["revenue_prev_12m"] = df["revenue_prev_12m"].astype(float).round(2)
     df["revenue_change"] = (df["revenue_12m"] - df["revenue_prev_12m"]).round(2)
-    df["cost_12m"] = (df["cost_12m"] - df["returned_cost_12m"]).round(2)
+    df["cost_12m"] = df["cost_12m"].astype(float).round(2)
     df["gross_profit_12m"] = (df["revenue_12m"] - df["cost_12m"]).round(2)
     for col in ("orders_12m", "repeat_orders_12m", "orders_recent", "followups_recent", "followups"):
         df[col] = df[col].fillna(0).astype("int64")
@@ -353,43 +375,49 @@ def customer_activity(eng: Engine, as_of, recent_months: int = 3, customer_ids=N
     cols = ["customer_id", "revenue_12m", "revenue_prev_12m", "revenue_change", "cost_12m", "gross_profit_12m",
             "orders_12m", "repeat_orders_12m", "orders_recent", "followups_recent", "followups",
             "last_followup_date", "crm_managed"]
-    return df[cols].sort_values("customer_id").reset_index(drop=True)
+    out = df[cols].sort_values("customer_id").reset_index(drop=True)
+    return _record(out, params=p, facts=fp)
 
 
-def rule_tags(activity: pd.DataFrame, as_of, high_value_min: float = 100_000, repeat_min: int = 3,
-              followups_min: int = 2, rising_min: float = 0.2, no_followup_months: int = 6,
-              decline_min: float = 0.5) -> pd.DataFrame:
+def rule_tags(activity: pd.DataFrame, as_of, params: Params | None = None) -> pd.DataFrame:
     """Rule tags per customer (domain.md §6; several may apply). Pure function over :func:`customer_activity`.
 
-    Returns: customer_id, rule_revenue (revenue_12m ≥ high_value_min), rule_repeat (repeat_orders_12m
-    ≥ repeat_min), rule_followups (followups_recent ≥ followups_min and orders_recent = 0),
-    rule_rising (revenue_prev_12m > 0 and revenue_12m ≥ (1 + rising_min) × revenue_prev_12m),
-    rule_no_followup (crm_managed and no follow-up after as_of − no_followup_months),
-    rule_decline (revenue_prev_12m > 0 and revenue_12m ≤ (1 − decline_min) × revenue_prev_12m),
-    tag_high_value (revenue or repeat), tag_potential (followups or rising), tag_churn_risk
-    (no_followup or decline), tags (the tag keys that apply, comma-separated, "" when none).
+    Returns: customer_id, rule_revenue (revenue_12m ≥ tag_high_value_min), rule_repeat
+    (repeat_orders_12m ≥ tag_repeat_min), rule_followups (followups_recent ≥ tag_followups_min and
+    orders_recent = 0), rule_rising (revenue_prev_12m > 0 and revenue_12m ≥ (1 + tag_rising_min) ×
+    revenue_prev_12m), rule_no_followup (crm_managed and no follow-up after as_of −
+    tag_no_followup_months), rule_decline (revenue_prev_12m > 0 and revenue_12m ≤ (1 −
+    tag_decline_min) × revenue_prev_12m), tag_high_value (revenue or repeat), tag_potential
+    (followups or rising), tag_churn_risk (no_followup or decline), tags (the tag keys that apply,
+    comma-separated, "" when none). Records ``params`` (and what ``activity`` records).
     """
+    p = params or Params()
+    recorded = activity.attrs.get("params", {}).get("tag_recent_months", p.tag_recent_months)
+    if recorded != p.tag_recent_months:
+        raise SalesLabError(f"the activity was computed with tag_recent_months={recorded}, the tags are asked "
+                            f"with {p.tag_recent_months}: compute both with the same parameters")
     a = activity
-    cutoff = _months_back(as_of, no_followup_months)
+    cutoff = _months_back(as_of, p.tag_no_followup_months)
     last = pd.to_datetime(a["last_followup_date"])
     prev, cur = a["revenue_prev_12m"].round(2), a["revenue_12m"].round(2)
     out = pd.DataFrame({"customer_id": a["customer_id"]})
-    out["rule_revenue"] = cur >= high_value_min
-    out["rule_repeat"] = a["repeat_orders_12m"] >= repeat_min
-    out["rule_followups"] = (a["followups_recent"] >= followups_min) & (a["orders_recent"] == 0)
-    out["rule_rising"] = (prev > 0) & (cur >= ((1 + rising_min) * prev).round(2))
+    out["rule_revenue"] = cur >= p.tag_high_value_min
+    out["rule_repeat"] = a["repeat_orders_12m"] >= p.tag_repeat_min
+    out["rule_followups"] = (a["followups_recent"] >= p.tag_followups_min) & (a["orders_recent"] == 0)
+    out["rule_rising"] = (prev > 0) & (cur >= ((1 + p.tag_rising_min) * prev).round(2))
     out["rule_no_followup"] = a["crm_managed"].astype(bool) & ~(last > pd.Timestamp(cutoff))
-    out["rule_decline"] = (prev > 0) & (cur <= ((1 - decline_min) * prev).round(2))
+    out["rule_decline"] = (prev > 0) & (cur <= ((1 - p.tag_decline_min) * prev).round(2))
     out["tag_high_value"] = out["rule_revenue"] | out["rule_repeat"]
     out["tag_potential"] = out["rule_followups"] | out["rule_rising"]
     out["tag_churn_risk"] = out["rule_no_followup"] | out["rule_decline"]
     flags = out[list(TAGS)].to_numpy()
     out["tags"] = [",".join(t for t, on in zip(TAGS, row) if on) for row in flags]
-    return out.reset_index(drop=True)
+    return _record(out.reset_index(drop=True), activity, params=p)
 
 
-def tag_summary(tags: pd.DataFrame, value: pd.Series | None = None) -> pd.DataFrame:
-    """Customers per tag and per rule behind it: tag, rule, customers, customer_share (of all rows)."""
+def tag_summary(tags: pd.DataFrame) -> pd.DataFrame:
+    """Customers per tag and per rule behind it (:func:`rule_tags`): tag, rule (``rule_any`` for the
+    tag itself), customers, customer_share (= customers / all rows of ``tags``)."""
     rules = {"tag_high_value": ("rule_revenue", "rule_repeat"), "tag_potential": ("rule_followups", "rule_rising"),
              "tag_churn_risk": ("rule_no_followup", "rule_decline")}
     n = len(tags)
@@ -399,7 +427,7 @@ def tag_summary(tags: pd.DataFrame, value: pd.Series | None = None) -> pd.DataFr
         rows += [{"tag": tag, "rule": r, "customers": int(tags[r].sum())} for r in parts]
     out = pd.DataFrame(rows)
     out["customer_share"] = out["customers"] / n if n else 0.0
-    return out
+    return _record(out, tags)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,6 +451,7 @@ def size_band(employees: pd.Series, large_min: int = 500, medium_min: int = 50) 
 def firmographics(eng: Engine, customer_ids=None) -> pd.DataFrame:
     """Profile bands per customer from the customer master (first record per customer_id).
 
+    Input: customers(customer_id, customer_type, industry, employees, created_date).
     Returns: customer_id, customer_type (type_company / type_person / type_unknown), industry_band,
     size_band — for ``customer_ids`` (customers missing from the master get type_unknown,
     industry_other, size_unknown) or for every master row when None.
@@ -460,11 +489,13 @@ def firmographic_cuts(df: pd.DataFrame, value: str = "monetary") -> pd.DataFrame
 
     Input columns: customer_id, customer_type, industry_band, size_band, ``value`` (revenue).
     Returns: dimension (customer_type / industry_band / size_band), segment, customers,
-    customer_share, revenue, revenue_share — every band listed, zero when empty.
+    customer_share (= customers / Σ customers of the dimension), revenue (Σ ``value``), revenue_share
+    (= revenue / Σ revenue of the dimension) — every band listed, zero when empty.
     """
-    return pd.concat([_cut(df, "customer_type", CUSTOMER_TYPES, value),
-                      _cut(df, "industry_band", INDUSTRY_BANDS, value),
-                      _cut(df, "size_band", SIZE_BANDS, value)], ignore_index=True)
+    out = pd.concat([_cut(df, "customer_type", CUSTOMER_TYPES, value),
+                     _cut(df, "industry_band", INDUSTRY_BANDS, value),
+                     _cut(df, "size_band", SIZE_BANDS, value)], ignore_index=True)
+    return _record(out, df)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,9 +505,10 @@ def firmographic_cuts(df: pd.DataFrame, value: str = "monetary") -> pd.DataFrame
 def value_table(activity: pd.DataFrame, clv: pd.DataFrame | None = None, clv_column: str = "clv") -> pd.DataFrame:
     """Current and potential value per customer of :func:`customer_activity`.
 
-    Returns: customer_id, current_value (gross_profit_12m), potential_value (``clv[clv_column]``
+    Returns: customer_id, current_value (= gross_profit_12m), potential_value (``clv[clv_column]``
     when ``clv`` — a table with customer_id — is given, 0 for customers it lacks; else
     revenue_change = revenue_12m − revenue_prev_12m), potential_basis ("clv" or "growth").
+    Records what ``activity`` records.
     """
     out = activity[["customer_id"]].copy()
     out["current_value"] = activity["gross_profit_12m"].astype(float).round(2)
@@ -488,27 +520,29 @@ def value_table(activity: pd.DataFrame, clv: pd.DataFrame | None = None, clv_col
     else:
         out["potential_value"] = activity["revenue_change"].astype(float).round(2).to_numpy()
         out["potential_basis"] = "growth"
-    return out.reset_index(drop=True)
+    return _record(out.reset_index(drop=True), activity)
 
 
-POTENTIAL_BASES = ("clv", "growth")
+def potential_value_table(eng: Engine, as_of, activity: pd.DataFrame, params: Params | None = None,
+                          clv_params: ClvParams | None = None) -> pd.DataFrame:
+    """:func:`value_table` with the potential value chosen by ``params.value_potential``: ``clv`` —
+    the predicted customer lifetime value, :func:`saleslab.clv.predicted_clv` with ``clv_params``
+    (clv_horizon_months, clv_annual_discount: the call and parameters of the CLV stage, so a
+    customer's CLV is the same on both pages) — or ``growth`` (revenue change year over year).
 
+    Returns: customer_id, current_value, potential_value, potential_basis; records ``params``,
+    ``clv_params`` and what ``activity`` records.
+    """
+    p = params or Params()
+    if p.value_potential not in POTENTIAL_BASES:  # the model allows only these; a guard for model_construct
+        raise SalesLabError(f"value_potential must be one of {', '.join(POTENTIAL_BASES)} (got {p.value_potential!r})")
+    if p.value_potential == "growth":
+        return _record(value_table(activity), activity, params=p)
+    from .. import clv
 
-def potential_value_table(eng, as_of, activity: pd.DataFrame, potential: str = "clv",
-                          horizon_months: int = 12, annual_discount: float = 0.10) -> pd.DataFrame:
-    """:func:`value_table` with the potential value chosen by ``potential``: ``clv`` — the predicted
-    customer lifetime value over ``horizon_months`` (BG/NBD + Gamma-Gamma fitted on all purchases
-    up to ``as_of``, :mod:`saleslab.clv`) — or ``growth`` (revenue change year over year)."""
-    if potential not in POTENTIAL_BASES:
-        raise ParameterError(f"value_potential must be one of {', '.join(POTENTIAL_BASES)} (got {potential!r})")
-    if potential == "growth":
-        return value_table(activity)
-    from ..clv import models as clv
-
-    summary = clv.summary(eng, as_of)
-    values = clv.customer_value(summary, clv.fit_bg_nbd(summary), clv.fit_gamma_gamma(summary),
-                                horizon_months, annual_discount)
-    return value_table(activity, values[["customer_id", "clv"]])
+    cp = clv_params or ClvParams()
+    values = clv.predicted_clv(eng, as_of, cp)
+    return _record(value_table(activity, values[["customer_id", "clv"]]), activity, params=p, clv=cp)
 
 
 def value_threshold(values: pd.Series, split="median") -> float:
@@ -523,30 +557,32 @@ def value_threshold(values: pd.Series, split="median") -> float:
     except (TypeError, ValueError):
         q = -1.0
     if not 0 < q < 1:
-        raise ParameterError(f"value split must be 'median', 'mean' or a quantile in (0, 1) (got {split!r})")
+        raise SalesLabError(f"value split must be 'median', 'mean' or a quantile in (0, 1) (got {split!r})")
     return float(v.quantile(q))
 
 
-def value_matrix(df: pd.DataFrame, current: str = "current_value", potential: str = "potential_value",
-                 split="median") -> pd.DataFrame:
-    """Quadrant per customer: high current value when above the split of ``current`` (strictly),
-    high potential likewise; deepen (high, high), maintain (high, low), develop (low, high),
-    low-cost service (low, low).
+def value_matrix(values: pd.DataFrame, params: Params | None = None, *, current: str = "current_value",
+                 potential: str = "potential_value") -> pd.DataFrame:
+    """Quadrant per customer of :func:`potential_value_table` (or any table with the two columns).
 
-    Returns ``df`` with current_high, potential_high and quadrant (one of :data:`QUADRANTS`).
+    Returns ``values`` with current_high (``current`` > its cut), potential_high (likewise) and
+    quadrant: deepen (high, high), maintain (high, low), develop (low, high), low-cost service (low,
+    low) — one of :data:`QUADRANTS`. The cut of each column is :func:`value_threshold` with
+    ``params.value_split`` (a value equal to the cut is low). Records ``params``.
     """
-    out = df.copy()
-    cx, py = value_threshold(out[current], split), value_threshold(out[potential], split)
+    p = params or Params()
+    out = values.copy()
+    cx, py = value_threshold(out[current], p.value_split), value_threshold(out[potential], p.value_split)
     out["current_high"] = out[current].astype(float) > cx
     out["potential_high"] = out[potential].astype(float) > py
     out["quadrant"] = [_QUADRANT_OF[k] for k in zip(out["current_high"], out["potential_high"])]
-    return out
+    return _record(out, values, params=p)
 
 
 def quadrant_counts(matrix: pd.DataFrame, current: str = "current_value", potential: str = "potential_value"
                     ) -> pd.DataFrame:
-    """Per quadrant (:data:`QUADRANTS` order): quadrant, customers, customer_share, current_value,
-    potential_value (sums)."""
+    """Per quadrant of :func:`value_matrix` (:data:`QUADRANTS` order): quadrant, customers,
+    customer_share (= customers / Σ customers), current_value, potential_value (sums)."""
     g = matrix.groupby("quadrant").agg(customers=("quadrant", "size"), current_value=(current, "sum"),
                                        potential_value=(potential, "sum"))
     g = g.reindex(list(QUADRANTS)).rename_axis("quadrant").reset_index()
@@ -555,7 +591,8 @@ def quadrant_counts(matrix: pd.DataFrame, current: str = "current_value", potent
     g["customer_share"] = g["customers"] / n if n else 0.0
     for c in ("current_value", "potential_value"):
         g[c] = g[c].fillna(0.0).round(2)
-    return g[["quadrant", "customers", "customer_share", "current_value", "potential_value"]]
+    out = g[["quadrant", "customers", "customer_share", "current_value", "potential_value"]]
+    return _record(out, matrix)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -576,7 +613,8 @@ def segment_table(scored: pd.DataFrame, tiers: pd.Series | None = None, tags: pd
     Returns the columns of :data:`SEGMENT_COLUMNS` that the given parts provide: RFM values, scores
     and class; customer_tier (``tiers``, indexed like ``scored``); tag_* and tags (``tags``: False /
     "" for customers it lacks); customer_type, industry_band, size_band (``firmo``); current_value,
-    potential_value, quadrant (``matrix``); cluster (``clusters``: customer_id, cluster).
+    potential_value, quadrant (``matrix``); cluster (``clusters``: customer_id, cluster). Records the
+    parameters of every part.
     """
     out = scored.copy()
     if tiers is not None:
@@ -597,4 +635,24 @@ def segment_table(scored: pd.DataFrame, tiers: pd.Series | None = None, tags: pd
     if clusters is not None:
         out = out.merge(clusters[["customer_id", "cluster"]], on="customer_id", how="left")
     cols = [c for c in SEGMENT_COLUMNS if c in out.columns]
-    return out[cols].sort_values("customer_id").reset_index(drop=True)
+    out = out[cols].sort_values("customer_id").reset_index(drop=True)
+    return _record(out, scored, tiers, tags, matrix, clusters)
+
+
+def headline_figures(seg: pd.DataFrame, summary: pd.DataFrame, tiers: pd.DataFrame) -> dict:
+    """The stage's headline figures from :func:`segment_table`, :func:`rfm_summary` and
+    :func:`tier_summary`: segment_customers (rows of ``seg``), important_value_share (revenue share
+    of the important value class), high_tier_revenue_share (of the high-value tier),
+    churn_risk_tagged (customers with the churn-risk tag; 0 without tags)."""
+    return {
+        "segment_customers": int(len(seg)),
+        "important_value_share": float(summary.set_index("rfm_class").loc["rfm_important_value", "revenue_share"]),
+        "high_tier_revenue_share": float(tiers.set_index("customer_tier").loc["tier_high_value", "revenue_share"]),
+        "churn_risk_tagged": int(seg["tag_churn_risk"].sum()) if "tag_churn_risk" in seg else 0,
+    }
+
+
+def top_customers(seg: pd.DataFrame, n: int = 20, by: str = "monetary") -> pd.DataFrame:
+    """The ``n`` rows of :func:`segment_table` with the largest ``by`` (ties: smaller customer id first)."""
+    out = seg.sort_values([by, "customer_id"], ascending=[False, True], kind="mergesort").head(n)
+    return _record(out.reset_index(drop=True), seg)

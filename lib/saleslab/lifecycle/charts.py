@@ -1,6 +1,7 @@
 """Charts of the lifecycle / customer 360° stage: customers per stage, stage movements, cohort
 retention heatmap and curves, monthly repurchase and churn rates, one customer's monthly revenue.
-They draw; the figures come from :mod:`saleslab.lifecycle` and :mod:`saleslab.customer360`."""
+They draw; the figures come from :mod:`saleslab.lifecycle` and :mod:`saleslab.customer360`, thresholds
+from the tables (:func:`saleslab.params.used`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from ..params import used
 from ..report.charts import money_axis, palette_colours, setup_fonts
-from ..report.i18n import has, t
+from ..report.i18n import has, say, t
 
 
 def _cmap(colour: str):
@@ -22,7 +24,8 @@ def _months(values) -> list[str]:
 
 
 def stage_chart(counts, lang: str, palette=None):
-    """Bars of customers per lifecycle stage (:func:`saleslab.lifecycle.stage_counts`), one colour per stage."""
+    """Bars of customers per lifecycle stage (:func:`saleslab.lifecycle.stage_counts`), one colour per
+    stage; the title names the new / at-risk / churned days ``counts`` was computed with."""
     setup_fonts()
     colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(8, 3.8), dpi=110)
@@ -33,7 +36,9 @@ def stage_chart(counts, lang: str, palette=None):
         ax.text(i, n + top * 0.01, f"{n:,}\n{s:.1%}" if s == s else f"{n:,}", ha="center", va="bottom", fontsize=9)
     ax.set_ylim(0, top * 1.2)
     ax.set_ylabel(t("customers", lang) if _has("customers") else "")
-    ax.set_title(t("lifecycle_by_stage", lang))
+    ax.set_title(say("lifecycle_by_stage_title", lang, new_days=used(counts, "lifecycle_new_days"),
+                     at_risk_days=used(counts, "lifecycle_at_risk_days"),
+                     churned_days=used(counts, "lifecycle_churned_days")))
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
@@ -130,7 +135,7 @@ def retention_curve_chart(cohorts, curve, lang: str, palette=None, recent: int =
 
 def rates_chart(rates, lang: str, palette=None):
     """Active customers per month (bars) with the repurchase and churn rates (lines, right axis)
-    (:func:`saleslab.lifecycle.monthly_rates`)."""
+    (:func:`saleslab.lifecycle.monthly_rates`); the churn line names the churned days it was computed with."""
     setup_fonts()
     colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
@@ -140,7 +145,8 @@ def rates_chart(rates, lang: str, palette=None):
     ax2 = ax.twinx()
     ax2.plot(x, rates["repurchase_rate"], color=colours[1 % len(colours)], marker="o", ms=3,
              label=t("repurchase_rate", lang))
-    ax2.plot(x, rates["churn_rate"], color=colours[2 % len(colours)], marker="s", ms=3, label=t("churn_rate", lang))
+    ax2.plot(x, rates["churn_rate"], color=colours[2 % len(colours)], marker="s", ms=3,
+             label=say("churn_rate_days", lang, days=used(rates, "lifecycle_churned_days")))
     ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax2.set_ylim(0, 1.05)
     step = max(1, len(x) // 18)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..params import AreaParams
 
@@ -21,3 +21,10 @@ class Params(AreaParams):
         0.5, gt=0, le=1, description="falling frequency: recent orders at most this share of the earlier ones")
     lifecycle_repeat_days: int = Field(
         90, ge=1, description="new-customer repeat rate: a second purchase within this many days")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.lifecycle_at_risk_days > self.lifecycle_churned_days:
+            raise ValueError(f"lifecycle_at_risk_days ({self.lifecycle_at_risk_days}) must not exceed "
+                             f"lifecycle_churned_days ({self.lifecycle_churned_days})")
+        return self

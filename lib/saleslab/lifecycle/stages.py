@@ -3,15 +3,17 @@
 Only dated orders with a known ``orders.customer_id`` count as purchases (anonymous orders are
 left out). A customer's orders are counted by distinct order id; returns do not undo a purchase.
 
-Lifecycle stages at a date ``as_of`` (:func:`lifecycle_stages`), the first rule that applies wins:
+Lifecycle stages at a date ``as_of`` (:func:`lifecycle_stages`), the first rule that applies wins
+(thresholds from :class:`saleslab.lifecycle.params.Params`):
 
 1. ``stage_prospect`` 潜在 — known (customer master, a CRM lead carrying a customer id, or an open
    lead without one) but no order up to ``as_of``;
-2. ``stage_churned`` 流失 — no order for ``churned_days`` (default 365) days or more;
-3. ``stage_at_risk`` 预警 — no order for ``at_risk_days`` (default 180) days or more, **or** falling
-   frequency: at least ``min_prior_orders`` (2) orders in the ``trend_days`` (180) days before the
-   latest ``trend_days`` and at most ``falling_ratio`` (0.5) times as many in the latest ``trend_days``;
-4. ``stage_new`` 新客 — first order less than ``new_days`` (90) days before ``as_of``;
+2. ``stage_churned`` 流失 — no order for ``lifecycle_churned_days`` (default 365) days or more;
+3. ``stage_at_risk`` 预警 — no order for ``lifecycle_at_risk_days`` (default 180) days or more,
+   **or** falling frequency: at least :data:`MIN_PRIOR_ORDERS` (2) orders in the
+   ``lifecycle_trend_days`` (180) days before the latest ``lifecycle_trend_days`` and at most
+   ``lifecycle_falling_ratio`` (0.5) times as many in the latest ``lifecycle_trend_days``;
+4. ``stage_new`` 新客 — first order less than ``lifecycle_new_days`` (90) days before ``as_of``;
 5. ``stage_mature`` 成熟 — every other buying customer.
 
 The defaults follow the demo's purchase cadence: the median gap between a customer's orders is
@@ -25,15 +27,18 @@ cohort's size (its customers, all active in month 0).
 
 Monthly rates (:func:`monthly_rates`): repurchase rate (复购率) = returning customers / active
 customers of the month (returning: first order before the month); churn rate (流失率) = customers
-whose inactivity reaches ``churned_days`` during the month / customers active at the month's start
-(an order in the ``churned_days`` days before the month's first day) — the same rule as the
-churned stage, so it is the monthly flow into ``stage_churned``.
+whose inactivity reaches ``lifecycle_churned_days`` during the month / customers active at the
+month's start (an order in the ``lifecycle_churned_days`` days before the month's first day) — the
+same rule as the churned stage, so it is the monthly flow into ``stage_churned``.
+
+Stage movements compare with the previous run's stages (:func:`previous_stages`, read through
+:meth:`saleslab.engine.Engine.previous_result`), or with the stages one month earlier. Results
+record the parameters they were computed with (:func:`saleslab.params.attach`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import ibis
 import numpy as np
@@ -41,9 +46,15 @@ import pandas as pd
 
 from ..engine import Engine
 from ..errors import SalesLabError
-from ..performance.kpis import as_date
+from ..params import attach
+from ..periods import as_date
+from .params import Params
 
-#: Stage keys in lifecycle order (labels in :mod:`saleslab.report.labels.lifecycle`).
+#: Name of the table of :func:`lifecycle_stages` that a stage saves (and :func:`previous_stages` reads back).
+STAGES_TABLE = "lifecycle_stages"
+#: Falling frequency needs at least this many orders in the earlier trend window.
+MIN_PRIOR_ORDERS = 2
+#: Stage keys in lifecycle order (labels in :mod:`saleslab.lifecycle.labels`).
 STAGES = ("stage_prospect", "stage_new", "stage_mature", "stage_at_risk", "stage_churned")
 #: The "from" / "to" stage of a customer missing from one of the two compared tables.
 ABSENT = "stage_absent"
@@ -76,10 +87,14 @@ def buying_orders(eng: Engine, end) -> ibis.Table:
     return o.select("customer_id", "order_id", "order_date")
 
 
-def customer_activity_expr(eng: Engine, as_of, trend_days: int = 180) -> ibis.Table:
-    """Per buying customer up to ``as_of`` (Ibis): customer_id, first_order_date, last_order_date,
-    orders (all up to as_of), orders_recent (in (as_of − trend_days, as_of]), orders_prior
-    (in (as_of − 2·trend_days, as_of − trend_days])."""
+def customer_activity_expr(eng: Engine, as_of, params: Params | None = None) -> ibis.Table:
+    """Per buying customer up to ``as_of`` (Ibis).
+
+    Input: :func:`buying_orders` up to ``as_of``.
+    Returns: customer_id, first_order_date, last_order_date, orders (distinct orders up to as_of),
+    orders_recent (in (as_of − trend_days, as_of]), orders_prior (in (as_of − 2·trend_days,
+    as_of − trend_days]), trend_days = ``params.lifecycle_trend_days``."""
+    trend_days = (params or Params()).lifecycle_trend_days
     as_of = as_date(as_of)
     o = buying_orders(eng, as_of)
     recent_lo = as_of - dt.timedelta(days=trend_days)
@@ -121,9 +136,8 @@ def known_customers(eng: Engine, as_of, include_open_leads: bool = True) -> pd.D
     return df.drop_duplicates("customer_id", keep="first").reset_index(drop=True)
 
 
-def lifecycle_stages(eng: Engine, as_of, new_days: int = 90, at_risk_days: int = 180, churned_days: int = 365,
-                     trend_days: int = 180, falling_ratio: float = 0.5, min_prior_orders: int = 2,
-                     include_open_leads: bool = True) -> pd.DataFrame:
+def lifecycle_stages(eng: Engine, as_of, params: Params | None = None, include_open_leads: bool = True,
+                     min_prior_orders: int = MIN_PRIOR_ORDERS) -> pd.DataFrame:
     """The lifecycle stage of every known or buying customer at ``as_of`` (rules in the module doc).
 
     Input: orders(order_id, order_date, customer_id), customers(customer_id, created_date),
@@ -132,12 +146,15 @@ def lifecycle_stages(eng: Engine, as_of, new_days: int = 90, at_risk_days: int =
     Returns one row per customer_id, sorted by id: customer_id, known_from (``from_orders`` when the
     id only appears on orders, else ``from_customers`` / ``from_leads`` / ``from_open_lead``), first_order_date,
     last_order_date, orders, orders_recent, orders_prior, days_since_last_order, stage (a key of
-    :data:`STAGES`), stage_reason (a key of :data:`REASONS`).
+    :data:`STAGES`), stage_reason (a key of :data:`REASONS`). Records ``params``.
+    Formula: days_since_last_order = as_of − last_order_date; the first rule of the module doc
+    that holds sets stage and stage_reason.
     """
-    if not 0 < at_risk_days <= churned_days:
-        raise SalesLabError(f"lifecycle thresholds need 0 < at_risk_days ({at_risk_days}) <= churned_days ({churned_days})")
+    p = params or Params()
+    new_days, at_risk_days, churned_days = p.lifecycle_new_days, p.lifecycle_at_risk_days, p.lifecycle_churned_days
+    falling_ratio = p.lifecycle_falling_ratio
     as_of = as_date(as_of)
-    act = eng.execute(customer_activity_expr(eng, as_of, trend_days))
+    act = eng.execute(customer_activity_expr(eng, as_of, p))
     known = known_customers(eng, as_of, include_open_leads)
     df = known.merge(act, on="customer_id", how="outer")
     df["known_from"] = df["known_from"].fillna("from_orders")
@@ -161,16 +178,22 @@ def lifecycle_stages(eng: Engine, as_of, new_days: int = 90, at_risk_days: int =
                                    default="why_regular_buyer")
     cols = ["customer_id", "known_from", "first_order_date", "last_order_date", "orders", "orders_recent", "orders_prior",
             "days_since_last_order", "stage", "stage_reason"]
-    return df[cols].sort_values("customer_id").reset_index(drop=True)
+    return attach(df[cols].sort_values("customer_id").reset_index(drop=True), p)
+
+
+def _carry(df: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
+    """``df`` recording the parameters ``source`` records."""
+    return attach(df, None, **source.attrs.get("params", {}))
 
 
 def stage_counts(stages: pd.DataFrame) -> pd.DataFrame:
-    """Customers per stage of :func:`lifecycle_stages`, in lifecycle order: stage, customers, share."""
+    """Customers per stage of :func:`lifecycle_stages`, in lifecycle order: stage, customers, share
+    (= customers / all customers); records the parameters of ``stages``."""
     n = stages["stage"].value_counts().reindex(list(STAGES), fill_value=0)
     out = pd.DataFrame({"stage": list(STAGES), "customers": n.to_numpy().astype("int64")})
     total = out["customers"].sum()
     out["share"] = out["customers"] / total if total else np.nan
-    return out
+    return _carry(out, stages)
 
 
 def headline_counts(counts: pd.DataFrame) -> dict:
@@ -185,7 +208,7 @@ def stage_movements(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFra
 
     A customer missing from one table counts as :data:`ABSENT` there (new in the data, or gone).
     Returns from_stage, to_stage, customers, moved (from_stage != to_stage) — every pair with at
-    least one customer, in lifecycle order.
+    least one customer, in lifecycle order; records the parameters of ``current``.
     """
     m = previous[["customer_id", "stage"]].merge(current[["customer_id", "stage"]], on="customer_id", how="outer",
                                                  suffixes=("_from", "_to"))
@@ -196,7 +219,12 @@ def stage_movements(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFra
     g = g.assign(_f=g["from_stage"].map(order), _t=g["to_stage"].map(order)).sort_values(["_f", "_t"])
     g["customers"] = g["customers"].astype("int64")
     g["moved"] = g["from_stage"] != g["to_stage"]
-    return g[["from_stage", "to_stage", "customers", "moved"]].reset_index(drop=True)
+    return _carry(g[["from_stage", "to_stage", "customers", "moved"]].reset_index(drop=True), current)
+
+
+def changed_stages(movements: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`stage_movements` where the stage changed (``moved``)."""
+    return _carry(movements[movements["moved"]].reset_index(drop=True), movements)
 
 
 def movement_matrix(movements: pd.DataFrame) -> pd.DataFrame:
@@ -213,29 +241,18 @@ def one_month_earlier(as_of) -> dt.date:
     return d.date()
 
 
-def previous_run_table(run_dir, stage: str, name: str) -> Path | None:
-    """The Parquet table ``name`` of ``stage`` from the previous run beside ``run_dir``
-    (``<reports>/latest``, written by :mod:`saleslab.pipeline`), or None when there is none
-    (first run, interactive run, or the previous run did not produce it)."""
-    if not run_dir:
-        return None
-    run = Path(run_dir).resolve()
-    latest = run.parent / "latest"
-    if not latest.exists() or latest.resolve() == run:
-        return None
-    path = latest.resolve() / "data" / stage / f"{name}.parquet"
-    return path if path.exists() else None
+def previous_stages(eng: Engine, stage: str, as_of, params: Params | None = None) -> tuple[pd.DataFrame, str]:
+    """The stages to compare with: the :data:`STAGES_TABLE` table that ``stage`` (the stage that saves
+    it, e.g. the calling notebook's ``st.name``) saved in the previous run
+    (:meth:`saleslab.engine.Engine.previous_result`), else :func:`lifecycle_stages` at
+    :func:`one_month_earlier` with ``params``.
 
-
-def previous_stages(eng: Engine, as_of, run_dir=None, stage: str = "06_customers", name: str = "lifecycle_stages",
-                    **thresholds) -> tuple[pd.DataFrame, str]:
-    """The stages to compare with: the previous run's ``name`` table when there is one
-    (:func:`previous_run_table`), else :func:`lifecycle_stages` at :func:`one_month_earlier`.
-    Returns (table, basis) with basis ``previous_run`` or ``one_month_earlier``."""
-    path = previous_run_table(run_dir, stage, name)
-    if path is not None:
-        return pd.read_parquet(path), "previous_run"
-    return lifecycle_stages(eng, one_month_earlier(as_of), **thresholds), "one_month_earlier"
+    Returns (table, basis) with basis ``previous_run`` or ``one_month_earlier``.
+    """
+    previous = eng.previous_result(stage, STAGES_TABLE)
+    if previous is not None:
+        return previous, "previous_run"
+    return lifecycle_stages(eng, one_month_earlier(as_of), params), "one_month_earlier"
 
 
 def customer_stage(stages: pd.DataFrame, customer_id: str) -> dict:
@@ -342,18 +359,22 @@ def _gaps(eng: Engine, end) -> ibis.Table:
     return d.mutate(next_date=d.order_date.lead().over(w))
 
 
-def monthly_rates(eng: Engine, start, end, churned_days: int = 365, repeat_days: int = 90) -> pd.DataFrame:
+def monthly_rates(eng: Engine, start, end, params: Params | None = None) -> pd.DataFrame:
     """Per calendar month of [start, end]: active, new and returning customers, repurchase and churn rates.
 
     Input: orders(order_id, order_date, customer_id); history before ``start`` counts.
     Returns month, active_customers, new_customers (first order ever in the month),
     returning_customers (= active − new), repurchase_rate (= returning / active),
     new_repeat_rate (share of the month's new customers who order again, on a later day, within
-    ``repeat_days`` of their first order; NaN while month end + repeat_days is after ``end``),
-    customers_at_start (an order in the ``churned_days`` days before the month's first day),
-    churned_customers (their inactivity reaches ``churned_days`` within the month: last order L,
-    L + churned_days in the month, no order in between), churn_rate (= churned / at start).
+    repeat_days of their first order; NaN while month end + repeat_days is after ``end``),
+    customers_at_start (an order in the churned_days days before the month's first day),
+    churned_customers (their inactivity reaches churned_days within the month: last order L,
+    L + churned_days in the month, no order in between), churn_rate (= churned / at start) —
+    churned_days = ``params.lifecycle_churned_days``, repeat_days = ``params.lifecycle_repeat_days``.
+    Records ``params``.
     """
+    p = params or Params()
+    churned_days, repeat_days = p.lifecycle_churned_days, p.lifecycle_repeat_days
     start, end = as_date(start), as_date(end)
     o = buying_orders(eng, end)
     f = _first_orders(o)
@@ -404,16 +425,18 @@ def monthly_rates(eng: Engine, start, end, churned_days: int = 365, repeat_days:
     observed = (mend + repeat_days <= (end - epoch).days) & (mend >= mstart)
     out["new_repeat_rate"] = (out["repeaters"] / out["new_customers"]).where((out["new_customers"] > 0) & observed)
     out["churn_rate"] = (out["churned_customers"] / out["customers_at_start"]).where(out["customers_at_start"] > 0)
-    return out[["month", "active_customers", "new_customers", "returning_customers", "repurchase_rate",
-                "new_repeat_rate", "customers_at_start", "churned_customers", "churn_rate"]]
+    out = out[["month", "active_customers", "new_customers", "returning_customers", "repurchase_rate",
+               "new_repeat_rate", "customers_at_start", "churned_customers", "churn_rate"]]
+    return attach(out, p)
 
 
 def rates_summary(rates: pd.DataFrame, months: int = 12) -> dict:
     """Headline figures over the last ``months`` rows of :func:`monthly_rates`: repurchase_rate and
-    churn_rate as Σ numerator / Σ denominator (monthly churn on average), active_customers of the last month."""
+    monthly_churn_rate as Σ numerator / Σ denominator (monthly churn on average),
+    active_customers_last_month, and ``months`` itself."""
     r = rates.tail(months)
     act, ret = r["active_customers"].sum(), r["returning_customers"].sum()
     base, ch = r["customers_at_start"].sum(), r["churned_customers"].sum()
-    return {"repurchase_rate": round(float(ret / act), 4) if act else None,
+    return {"months": months, "repurchase_rate": round(float(ret / act), 4) if act else None,
             "monthly_churn_rate": round(float(ch / base), 4) if base else None,
             "active_customers_last_month": int(r["active_customers"].iloc[-1]) if len(r) else 0}

@@ -1,6 +1,7 @@
 """Analysis kinds of domain.md §3 on KPI tables: comparison, structure, anomaly, correlation.
 
-Every function but :func:`spend_vs_revenue` is pure pandas on small, aggregated frames such as
+Every function but :func:`marketing_spend` and :func:`spend_vs_revenue` is pure pandas on small,
+aggregated frames such as
 :func:`saleslab.performance.kpi_cube`'s (one row per period and segment); only additive values
 (revenue, gross profit, volume, cost) may be summed over segments, so :func:`explain_change`
 and :func:`biggest_movements` take additive values only.
@@ -12,6 +13,11 @@ and :func:`biggest_movements` take additive values only.
   :func:`biggest_movements`);
 - correlation: marketing spend vs revenue per channel (:func:`spend_vs_revenue`) — an
   association over months, not evidence that spend caused the revenue.
+
+Thresholds come from parameter models, never loose arguments: :class:`saleslab.performance.Params`
+(``anomaly_threshold``, ``top_movements``) and, for the achievement bands, the team stage's
+:class:`saleslab.team.params.Params` (``reward_min``, ``coaching_max``); every result records the
+parameters it was computed with (:func:`saleslab.params.attach`), with those of its input.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ import pandas as pd
 from . import kpis
 from ..engine import Engine
 from ..errors import SalesLabError
+from ..facts import Params as FactsParams
+from ..params import attach
+from .params import Params
 
 #: Values that can be summed over segments.
 ADDITIVE = ("revenue", "gross_sales", "returns", "cost", "gross_profit", "volume", "revenue_last_year",
@@ -47,19 +56,37 @@ def _check_additive(value: str) -> None:
         raise SalesLabError(f"{value!r} cannot be summed over segments; use one of {', '.join(ADDITIVE)}")
 
 
+def _carry(out: pd.DataFrame, source: pd.DataFrame, params=None, **more) -> pd.DataFrame:
+    """``out`` recording the parameters ``source`` was computed with, then ``params`` and ``more``."""
+    out.attrs["params"] = dict(source.attrs.get("params", {}))
+    return attach(out, params, **more)
+
+
+def latest_period(df: pd.DataFrame, period: str = "period"):
+    """The latest period of ``df`` (None when it is empty)."""
+    return df[period].max() if len(df) else None
+
+
 # ---- comparison -------------------------------------------------------------------------------
 
-def comparison(cube: pd.DataFrame, by=(), high: float = 1.2, low: float = 0.6) -> pd.DataFrame:
+def comparison(cube: pd.DataFrame, by=(), team_params=None) -> pd.DataFrame:
     """Revenue vs the same period last year and vs target, per period and ``by`` segment.
 
     Input: :func:`saleslab.performance.kpi_cube`'s table (columns period, <dims>, revenue,
-    revenue_last_year, and target / achievement_rate / target_level when it has them).
+    gross_sales, revenue_last_year, and target / achievement_rate / target_level when it has them).
+    ``team_params``: :class:`saleslab.team.params.Params` (the reward tier and coaching list
+    thresholds of domain.md §8, one home for both stages); defaults when None.
 
     Returns columns period, <by...>, revenue, revenue_last_year, change_vs_last_year (revenue −
     last year), yoy_growth (revenue / last year − 1) and, when ``by`` is exactly the cube's target
-    level: target, gap_to_target (revenue − target), achievement_rate (revenue / target) and
-    achievement_band: ``above`` (≥ ``high``), ``on_track``, ``below`` (< ``low``) or ``no_target``.
+    level: target, gap_to_target (actual − target), achievement_rate (actual / target; actual =
+    revenue, or gross sales when the cube was computed with ``achievement_basis`` "gross") and
+    achievement_band: ``above`` (≥ ``reward_min``), ``on_track``, ``below`` (≤ ``coaching_max``)
+    or ``no_target``. The result records the cube's parameters and ``team_params``.
     """
+    from ..team.params import Params as TeamParams
+
+    team_params = team_params if team_params is not None else TeamParams()
     by = _tuple(by)
     g = cube.groupby(["period", *by], as_index=False, dropna=False).agg(
         revenue=("revenue", "sum"), revenue_last_year=("revenue_last_year", lambda s: s.sum(min_count=1)))
@@ -69,13 +96,19 @@ def comparison(cube: pd.DataFrame, by=(), high: float = 1.2, low: float = 0.6) -
     level = cube["target_level"].iloc[0] if "target_level" in cube.columns and len(cube) else None
     level_dim = {v: k for k, v in kpis.TARGET_LEVELS.items()}.get(level)
     if level_dim is not None and by == (level_dim,):
-        t = cube.groupby(["period", level_dim], as_index=False)["target"].first()
-        g = g.merge(t, on=["period", level_dim], how="left")
-        g["gap_to_target"] = (g["revenue"] - g["target"]).round(2)
-        g["achievement_rate"] = _ratio(g["revenue"], g["target"])
+        gross = cube.attrs.get("params", {}).get("achievement_basis") == "gross"
+        actual = cube.groupby(["period", level_dim], as_index=False).agg(
+            target=("target", "first"), _actual=("gross_sales" if gross else "revenue", "sum"))
+        g = g.merge(actual, on=["period", level_dim], how="left")
+        g["_actual"] = g["_actual"].round(2)
+        g["gap_to_target"] = (g["_actual"] - g["target"]).round(2)
+        g["achievement_rate"] = _ratio(g["_actual"], g["target"])
         a = g["achievement_rate"]
-        g["achievement_band"] = np.select([a.isna(), a >= high, a < low], ["no_target", "above", "below"], "on_track")
-    return g.sort_values(["period", *by]).reset_index(drop=True)
+        g["achievement_band"] = np.select([a.isna(), a >= team_params.reward_min, a <= team_params.coaching_max],
+                                          ["no_target", "above", "below"], "on_track")
+        g = g.drop(columns="_actual")
+    out = g.sort_values(["period", *by]).reset_index(drop=True)
+    return _carry(out, cube, team_params)
 
 
 # ---- structure --------------------------------------------------------------------------------
@@ -83,6 +116,7 @@ def comparison(cube: pd.DataFrame, by=(), high: float = 1.2, low: float = 0.6) -
 def shares(df: pd.DataFrame, value: str, by, within=(), period: str = "period") -> pd.DataFrame:
     """Share of ``value`` per ``by`` segment in each period, and its change vs the previous period.
 
+    Input: a frame with ``period``, ``by`` and ``value`` columns (e.g. :func:`kpi_cube`'s).
     share = segment value / total of the period (or of the period and ``within`` group, e.g.
     channel shares inside each region); share_prev = the same in the previous period present in
     ``df`` (0 when the segment had nothing then, missing in the first period); share_change =
@@ -110,11 +144,13 @@ def shares(df: pd.DataFrame, value: str, by, within=(), period: str = "period") 
 
 # ---- anomaly ----------------------------------------------------------------------------------
 
-def anomalies(series_df: pd.DataFrame, value: str = "revenue", by=(), period: str = "period",
-              threshold: float = 0.2, method: str = "seasonal", season: int = 12, trend_window: int = 3,
+def anomalies(series_df: pd.DataFrame, params: Params | None = None, value: str = "revenue", by=(),
+              period: str = "period", method: str = "seasonal", season: int = 12, trend_window: int = 3,
               window: int = 6, min_periods: int = 3) -> pd.DataFrame:
     """Periods (per ``by`` segment) whose value deviates from its own expected level by more than
-    ``threshold`` (0.2 = ±20 %).
+    ``params.anomaly_threshold`` (0.2 = ±20 %).
+
+    Input: a frame with ``period``, ``by`` and ``value`` columns (e.g. :func:`kpi_cube`'s).
 
     Periods are the sorted distinct periods of ``series_df`` (a segment without a row in a period
     has 0 there). Expected level, from earlier periods only:
@@ -124,10 +160,14 @@ def anomalies(series_df: pd.DataFrame, value: str = "revenue", by=(), period: st
       zero) the ``median`` rule is used instead;
     - ``median``: median of the ``window`` previous periods (at least ``min_periods`` of them).
 
-    deviation = value / expected − 1; gap = value − expected; is_anomaly = |deviation| > threshold
-    (expected > 0). Returns columns period, <by...>, value, expected, gap, deviation, is_anomaly, direction
-    (``up`` / ``down``), method (the rule used) — one row per period and segment with an expectation.
+    deviation = value / expected − 1; gap = value − expected; is_anomaly = |deviation| >
+    anomaly_threshold (expected > 0). Returns columns period, <by...>, value, expected, gap,
+    deviation, is_anomaly, direction (``up`` / ``down``), method (the rule used) — one row per period
+    and segment with an expectation. The result records the input's parameters, ``params`` and
+    ``anomaly_method``.
     """
+    params = params if params is not None else Params()
+    threshold = params.anomaly_threshold
     by = _tuple(by)
     if method not in ("seasonal", "median"):
         raise SalesLabError(f"unknown anomaly method {method!r}; allowed: seasonal, median")
@@ -166,8 +206,9 @@ def anomalies(series_df: pd.DataFrame, value: str = "revenue", by=(), period: st
     out["direction"] = np.where(out["deviation"] >= 0, "up", "down")
     out["expected"] = out["expected"].round(2)
     out["gap"] = (out["value"] - out["expected"]).round(2)
-    return out[[period, *by, "value", "expected", "gap", "deviation", "is_anomaly", "direction", "method"]
-               ].sort_values([period, *by]).reset_index(drop=True)
+    out = out[[period, *by, "value", "expected", "gap", "deviation", "is_anomaly", "direction", "method"]
+              ].sort_values([period, *by]).reset_index(drop=True)
+    return _carry(out, series_df, params, anomaly_method=method)
 
 
 @dataclass
@@ -194,6 +235,8 @@ def explain_change(cube: pd.DataFrame, period_a, period_b, dims, value: str = "r
                    period: str = "period") -> ChangeExplanation:
     """Decompose the change of ``value`` from ``period_a`` to ``period_b`` into ``dims`` segments.
 
+    Input: a frame with ``period``, ``dims`` and ``value`` columns (e.g. :func:`kpi_cube`'s).
+    Returns a :class:`ChangeExplanation` (its ``segments``: the ``top`` segments).
     change = Σ over segments (value_b − value_a); each segment's share_of_change = its change / the
     total change, e.g. revenue −12 % MoM with 70 % of the drop from East China · offline.
     Only additive values (:data:`ADDITIVE`).
@@ -221,20 +264,26 @@ def comparison_period(p, grain: str, kind: str) -> dt.date:
     return (pd.Timestamp(p) - kpis._offset(grain, kind)).date()
 
 
-def biggest_movements(cube: pd.DataFrame, period, dims, value: str = "revenue", grain: str = "month",
-                      top: int = 3, comparisons=("pop", "yoy")) -> pd.DataFrame:
-    """The ``top`` largest changes of one segment of one dimension, vs the previous period (``pop``)
-    and the same period last year (``yoy``), each with the segment of another dimension that
-    drove most of it.
+def biggest_movements(cube: pd.DataFrame, period, dims, params: Params | None = None, value: str = "revenue",
+                      grain: str = "month", comparisons=("pop", "yoy")) -> pd.DataFrame:
+    """The ``params.top_movements`` largest changes of one segment of one dimension, vs the
+    previous period (``pop``) and the same period last year (``yoy``), each with the segment of
+    another dimension that drove most of it.
+
+    Input: :func:`kpi_cube`'s table (period, ``dims``, ``value``), additive values only.
 
     Candidates: every segment of every dimension in ``dims`` (e.g. each region, each channel),
     for each comparison; ranked by the size of the change (元), at most one movement per
     (dimension, segment). Driver: within the segment, the explain_change of the other dimensions
     taken one at a time; the one whose top segment carries the largest share of the change.
 
-    Returns columns comparison, dimension, segment, period, base_period, value, base_value, change,
-    pct_change, driver_dimension, driver_segment, driver_change, driver_share.
+    Returns columns comparison, dimension, segment, period, base_period, value, base_value, change
+    (value − base_value), pct_change (change / base_value), driver_dimension, driver_segment,
+    driver_change, driver_share (driver_change / change). The result records the cube's
+    parameters and ``params``.
     """
+    params = params if params is not None else Params()
+    top = params.top_movements
     _check_additive(value)
     dims = _tuple(dims)
     rows = []
@@ -249,7 +298,7 @@ def biggest_movements(cube: pd.DataFrame, period, dims, value: str = "revenue", 
     cols = ["comparison", "dimension", "segment", "period", "base_period", "value", "base_value", "change",
             "pct_change", "driver_dimension", "driver_segment", "driver_change", "driver_share"]
     if not rows:
-        return pd.DataFrame(columns=cols)
+        return _carry(pd.DataFrame(columns=cols), cube, params)
     m = pd.DataFrame(rows)
     m = m[m["change"] != 0]
     m = m.assign(_a=m["change"].abs()).sort_values(["_a", "comparison"], ascending=[False, True])
@@ -270,7 +319,7 @@ def biggest_movements(cube: pd.DataFrame, period, dims, value: str = "revenue", 
         drivers, index=m.index, dtype=object)
     m["driver_change"] = m["driver_change"].astype("float64")
     m["driver_share"] = m["driver_share"].astype("float64")
-    return m[cols]
+    return _carry(m[cols].copy(), cube, params)
 
 
 # ---- correlation ------------------------------------------------------------------------------
@@ -284,8 +333,9 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 def correlate(df: pd.DataFrame, x: str, y: str, by=()) -> pd.DataFrame:
     """Pearson and Spearman (Pearson of average ranks) correlation of ``x`` and ``y`` per ``by`` group.
 
-    Missing (NaN) where a group has fewer than 3 rows or a constant column. Returns columns
-    <by...>, n, pearson, spearman.
+    Input: a frame with ``x``, ``y`` and ``by`` columns. Returns columns <by...>, n (rows),
+    pearson, spearman. Formula: pearson = cov(x, y) / (σx σy); spearman = pearson of the ranks;
+    missing (NaN) where a group has fewer than 3 rows or a constant column.
     """
     by = _tuple(by)
     groups = df.groupby(list(by), dropna=False) if by else [((), df)]
@@ -299,10 +349,12 @@ def correlate(df: pd.DataFrame, x: str, y: str, by=()) -> pd.DataFrame:
 
 
 def marketing_spend(eng: Engine, start, end, cost_types=None) -> pd.DataFrame:
-    """Marketing spend per month and channel: channel_costs (all cost types, or ``cost_types``)
-    plus campaign spend spread evenly over the campaign's days (start_date..end_date).
+    """Marketing spend per month and channel over [start, end].
 
-    Returns columns month, channel, channel_costs, campaign_spend, spend (元).
+    Input: channel_costs(month, channel, cost_type, amount), campaigns(channel, start_date,
+    end_date, spend). Returns columns month, channel, channel_costs, campaign_spend, spend (元).
+    Formula: spend = channel_costs (all cost types, or ``cost_types``) + campaign spend spread
+    evenly over the campaign's days (start_date..end_date), the days in [start, end] only.
     """
     start, end = kpis.as_date(start), kpis.as_date(end)
     cc = eng.table("channel_costs")
@@ -342,16 +394,19 @@ class SpendRevenue(NamedTuple):
     correlation: pd.DataFrame
 
 
-def spend_vs_revenue(eng: Engine, start, end, cost_types=None) -> SpendRevenue:
+def spend_vs_revenue(eng: Engine, start, end, cost_types=None,
+                     facts_params: FactsParams | None = None) -> SpendRevenue:
     """Marketing spend (:func:`marketing_spend`) vs revenue (:func:`saleslab.performance.kpi_cube`) by
     channel and month, with Pearson and Spearman correlation over the months of each channel.
 
-    Months where a channel has spend or revenue count (a missing side is 0). A correlation says
-    that spend and revenue moved together, not that spend caused the revenue: budgets are often
-    set from expected sales, and seasons drive both.
+    Months where a channel has spend or revenue count (a missing side is 0); channels without any
+    spend are not correlated. A correlation says that spend and revenue moved together, not that
+    spend caused the revenue: budgets are often set from expected sales, and seasons drive both.
+    Both frames record ``facts_params``.
     """
     spend = marketing_spend(eng, start, end, cost_types)
-    rev = kpis.kpi_cube(eng, start, end, "month", by="channel", targets=False)[["period", "channel", "revenue"]]
+    cube = kpis.kpi_cube(eng, start, end, "month", by="channel", facts_params=facts_params, targets=False)
+    rev = cube[["period", "channel", "revenue"]]
     rev = rev.rename(columns={"period": "month"})
     rev = rev[rev["channel"] != kpis.UNKNOWN]
     m = spend.merge(rev, on=["month", "channel"], how="outer")
@@ -362,24 +417,26 @@ def spend_vs_revenue(eng: Engine, start, end, cost_types=None) -> SpendRevenue:
     corr = correlate(m[m["channel"].isin(spenders)], "spend", "revenue", "channel")
     tot = m.groupby("channel", as_index=False)[["spend", "revenue"]].sum().round(2)
     corr = corr.merge(tot, on="channel", how="left")
-    return SpendRevenue(m, corr)
+    return SpendRevenue(_carry(m, cube), _carry(corr, cube))
 
 
 def overall_achievement(vs_target: pd.DataFrame) -> float | None:
-    """Σ revenue / Σ target over the rows of :func:`comparison` that have a target (None without any)."""
+    """Σ actual / Σ target over the rows of :func:`comparison` that have a target (None without any);
+    actual = target + gap_to_target (revenue, or gross sales with ``achievement_basis`` "gross")."""
     if "target" not in vs_target.columns:
         return None
     t = vs_target.dropna(subset=["target"])
     tot = float(t["target"].sum())
-    return round(float(t["revenue"].sum()) / tot, 4) if tot else None
+    return round(float((t["target"] + t["gap_to_target"]).sum()) / tot, 4) if tot else None
 
 
 def flagged(anoms: pd.DataFrame, last_periods: int | None = None, period: str = "period") -> pd.DataFrame:
     """The anomalies of :func:`anomalies` (optionally only in the last ``last_periods`` periods),
     largest gap to the expected level (元) first, so small segments with large percentages do not
-    crowd out the material ones."""
-    a = anoms[anoms["is_anomaly"]]
+    crowd out the material ones. Keeps the parameters ``anoms`` records."""
+    a = anoms[anoms["is_anomaly"].astype(bool)]
     if last_periods:
         keep = sorted(anoms[period].unique())[-last_periods:]
         a = a[a[period].isin(keep)]
-    return a.reindex(a["gap"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    out = a.reindex(a["gap"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    return _carry(out, anoms)

@@ -1,21 +1,20 @@
-"""Charts of the performance stage (02_performance). They draw; the figures come from
-:mod:`saleslab.performance` and :mod:`saleslab.performance`."""
+"""Charts of the overview (01_overview) and performance (02_performance) stages. They draw; the
+figures come from :mod:`saleslab.performance`, and the thresholds from the tables themselves
+(:func:`saleslab.params.used`)."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import PercentFormatter
 
+from ..params import used
 from ..report.charts import money_axis, palette_colours, setup_fonts
-from ..report.i18n import t
+from ..report.i18n import has, say, t
 
 
 def _label(code, lang: str) -> str:
-    try:
-        return t(str(code), lang)
-    except KeyError:
-        return str(code)
+    return t(code, lang) if has(code) else str(code)
 
 
 def _months(periods) -> list[str]:
@@ -49,9 +48,11 @@ def revenue_vs_last_year_chart(monthly: pd.DataFrame, lang: str, palette=None):
 
 
 def achievement_chart(ach: pd.DataFrame, lang: str, palette=None, dim: str = "region"):
-    """Bars of achievement rate per ``dim`` segment with the 100 % target line.
+    """Bars of achievement rate per ``dim`` segment with the 100 % target line and the reward /
+    coaching lines the bands were computed with.
 
-    ``ach``: rows with ``dim`` and achievement_rate (e.g. :func:`saleslab.performance.comparison`)."""
+    ``ach``: :func:`saleslab.performance.comparison` (rows with ``dim`` and achievement_rate,
+    recording reward_min and coaching_max)."""
     setup_fonts()
     c = palette_colours(palette)
     d = ach.dropna(subset=["achievement_rate"]).sort_values("achievement_rate", ascending=False)
@@ -60,12 +61,18 @@ def achievement_chart(ach: pd.DataFrame, lang: str, palette=None, dim: str = "re
     colours = [c[0] if v >= 1 else c[1 % len(c)] for v in d["achievement_rate"]]
     ax.bar(labels, d["achievement_rate"], color=colours)
     ax.axhline(1.0, color=c[3 % len(c)], ls="--", lw=1.2, label=t("target_line", lang))
+    for key, name, colour in (("reward_min", "achievement_reward_line", c[2 % len(c)]),
+                              ("coaching_max", "achievement_coaching_line", c[4 % len(c)])):
+        v = used(ach, key)
+        ax.axhline(v, color=colour, ls=":", lw=1.0, label=say(name, lang, value=f"{v:.0%}"))
     for i, v in enumerate(d["achievement_rate"]):
         ax.text(i, v, f"{v:.0%}", ha="center", va="bottom", fontsize=9)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel(t("achievement_rate", lang))
     ax.set_title(t("achievement_by_region", lang))
-    ax.legend(loc="upper right", frameon=False)
+    top = max([1.0, used(ach, "reward_min"), *d["achievement_rate"]])
+    ax.set_ylim(0, top * 1.12)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
@@ -97,14 +104,17 @@ def share_stacked_chart(sh: pd.DataFrame, lang: str, palette=None, x: str = "reg
 
 
 def anomaly_chart(anoms: pd.DataFrame, lang: str, palette=None):
-    """Monthly value and its expected level, anomalies marked (:func:`saleslab.performance.anomalies`
-    of one series)."""
+    """Monthly value and its expected level with the band of ± the anomaly threshold it was computed
+    with, anomalies marked (:func:`saleslab.performance.anomalies` of one series)."""
     setup_fonts()
     c = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
     x = _months(anoms["period"])
     ax.plot(range(len(x)), anoms["value"], color=c[0], marker="o", ms=3, label=t("revenue", lang))
     ax.plot(range(len(x)), anoms["expected"], color=c[2 % len(c)], ls="--", label=t("expected", lang))
+    th = used(anoms, "anomaly_threshold")
+    ax.fill_between(range(len(x)), anoms["expected"] * (1 - th), anoms["expected"] * (1 + th), color=c[2 % len(c)],
+                    alpha=0.15, lw=0, label=say("anomaly_band", lang, threshold=f"{th:.0%}"))
     flagged = [i for i, f in enumerate(anoms["is_anomaly"]) if f]
     ax.scatter(flagged, anoms["value"].iloc[flagged], s=80, facecolors="none", edgecolors=c[3 % len(c)],
                linewidths=2, zorder=3, label=t("anomaly", lang))

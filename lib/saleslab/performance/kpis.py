@@ -1,100 +1,81 @@
-"""Sales KPIs as Ibis expressions over the warehouse (domain.md §3).
+"""Sales KPIs over the facts layer (domain.md §3): the monthly overview, the KPI cube against last
+year, the previous period and target, and the collection rate.
 
-Definitions used here:
+Revenue, returns and cost are those of :mod:`saleslab.facts` (the one definition): a sale counts
+on its order date, a return on its return date (or its order's date, ``returns_basis``) with the
+channel, region and rep of its original order; revenue (销售额) = sales − returns; cost of goods =
+quantity × unit cost, less the returned quantities; gross profit (毛利) = revenue − cost; gross
+margin (毛利率) = gross profit / revenue; orders (订单数) = distinct orders with a sale line;
+active customers = distinct known customers among them. Price bands are :func:`facts.price_band`'s.
 
-- revenue (销售额) = Σ order_lines.net_amount − Σ returns.amount, each in the month it happened
-  (order date for sales, return date for returns), 元;
-- cost of goods = Σ quantity × products.unit_cost, less returned quantity × unit cost;
-- gross profit (毛利) = revenue − cost of goods; gross margin (毛利率) = gross profit / revenue;
-- orders (订单数) = distinct orders with at least one line; active customers = distinct known
-  customer ids among them.
+The names other areas import from here (``as_date``, ``period_start``, ``sales_lines`` ...) are
+re-exported from :mod:`saleslab.periods` and :mod:`saleslab.facts`.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from .. import facts
 from ..engine import Engine
+from ..errors import SalesLabError
+from ..facts import DEFAULT_PRICE_BANDS, UNKNOWN, parse_price_bands, price_band, price_band_labels  # noqa: F401
+from ..facts import Params as FactsParams
+from ..facts import sales_lines  # noqa: F401  (re-exported: other areas import it from here)
+from ..params import attach
 from ..periods import GRAINS, as_date, comparison_window, period_end, period_start  # noqa: F401
 from ..periods import comparison_offset as _offset
 
 
-def _month(col):
-    return col.truncate("M").cast("date")
+def _facts(facts_params: FactsParams | None) -> FactsParams:
+    return facts_params if facts_params is not None else FactsParams()
 
 
-def sales_lines(eng: Engine, start, end) -> ibis.Table:
-    """Order lines in [start, end] with their order header and unit cost.
+def _ratio(a: pd.Series, b: pd.Series) -> pd.Series:
+    a, b = a.astype("float64"), b.astype("float64")
+    return (a / b).where(b != 0)
 
-    Columns: order_id, order_date, month, customer_id, channel, region, product_id, quantity,
-    net_amount, cost.
+
+def monthly_overview(eng: Engine, start, end, facts_params: FactsParams | None = None) -> pd.DataFrame:
+    """Revenue, orders, active customers, gross profit and margin per month over [start, end].
+
+    Input: :func:`saleslab.facts.revenue_by_expr` per calendar month of the movement's date.
+    Returns columns month, gross_sales, returns, revenue, cost, gross_profit, gross_margin, orders,
+    active_customers, average_order_value — one row per month with sales or returns, sorted.
+    Formula: revenue = gross_sales − returns; gross_profit = revenue − cost; gross_margin =
+    gross_profit / revenue; average_order_value = revenue / orders. The result records
+    ``facts_params`` (``df.attrs["params"]``).
     """
-    start, end = as_date(start), as_date(end)
-    o = eng.table("orders")
-    ln = eng.table("order_lines")
-    p = eng.table("products").select("product_id", "unit_cost")
-    o = o.filter(o.order_date.between(start, end)).select(
-        "order_id", "order_date", "customer_id", "channel", "region")
-    j = ln.join(o, "order_id").left_join(p, "product_id")
-    return j.select(
-        "order_id", "order_date", month=_month(j.order_date), customer_id=j.customer_id, channel=j.channel,
-        region=j.region, product_id=j.product_id, quantity=j.quantity, net_amount=j.net_amount,
-        cost=(j.quantity * j.unit_cost.fill_null(0)),
-    )
-
-
-def monthly_overview(eng: Engine, start, end) -> pd.DataFrame:
-    """Revenue, orders, active customers, gross profit and margin per month.
-
-    Returns columns: month, gross_sales, returns, revenue, cost, gross_profit, gross_margin,
-    orders, active_customers, average_order_value — one row per month with sales, sorted.
-    """
-    start, end = as_date(start), as_date(end)
-    s = sales_lines(eng, start, end)
-    sales = s.group_by("month").aggregate(
-        gross_sales=s.net_amount.sum(),
-        sales_cost=s.cost.sum(),
-        orders=s.order_id.nunique(),
-        active_customers=s.customer_id.nunique(),
-    )
-    r = eng.table("returns")
-    p = eng.table("products").select("product_id", "unit_cost")
-    r = r.filter(r.return_date.between(start, end)).left_join(p, "product_id")
-    rets = r.group_by(month=_month(r.return_date)).aggregate(
-        returns=r.amount.sum(), returns_cost=(r.quantity * r.unit_cost.fill_null(0)).sum())
-    j = sales.left_join(rets, "month")
-    expr = j.select(
-        month=j.month, gross_sales=j.gross_sales, returns=j.returns.fill_null(0),
-        sales_cost=j.sales_cost, returns_cost=j.returns_cost.fill_null(0),
-        orders=j.orders, active_customers=j.active_customers,
-    ).order_by("month")
+    fp = _facts(facts_params)
+    month = ibis._.date.truncate("M").cast("date").name("month")
+    expr = facts.revenue_by_expr(eng, start, end, [month], fp.returns_basis).order_by("month")
     df = eng.execute(expr)
     df["month"] = pd.to_datetime(df["month"]).dt.date
-    df["revenue"] = (df["gross_sales"] - df["returns"]).round(2)
-    df["cost"] = (df["sales_cost"] - df["returns_cost"]).round(2)
-    df["gross_profit"] = (df["revenue"] - df["cost"]).round(2)
-    df["gross_margin"] = (df["gross_profit"] / df["revenue"]).where(df["revenue"] != 0)
-    df["average_order_value"] = (df["revenue"] / df["orders"]).round(2)
     for c in ("gross_sales", "returns"):
-        df[c] = df[c].round(2)
+        df[c] = df[c].astype("float64").round(2) + 0.0  # + 0.0: no "-0.0" where nothing was returned
+    df["revenue"] = (df["gross_sales"] - df["returns"]).round(2)
+    df["cost"] = (df["sales_cost"] - df["returns_cost"]).astype("float64").round(2)
+    df["gross_profit"] = (df["revenue"] - df["cost"]).round(2)
+    df["gross_margin"] = _ratio(df["gross_profit"], df["revenue"])
     df["orders"] = df["orders"].astype("int64")
     df["active_customers"] = df["active_customers"].astype("int64")
-    return df[["month", "gross_sales", "returns", "revenue", "cost", "gross_profit", "gross_margin",
-               "orders", "active_customers", "average_order_value"]].reset_index(drop=True)
+    df["average_order_value"] = _ratio(df["revenue"], df["orders"]).round(2)
+    out = df[["month", "gross_sales", "returns", "revenue", "cost", "gross_profit", "gross_margin",
+              "orders", "active_customers", "average_order_value"]].reset_index(drop=True)
+    return attach(out, None, **fp.model_dump(mode="json"))
 
 
 def active_customers(eng: Engine, start, end) -> int:
-    """Distinct known customers with at least one order line in [start, end]."""
-    s = sales_lines(eng, start, end)
-    return int(eng.execute(s.customer_id.nunique()))
+    """Distinct known customers with at least one sale line in [start, end] (not additive over months)."""
+    expr = facts.revenue_by_expr(eng, start, end, [])
+    return int(eng.execute(expr)["active_customers"].iloc[0])
 
 
 def headline_totals(monthly: pd.DataFrame) -> dict:
-    """Period totals from :func:`monthly_overview` (active customers are not additive: not summed)."""
+    """Period totals from :func:`monthly_overview`: revenue, orders, gross_profit (Σ of the months)
+    and gross_margin = Σ gross_profit / Σ revenue (active customers are not additive: not summed)."""
     revenue = float(monthly["revenue"].sum())
     profit = float(monthly["gross_profit"].sum())
     return {
@@ -113,19 +94,17 @@ def headline_totals(monthly: pd.DataFrame) -> dict:
 DIMENSIONS = ("channel", "region", "product_id", "category", "price_band", "team", "rep_id")
 #: Target levels (``targets.level``) and the dimension each one matches, finest first.
 TARGET_LEVELS = {"rep_id": "rep", "team": "team", "region": "region"}
-#: Default price-band edges on the list price, 元: <0, 0-200, 200-500, 500-1000, 1000-3000, 3000+.
-DEFAULT_PRICE_BANDS = (0, 200, 500, 1000, 3000)
-#: Shown for a missing dimension value (order without region, product not in the master, ...).
-UNKNOWN = "unknown"
 
 CUBE_MONEY = ("gross_sales", "returns", "revenue", "cost", "gross_profit", "rep_revenue")
 
 
-def _check_cube_args(grain: str, by) -> tuple[str, ...]:
-    from ..errors import SalesLabError
-
+def _check_grain(grain: str) -> None:
     if grain not in GRAINS:
         raise SalesLabError(f"unknown time grain {grain!r}; allowed: {', '.join(GRAINS)}")
+
+
+def _check_cube_args(grain: str, by) -> tuple[str, ...]:
+    _check_grain(grain)
     by = (by,) if isinstance(by, str) else tuple(by or ())
     bad = [d for d in by if d not in DIMENSIONS]
     if bad:
@@ -135,134 +114,77 @@ def _check_cube_args(grain: str, by) -> tuple[str, ...]:
     return by
 
 
-def parse_price_bands(edges) -> tuple[float, ...]:
-    """Band edges from a sequence or a comma-separated string (``"0,200,500"``), strictly increasing."""
-    from ..errors import SalesLabError
-
-    if isinstance(edges, str):
-        edges = [e for e in edges.replace("，", ",").split(",") if e.strip()]
-    try:
-        out = tuple(float(e) for e in edges)
-    except (TypeError, ValueError):
-        raise SalesLabError(f"price band edges must be numbers, got {edges!r}") from None
-    if not out or any(b <= a for a, b in zip(out, out[1:])):
-        raise SalesLabError(f"price band edges must be strictly increasing numbers, got {edges!r}")
-    return out
-
-
-def _num(v: float) -> str:
-    return f"{v:g}"
-
-
-def price_band_labels(edges=DEFAULT_PRICE_BANDS) -> list[str]:
-    """Labels of the bands, lowest first: ``<0``, ``0-200``, ..., ``3000+``."""
-    e = parse_price_bands(edges)
-    return [f"<{_num(e[0])}"] + [f"{_num(a)}-{_num(b)}" for a, b in zip(e, e[1:])] + [f"{_num(e[-1])}+"]
-
-
-def price_band(list_price, edges=DEFAULT_PRICE_BANDS):
-    """Ibis expression: the band of ``list_price`` (a band includes its lower edge); null stays null."""
-    e = parse_price_bands(edges)
-    labels = price_band_labels(e)
-    branches = [(list_price < e[0], labels[0])]
-    branches += [((list_price >= a) & (list_price < b), labels[i + 1]) for i, (a, b) in enumerate(zip(e, e[1:]))]
-    branches.append((list_price >= e[-1], labels[-1]))
-    return ibis.cases(*branches, else_=ibis.null("string"))
-
-
 def _period(col, grain: str):
     return col if grain == "day" else col.truncate(GRAINS[grain]).cast("date")
 
 
 def movements(eng: Engine, start, end, grain: str = "month", by=("channel", "region"),
-              price_bands=DEFAULT_PRICE_BANDS) -> ibis.Table:
-    """Sales lines dated in [start, end] and returns dated in [start, end], one row each, signed.
+              facts_params: FactsParams | None = None) -> ibis.Table:
+    """The cube's rows (Ibis): :func:`saleslab.facts.movements_expr` over [start, end] with the
+    cube's extra columns.
 
-    Sales count on their order date; a return counts on its return date, negative, with the
-    channel / region / rep of its original order (whenever that order was) and its product.
-
-    Columns: date, period, <by...>, amount (net_amount, −returned amount), quantity (±), cost
-    (± quantity × unit_cost, 0 for a product without cost), is_sale, order_rep_id, and, null on
-    returns: sale_order_id, sale_customer_id, sale_rep_id, new_customer_id (the customer when
-    their first order ever falls in this row's period).
-    Missing dimension values read :data:`UNKNOWN`.
+    Input: facts.movements_expr (sales on their order date, returns on the date ``returns_basis``
+    says, negative, with their original order's channel / region / rep / customer), the product
+    master (category, list price → :func:`saleslab.facts.price_band` on ``price_band_edges``),
+    reps (team), and every customer's first order date in the warehouse.
+    Columns: date, period, <by...>, amount, quantity, cost (signed, as in facts), is_sale,
+    order_rep_id (the rep of the sale's or return's order), and, null on returns: sale_order_id,
+    sale_customer_id, sale_rep_id, new_customer_id (the customer when their first order ever falls
+    in this row's period). Missing dimension values read :data:`UNKNOWN`.
     """
     by = _check_cube_args(grain, by)
-    start, end = as_date(start), as_date(end)
-    o_all = eng.table("orders")
-    hdr = o_all.select("order_id", "order_date", "customer_id", "channel", "region", "rep_id")
-    first = (o_all.filter(o_all.customer_id.notnull()).group_by("customer_id")
-             .aggregate(first_order_date=o_all.order_date.min()))
-    o = hdr.filter(hdr.order_date.between(start, end))
-    o = o.left_join(first, o.customer_id == first.customer_id).select(
-        "order_id", "order_date", "customer_id", "channel", "region", "rep_id", "first_order_date")
-    ln = eng.table("order_lines").select("order_id", "product_id", "quantity", "net_amount")
-    pcols = ["product_id", "unit_cost"] + (["category"] if "category" in by else []) + \
-        (["list_price"] if "price_band" in by else [])
-    p = eng.table("products").select(*pcols)
-    sales = ln.join(o, "order_id")
-    sales = sales.left_join(p, sales.product_id == p.product_id).select(
-        date=sales.order_date, order_id=sales.order_id, customer_id=sales.customer_id,
-        first_order_date=sales.first_order_date, channel=sales.channel, region=sales.region,
-        rep_id=sales.rep_id, product_id=sales.product_id, quantity=sales.quantity,
-        amount=sales.net_amount, unit_cost=p.unit_cost,
-        **({"category": p.category} if "category" in by else {}),
-        **({"list_price": p.list_price} if "price_band" in by else {}))
-    base = ["date", "channel", "region", "rep_id", "product_id", "quantity", "amount", "unit_cost",
-            *[c for c in ("category", "list_price") if c in sales.columns]]
-    per = _period(sales.date, grain)
-    sales = sales.select(
-        *base, is_sale=ibis.literal(True), sale_order_id=sales.order_id, sale_customer_id=sales.customer_id,
-        sale_rep_id=sales.rep_id,
-        new_customer_id=ibis.ifelse(_period(sales.first_order_date, grain) == per, sales.customer_id,
-                                    ibis.null("string")))
-
-    r = eng.table("returns")
-    r = r.filter(r.return_date.between(start, end)).select("order_id", "product_id", "return_date", "quantity", "amount")
-    ro = hdr.select("order_id", "channel", "region", "rep_id")
-    r = r.left_join(ro, r.order_id == ro.order_id)
-    r = r.left_join(p, r.product_id == p.product_id).select(
-        date=r.return_date, channel=r.channel, region=r.region, rep_id=r.rep_id, product_id=r.product_id,
-        quantity=-r.quantity, amount=-r.amount, unit_cost=p.unit_cost,
-        **({"category": p.category} if "category" in by else {}),
-        **({"list_price": p.list_price} if "price_band" in by else {}))
-    null = ibis.null("string")
-    r = r.select(*base, is_sale=ibis.literal(False), sale_order_id=null,
-                 sale_customer_id=null, sale_rep_id=null, new_customer_id=null)
-    u = sales.union(r.select(*sales.columns))
-
-    dims = {}
+    fp = _facts(facts_params)
+    m = facts.movements_expr(eng, start, end, fp.returns_basis)
+    o = eng.table("orders")
+    first = (o.filter(o.customer_id.notnull()).group_by("customer_id")
+             .aggregate(first_order_date=o.order_date.min())
+             .select(f_customer_id="customer_id", first_order_date="first_order_date"))
+    m = m.left_join(first, m.customer_id == first.f_customer_id).drop("f_customer_id")
+    extra = (["category"] if "category" in by else []) + (["list_price"] if "price_band" in by else [])
+    if extra:
+        p = facts.products(eng).select(p_product_id="product_id", **{c: c for c in extra})
+        m = m.left_join(p, m.product_id == p.p_product_id).drop("p_product_id")
     if "team" in by:
-        reps = eng.table("reps").select("rep_id", "team")
-        u = u.left_join(reps, u.rep_id == reps.rep_id).select(*u.columns, team=reps.team)
-    for d in by:
-        if d == "price_band":
-            dims[d] = price_band(u.list_price, price_bands)
-        else:
-            dims[d] = u[d]
+        reps = eng.table("reps").select(r_rep_id="rep_id", team="team")
+        m = m.left_join(reps, m.rep_id == reps.r_rep_id).drop("r_rep_id")
+    dims = {d: price_band(m.list_price, fp.price_band_edges) if d == "price_band" else m[d] for d in by}
     dims = {d: v.cast("string").fill_null(UNKNOWN) for d, v in dims.items()}
-    return u.select(
-        date=u.date, period=_period(u.date, grain), **dims, amount=u.amount, quantity=u.quantity,
-        cost=u.quantity * u.unit_cost.fill_null(0), is_sale=u.is_sale, order_rep_id=u.rep_id,
-        sale_order_id=u.sale_order_id, sale_customer_id=u.sale_customer_id, sale_rep_id=u.sale_rep_id,
-        new_customer_id=u.new_customer_id)
+    per = _period(m.date, grain)
+    null = ibis.null("string")
+    return m.select(
+        date=m.date, period=per, **dims, amount=m.amount, quantity=m.quantity, cost=m.cost, is_sale=m.is_sale,
+        order_rep_id=m.rep_id,
+        sale_order_id=ibis.ifelse(m.is_sale, m.order_id, null),
+        sale_customer_id=ibis.ifelse(m.is_sale, m.customer_id, null),
+        sale_rep_id=ibis.ifelse(m.is_sale, m.rep_id, null),
+        new_customer_id=ibis.ifelse(m.is_sale & (_period(m.first_order_date, grain) == per), m.customer_id, null))
 
 
 def cube_expr(eng: Engine, start, end, grain: str = "month", by=("channel", "region"),
-              price_bands=DEFAULT_PRICE_BANDS, in_range_from=None, windows=None) -> ibis.Table:
+              facts_params: FactsParams | None = None, in_range_from=None, windows=None) -> ibis.Table:
     """The cube's aggregation as one Ibis expression over :func:`movements`.
 
     Columns: period, <by...>, [in_range: date ≥ ``in_range_from``], gross_sales, returns (positive),
     revenue, volume, cost, orders, active_customers, new_customers, reps, rep_revenue, and
-    ``revenue_<name>`` = revenue of the rows dated in the window for each ``windows`` name -> (lo, hi).
+    ``revenue_<name>`` / ``gross_sales_<name>`` = revenue / gross sales of the rows dated in the
+    window for each ``windows`` name -> (lo, hi).
+    Formula: revenue = Σ amount; gross_sales = Σ amount of sales; returns = −Σ amount of returns;
+    volume = Σ quantity; cost = Σ cost; orders / active_customers / new_customers / reps = distinct
+    sale_order_id / sale_customer_id / new_customer_id / sale_rep_id; rep_revenue = Σ amount of
+    rows whose order has a rep.
     """
     by = _check_cube_args(grain, by)
-    m = movements(eng, start, end, grain, by, price_bands)
+    m = movements(eng, start, end, grain, by, facts_params)
     keys = ["period", *by]
     if in_range_from is not None:
         m = m.mutate(in_range=m.date >= as_date(in_range_from))
         keys.append("in_range")
     zero = ibis.literal(0.0)
+    win = {}
+    for name, (lo, hi) in (windows or {}).items():
+        inside = m.date.between(as_date(lo), as_date(hi))
+        win[f"revenue_{name}"] = ibis.ifelse(inside, m.amount, zero).sum()
+        win[f"gross_sales_{name}"] = ibis.ifelse(inside & m.is_sale, m.amount, zero).sum()
     return m.group_by(keys).aggregate(
         gross_sales=ibis.ifelse(m.is_sale, m.amount, zero).sum(),
         returns=-ibis.ifelse(m.is_sale, zero, m.amount).sum(),
@@ -274,8 +196,7 @@ def cube_expr(eng: Engine, start, end, grain: str = "month", by=("channel", "reg
         new_customers=m.new_customer_id.nunique(),
         reps=m.sale_rep_id.nunique(),
         rep_revenue=ibis.ifelse(m.order_rep_id.notnull(), m.amount, zero).sum(),
-        **{f"revenue_{name}": ibis.ifelse(m.date.between(as_date(lo), as_date(hi)), m.amount, zero).sum()
-           for name, (lo, hi) in (windows or {}).items()},
+        **win,
     )
 
 
@@ -284,18 +205,16 @@ def _dates(df: pd.DataFrame, col: str = "period") -> pd.DataFrame:
     return df
 
 
-def _ratio(a: pd.Series, b: pd.Series) -> pd.Series:
-    a, b = a.astype("float64"), b.astype("float64")
-    return (a / b).where(b != 0)
-
-
 def target_by_period(eng: Engine, start, end, grain: str, level: str) -> pd.DataFrame:
     """Targets of ``level`` (rep / team / region) summed to ``grain`` over [start, end].
 
-    A month's target spreads evenly over its days, so a period holding part of a month (a week,
-    or a month cut by ``start`` / ``end``) gets the matching part of that month's target.
+    Input: targets(month, level, level_id, target_amount).
     Returns columns period, level_id, target.
+    Formula: a month's target spreads evenly over its days (target_amount / days in the month),
+    so a period holding part of a month (a week, or a month cut by ``start`` / ``end``) gets the
+    matching part of that month's target; target = Σ of those daily parts in the period.
     """
+    _check_grain(grain)
     start, end = as_date(start), as_date(end)
     t = eng.table("targets")
     t = t.filter((t.level == level) & t.month.between(start.replace(day=1), end)).select(
@@ -323,7 +242,7 @@ def target_by_period(eng: Engine, start, end, grain: str, level: str) -> pd.Data
 
 
 def kpi_cube(eng: Engine, start, end, grain: str = "month", by=("channel", "region"),
-             price_bands=DEFAULT_PRICE_BANDS, targets: bool = True) -> pd.DataFrame:
+             facts_params: FactsParams | None = None, targets: bool = True) -> pd.DataFrame:
     """Sales KPIs per ``grain`` period × ``by`` dimensions over [start, end], with last year, the
     previous period and the target alongside (domain.md §3).
 
@@ -331,49 +250,54 @@ def kpi_cube(eng: Engine, start, end, grain: str = "month", by=("channel", "regi
     ----------
     grain : day, week (Monday first), month, quarter or year.
     by : any of :data:`DIMENSIONS` (channel, region, product_id, category, price_band, team, rep_id).
-    price_bands : edges on the product list price (sequence or ``"0,200,500"``) for ``price_band``.
+    facts_params : the facts layer's choices (:class:`saleslab.facts.Params`): ``returns_basis``,
+        ``achievement_basis`` (what achievement_rate measures) and ``price_band_edges`` (the
+        ``price_band`` dimension); defaults when None.
     targets : add target / achievement when ``by`` holds a target level (rep_id, team or region).
 
     Returns
     -------
-    One row per period and segment with sales or returns, sorted. Formulas (money in 元, cents):
+    One row per period and segment with sales or returns, sorted; the result records
+    ``facts_params`` (``df.attrs["params"]``). Input: :func:`movements` (facts.movements_expr).
+    Formulas (money in 元, cents):
 
-    - revenue = Σ net_amount of lines (order date in the period) − Σ returned amounts (return date
-      in the period); gross_sales and returns are its two parts;
+    - revenue = Σ net_amount of sale lines in the period − Σ returned amounts counted in the period
+      (:mod:`saleslab.facts`); gross_sales and returns are its two parts;
     - volume = quantity sold − quantity returned; cost = the same at unit cost;
       gross_profit = revenue − cost; gross_margin = gross_profit / revenue;
-    - orders = distinct orders with a line; average_order_value = revenue / orders;
-    - active_customers = distinct known customers with a line; new_customers = those of them whose
-      first order ever (whole warehouse) falls in the period (both are not additive over segments);
+    - orders = distinct orders with a sale line; average_order_value = revenue / orders;
+    - active_customers = distinct known customers with a sale line; new_customers = those of them
+      whose first order ever (whole warehouse) falls in the period (both are not additive over segments);
     - revenue_per_customer = revenue / active_customers;
-    - revenue_per_rep = revenue of orders carrying a rep / distinct reps with an order;
+    - revenue_per_rep = revenue of orders carrying a rep / distinct reps with a sale;
     - revenue_last_year = revenue of the same segment in the same period a year earlier (weeks and
       days: 52 weeks earlier); yoy_growth = revenue / revenue_last_year − 1; revenue_prev_period and
       pop_growth likewise against the previous period. A period cut by ``start`` or ``end`` is
       compared with the same cut of the earlier period (:func:`comparison_window`: year to date
       against last year to date); ``complete`` says whether the period lies wholly in [start, end];
     - target = target of the finest target level in ``by`` (rep_id > team > region) for the period,
-      target_level names it; achievement_rate = revenue of that level's member in the period /
-      target. With further dimensions in ``by`` the level's target and achievement repeat on each of
-      its rows (targets are not split by channel or product).
+      target_level names it; achievement_rate = revenue (``achievement_basis`` "net") or gross sales
+      ("gross") of that level's member in the period / target. With further dimensions in ``by``
+      the level's target and achievement repeat on each of its rows (targets are not split by
+      channel or product).
     """
     by = _check_cube_args(grain, by)
+    fp = _facts(facts_params)
     start, end = as_date(start), as_date(end)
     yoy, pop = _offset(grain, "yoy"), _offset(grain, "pop")
     # whole comparison periods: from the start of the period a year before the first one
     ext_start = (pd.Timestamp(period_start(start, grain)) - yoy).date()
     windows = {"ly": comparison_window(start, end, grain, "yoy"), "pp": comparison_window(start, end, grain, "pop")}
-    raw = _dates(eng.execute(cube_expr(eng, ext_start, end, grain, by, price_bands, in_range_from=start,
-                                       windows=windows)))
+    raw = _dates(eng.execute(cube_expr(eng, ext_start, end, grain, by, fp, in_range_from=start, windows=windows)))
     keys = ["period", *by]
-    cur = raw[raw["in_range"].astype(bool)].drop(columns=["in_range", "revenue_ly", "revenue_pp"]).copy()
+    cur = raw[raw["in_range"].astype(bool)].drop(
+        columns=["in_range", "revenue_ly", "revenue_pp", "gross_sales_ly", "gross_sales_pp"]).copy()
     for name, win, off in (("revenue_last_year", "revenue_ly", yoy), ("revenue_prev_period", "revenue_pp", pop)):
         shifted = raw.groupby(keys, as_index=False, dropna=False)[win].sum().rename(columns={win: name})
         shifted["period"] = (pd.to_datetime(shifted["period"]) + off).dt.date
         cur = cur.merge(shifted, on=keys, how="left")
-    for c in CUBE_MONEY[:-1] + ("rep_revenue", "revenue_last_year", "revenue_prev_period"):
-        if c in cur.columns and c != "gross_profit":
-            cur[c] = cur[c].astype("float64").round(2)
+    for c in ("gross_sales", "returns", "revenue", "cost", "rep_revenue", "revenue_last_year", "revenue_prev_period"):
+        cur[c] = cur[c].astype("float64").round(2) + 0.0  # + 0.0: no "-0.0" where nothing was returned
     cur["volume"] = cur["volume"].astype("float64").round(6)
     for c in ("orders", "active_customers", "new_customers", "reps"):
         cur[c] = cur[c].astype("int64")
@@ -392,52 +316,56 @@ def kpi_cube(eng: Engine, start, end, grain: str = "month", by=("channel", "regi
     level_dim = next((d for d in TARGET_LEVELS if d in by), None)
     if targets and level_dim is not None:
         tgt = target_by_period(eng, start, end, grain, TARGET_LEVELS[level_dim]).rename(columns={"level_id": level_dim})
-        lvl = cur.groupby(["period", level_dim], as_index=False)["revenue"].sum().rename(
-            columns={"revenue": "level_revenue"})
+        actual = "revenue" if fp.achievement_basis == "net" else "gross_sales"
+        lvl = cur.groupby(["period", level_dim], as_index=False)[actual].sum().rename(
+            columns={actual: "level_actual"})
         lvl = lvl.merge(tgt, on=["period", level_dim], how="left")
-        lvl["achievement_rate"] = _ratio(lvl["level_revenue"].round(2), lvl["target"])
+        lvl["achievement_rate"] = _ratio(lvl["level_actual"].round(2), lvl["target"])
         cur = cur.merge(lvl[["period", level_dim, "target", "achievement_rate"]], on=["period", level_dim], how="left")
         cur["target_level"] = TARGET_LEVELS[level_dim]
         cols += ["target", "achievement_rate", "target_level"]
-    return cur[cols].sort_values(keys).reset_index(drop=True)
+    out = cur[cols].sort_values(keys).reset_index(drop=True)
+    return attach(out, None, **fp.model_dump(mode="json"))
+
+
+#: Dimensions :func:`collection_rate` can be cut by (those of the invoice's order, and its rep's team).
+COLLECTION_DIMENSIONS = ("channel", "region", "rep_id", "team")
 
 
 def collection_rate(eng: Engine, start, end, grain: str = "month", by=()) -> pd.DataFrame:
-    """Collection rate (回款率) of invoices due in each period.
+    """Collection rate (回款率) of the invoices due in each period.
 
-    collection_rate = collected / invoiced, where invoiced = Σ amount of invoices with due_date in
-    the period (within [start, end]) and collected = Σ over those invoices of the payments matched
-    by invoice_id dated up to the period end (and ``end``), at most the invoice amount each.
-    ``by``: channel, region, rep_id, team (through the invoice's order; unknown otherwise).
+    Input: :func:`saleslab.facts.invoices_due_expr` (invoices due in [start, end] with their
+    order's channel, region, rep), payments(invoice_id, payment_date, amount), reps(team).
     Returns columns period, <by...>, invoices, invoiced, collected, collection_rate.
+    Formula: invoiced = Σ amount of the invoices with due_date in the period (within [start, end]);
+    collected = Σ over those invoices of min(invoice amount, payments matched by invoice_id dated
+    up to the end of the invoice's due period and up to ``end``); collection_rate = collected /
+    invoiced. (facts' own ``collected`` counts payments up to ``end`` for every period; here an
+    invoice due in January is judged on what was paid by the end of January.)
+    ``by``: channel, region, rep_id, team (through the invoice's order; :data:`UNKNOWN` otherwise).
     """
-    from ..errors import SalesLabError
-
-    if grain not in GRAINS:
-        raise SalesLabError(f"unknown time grain {grain!r}; allowed: {', '.join(GRAINS)}")
+    _check_grain(grain)
     by = (by,) if isinstance(by, str) else tuple(by or ())
-    allowed = ("channel", "region", "rep_id", "team")
-    if any(d not in allowed for d in by):
-        raise SalesLabError(f"collection_rate can be cut by {', '.join(allowed)} (got {by!r})")
+    if any(d not in COLLECTION_DIMENSIONS for d in by):
+        raise SalesLabError(f"collection_rate can be cut by {', '.join(COLLECTION_DIMENSIONS)} (got {by!r})")
     start, end = as_date(start), as_date(end)
-    inv = eng.table("invoices")
-    inv = inv.filter(inv.due_date.between(start, end)).select("invoice_id", "order_id", "due_date", "amount")
-    o = eng.table("orders").select("order_id", "channel", "region", "rep_id")
-    inv = inv.left_join(o, inv.order_id == o.order_id).select(
-        "invoice_id", "due_date", "amount", "channel", "region", "rep_id")
+    inv = facts.invoices_due_expr(eng, start, end).select("invoice_id", "due_date", "amount", "channel", "region",
+                                                          "rep_id")
     if "team" in by:
-        reps = eng.table("reps").select("rep_id", "team")
-        inv = inv.left_join(reps, inv.rep_id == reps.rep_id).select(*inv.columns, team=reps.team)
+        reps = eng.table("reps").select(r_rep_id="rep_id", team="team")
+        inv = inv.left_join(reps, inv.rep_id == reps.r_rep_id).drop("r_rep_id")
     inv = inv.select("invoice_id", "amount", period=_period(inv.due_date, grain),
                      **{d: inv[d].cast("string").fill_null(UNKNOWN) for d in by})
     pay = eng.table("payments")
     pay = pay.filter(pay.invoice_id.notnull() & (pay.payment_date <= end)).select(
         pay_invoice_id=pay.invoice_id, pay_period=_period(pay.payment_date, grain), pay_amount=pay.amount)
-    paid = (pay.join(inv.select("invoice_id", "period"), pay.pay_invoice_id == inv.invoice_id)
-            .filter(lambda t: t.pay_period <= t.period)
-            .group_by("invoice_id").aggregate(paid=lambda t: t.pay_amount.sum()))
-    j = inv.left_join(paid, inv.invoice_id == paid.invoice_id).select(*inv.columns, paid=paid.paid.fill_null(0.0))
-    collected = ibis.least(j.paid, j.amount)
+    due = inv.select(due_invoice_id="invoice_id", due_period="period")
+    paid = pay.join(due, pay.pay_invoice_id == due.due_invoice_id)
+    paid = (paid.filter(paid.pay_period <= paid.due_period)
+            .group_by(paid_invoice_id=paid.pay_invoice_id).aggregate(paid=paid.pay_amount.sum()))
+    j = inv.left_join(paid, inv.invoice_id == paid.paid_invoice_id).drop("paid_invoice_id")
+    collected = ibis.least(j.paid.fill_null(0.0), j.amount)
     agg = j.group_by(["period", *by]).aggregate(
         invoices=j.invoice_id.nunique(), invoiced=j.amount.sum(), collected=collected.sum())
     df = _dates(eng.execute(agg))

@@ -1,5 +1,7 @@
-"""Labels of the performance stage (02_performance): KPI cube, comparisons, shares, anomalies,
-drivers of change and marketing spend vs revenue. Keys shared with other stages carry the same texts."""
+"""Labels of the overview (01_overview) and performance (02_performance) stages: KPI cube,
+comparisons, shares, anomalies, drivers of change, marketing spend vs revenue, and the story
+templates (``story_performance_*``, ``{name}`` placeholders, one template per finding in both
+languages). Keys shared with other stages carry the same texts."""
 
 #: Columns that hold shares or growth rates (shown as percentages).
 SHARES = {"share", "share_prev", "share_change", "yoy_growth", "pop_growth", "achievement_rate",
@@ -25,9 +27,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "gap_to_target": ("距目标差额", "Gap to target"),
     "change_vs_last_year": ("同比增减额", "Change vs last year"),
     "achievement_band": ("达成档位", "Achievement band"),
-    "above": ("超额(≥120%)", "Above (≥120%)"),
+    "above": ("超额(达到奖励线)", "Above (reward tier)"),
     "on_track": ("正常", "On track"),
-    "below": ("偏低(<60%)", "Below (<60%)"),
+    "below": ("偏低(辅导线及以下)", "Below (coaching list)"),
     "no_target": ("无目标", "No target"),
     "category": ("品类", "Category"),
     "price_band": ("价格带", "Price band"),
@@ -85,4 +87,64 @@ LABELS: dict[str, tuple[str, str]] = {
     "channel_region_share": ("各区域渠道结构(销售额占比)", "Channel mix by region (revenue share)"),
     "anomaly_chart": ("月度销售额与预期(异常标红)", "Monthly revenue vs expected (anomalies in red)"),
     "anomaly": ("异常", "Anomaly"),
+    "anomaly_band": ("预期 ±{threshold}", "Expected ±{threshold}"),
+    "achievement_reward_line": ("奖励线 {value}", "Reward tier {value}"),
+    "achievement_coaching_line": ("辅导线 {value}", "Coaching list {value}"),
+    # story templates ({name} placeholders; one template per finding, both languages)
+    "story_performance_empty": ("本期间没有销售数据。", "There are no sales in this period."),
+    "story_performance_overview_total": (
+        "{first:%Y年%m月}至{last:%Y年%m月}销售额 **{revenue} {unit}**，毛利率 **{margin}**。"
+        "销售额最高的月份是 {best:%Y年%m月}（{best_revenue} {unit}）。",
+        "Revenue from {first:%b %Y} to {last:%b %Y} was **{revenue} {unit}** at a gross margin of **{margin}**. "
+        "The best month was {best:%b %Y} ({best_revenue} {unit})."),
+    "story_performance_overview_grew": ("最近12个月销售额较前12个月增长 **{growth}**。",
+                                        " The last 12 months grew **{growth}** against the 12 months before."),
+    "story_performance_overview_fell": ("最近12个月销售额较前12个月下降 **{growth}**。",
+                                        " The last 12 months fell **{growth}** against the 12 months before."),
+    "story_performance_latest": (
+        "**{month:%Y年%m月}** 销售额 **{revenue} {unit}**，环比 **{pop}**，同比 **{yoy}**；毛利率 {margin}。",
+        "Revenue in **{month:%b %Y}** was **{revenue} {unit}**: **{pop}** on the month before and **{yoy}** on "
+        "a year earlier; gross margin {margin}."),
+    "story_performance_movements": ("**前 {n} 大变动及主因：**", "**The biggest movements and what drove them:**"),
+    "story_performance_vs_pop": ("环比", "vs the previous month"),
+    "story_performance_vs_yoy": ("同比", "vs last year"),
+    "story_performance_movement_up": ("{i}. {segment} 销售额{comparison}增长 {pct}（+{change} {unit}）{driver}。",
+                                      "{i}. {segment} revenue up {pct} {comparison} (+{change} {unit}){driver}."),
+    "story_performance_movement_down": ("{i}. {segment} 销售额{comparison}下降 {pct}（−{change} {unit}）{driver}。",
+                                        "{i}. {segment} revenue down {pct} {comparison} (−{change} {unit}){driver}."),
+    "story_performance_movement_up_amount": ("{i}. {segment} 销售额{comparison}增加（+{change} {unit}）{driver}。",
+                                             "{i}. {segment} revenue up {comparison} (+{change} {unit}){driver}."),
+    "story_performance_movement_down_amount": ("{i}. {segment} 销售额{comparison}减少（−{change} {unit}）{driver}。",
+                                               "{i}. {segment} revenue down {comparison} (−{change} {unit}){driver}."),
+    "story_performance_driver_gain": ("，其中 {share} 的增量来自 {driver}", "; {share} of the gain came from {driver}"),
+    "story_performance_driver_drop": ("，其中 {share} 的降幅来自 {driver}", "; {share} of the drop came from {driver}"),
+    "story_performance_no_anomaly": ("没有偏离预期超过 {threshold} 的月份。",
+                                     "No month deviated from its expected level by more than {threshold}."),
+    "story_performance_anomalies": (
+        "共 {n} 个月份/细分偏离预期超过 {threshold}（{expected}）。"
+        "金额偏离最大的是 {month:%Y年%m月} {segment}：{deviation}（{sign}{gap} {unit}）。",
+        "{n} month/segment values deviated from their expected level by more than {threshold} ({expected}). "
+        "The largest in money: {segment} in {month:%b %Y}, {deviation} ({sign}{gap} {unit})."),
+    "story_performance_expected_seasonal": ("预期 = 去年同期 × 近期趋势，历史不足时用滚动中位数",
+                                            "expected = same month last year × recent trend, or a rolling median "
+                                            "where history is short"),
+    "story_performance_expected_median": ("预期 = 前几期的滚动中位数", "expected = rolling median of the previous periods"),
+    "story_performance_no_spend": ("没有可比较的营销投入数据。", "There is no marketing spend to compare with revenue."),
+    "story_performance_correlation": (
+        "营销投入与销售额的月度相关性（皮尔逊 r / 斯皮尔曼 ρ）：{channels}。"
+        "相关只说明两者同向变动，不代表投入带来了销售：预算常按预期销售安排，季节也同时推动两者。",
+        "Monthly association of marketing spend with revenue (Pearson r / Spearman ρ): {channels}. "
+        "Correlation says the two moved together, not that spend caused sales: budgets often follow "
+        "expected sales, and seasons drive both."),
+    "story_performance_list_sep": ("；", "; "),
+    "story_performance_definitions": ("口径：销售额为扣除折扣与退货后的金额，{returns}。",
+                                      "Definitions: revenue is net of discounts and returns, {returns}."),
+    "story_performance_definitions_target": (
+        "口径：销售额为扣除折扣与退货后的金额，{returns}；目标达成率 = {achievement} / 目标。",
+        "Definitions: revenue is net of discounts and returns, {returns}; achievement = {achievement} / target."),
+    "story_performance_returns_return_date": ("退货计入退货日期所在期间", "returns counting in the period of their return date"),
+    "story_performance_returns_order_date": ("退货计入原订单日期所在期间",
+                                             "returns counting in the period of their original order's date"),
+    "story_performance_achievement_net": ("扣除退货后的销售额", "revenue net of returns"),
+    "story_performance_achievement_gross": ("未扣退货的销售总额", "gross sales before returns"),
 }

@@ -8,8 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from .portfolio import BCG_QUADRANTS
+from ..facts import UNKNOWN as UNKNOWN_BAND
+from ..params import used
 from ..report.charts import palette_colours, setup_fonts, share_bars
+from .portfolio import BCG_QUADRANTS
 from ..report.i18n import t
 
 
@@ -22,13 +24,14 @@ def _wan_formatter():
     return FuncFormatter(lambda v, _: f"{v / 1e4:,.0f}")
 
 
-def bcg_chart(bcg, lang: str, palette=None, bcg_share_threshold: float = 0.5,
-              bcg_growth_threshold: float = 0.1, label_top: int = 6):
+def bcg_chart(bcg, lang: str, palette=None, label_top: int = 6):
     """Growth × relative share (log) scatter, bubble area ∝ revenue, one colour per quadrant,
-    dashed quadrant lines at the thresholds (:func:`saleslab.products.bcg_matrix`).
+    dashed quadrant lines at the thresholds ``bcg`` was computed with
+    (:func:`saleslab.products.bcg_matrix`: ``bcg_share_threshold``, ``bcg_growth_threshold``).
 
     Products without previous revenue (no growth figure) are drawn at the top edge.
     """
+    bcg_share_threshold, bcg_growth_threshold = used(bcg, "bcg_share_threshold"), used(bcg, "bcg_growth_threshold")
     setup_fonts()
     colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(9.5, 6), dpi=110)
@@ -63,9 +66,11 @@ def bcg_chart(bcg, lang: str, palette=None, bcg_share_threshold: float = 0.5,
     return fig
 
 
-def pareto_chart(abc, lang: str, palette=None, abc_a_share: float = 0.8, abc_b_share: float = 0.15):
-    """Revenue bars per product (coloured by ABC class) and the cumulative share line
-    (:func:`saleslab.products.abc_classes`)."""
+def pareto_chart(abc, lang: str, palette=None):
+    """Revenue bars per product (coloured by ABC class) and the cumulative share line, with dashed
+    lines at the class boundaries ``abc`` was computed with (:func:`saleslab.products.abc_classes`:
+    ``abc_a_share``, ``abc_a_share + abc_b_share``)."""
+    abc_a_share, abc_b_share = used(abc, "abc_a_share"), used(abc, "abc_b_share")
     setup_fonts()
     colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(11, 4.5), dpi=110)
@@ -146,12 +151,12 @@ def slow_days_chart(slow, lang: str, palette=None):
 
 
 def price_band_chart(bands, lang: str, palette=None):
-    """Revenue per price band (bars) with the band's gross margin (line)
-    (:func:`saleslab.products.price_band_performance`)."""
+    """Revenue per price band (bars) with the band's gross margin (line), bands in the table's
+    (edge) order (:func:`saleslab.products.price_band_performance`)."""
     setup_fonts()
     colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(9, 4), dpi=110)
-    x = [t(b, lang) if b == "category_unknown" else b for b in bands["price_band"]]
+    x = [t(b, lang) if b == UNKNOWN_BAND else b for b in bands["price_band"]]
     ax.bar(x, bands["revenue"], color=colours[0], label=t("revenue", lang))
     ax.yaxis.set_major_formatter(_wan_formatter())
     ax.set_ylabel(f"{t('revenue', lang)} ({t('wan_yuan', lang)})")

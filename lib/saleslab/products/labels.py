@@ -40,6 +40,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rank_group": ("排名组", "Group"),
     # codes
     "category_unknown": ("未知品类", "Unknown category"),
+    "unknown": ("未知", "Unknown"),
     "top_products": ("销售额前列产品", "Top products"),
     "bottom_products": ("销售额末尾产品", "Bottom products"),
     "bcg_star": ("明星产品", "Star"),
@@ -64,4 +65,43 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_sales": ("无销售", "no sales"),
     "days": ("天", "days"),
     "bubble_is_revenue": ("气泡大小 = 销售额", "bubble size = revenue"),
+    # story templates ({name} placeholders; one template per finding, both languages)
+    "story_products_empty": ("本期间没有产品销售。", "No product sold in this period."),
+    "story_products_concentration": (
+        "**销售集中度**：{a_count} 个产品（占 {n} 个产品的 {a_product_share}）贡献了 **{a_share}** 的销售额（A 类）。",
+        "**Concentration**: {a_count} of {n} products ({a_product_share}) bring **{a_share}** of revenue (class A)."),
+    "story_products_stars": (
+        "**明星产品**：{count} 个产品销量与毛利率同时居前，合计贡献 **{share}** 的销售额；"
+        "首位是 {name}（{revenue} {unit}，毛利率 {margin}）。建议加大曝光。",
+        "**Stars**: {count} products combine top volume with top margin and bring **{share}** of revenue; "
+        "the first is {name} ({revenue} {unit}, margin {margin}). Give them more exposure."),
+    "story_products_no_stars": ("**明星产品**：本期没有产品同时达到高销量和高毛利。",
+                                "**Stars**: no product reaches both high volume and high margin in this period."),
+    "story_products_slow": (
+        "**滞销产品**：{count} 个产品销量低、库存高，平均占用库存金额 **{value} {unit}**；最慢的 {name} {pace}。"
+        "建议捆绑促销或清理库存。",
+        "**Slow movers**: {count} products sell little while holding high stock, tying up **{value} {unit}** of "
+        "inventory on average; the slowest, {name}, {pace}. Consider bundles or clearing the stock."),
+    "story_products_pace_no_sales": ("本期没有销售", "did not sell at all"),
+    "story_products_pace_days": ("按本期销售速度需 {days} 天才能售完", "would take {days} days to sell at this period's pace"),
+    "story_products_no_slow": ("**滞销产品**：本期没有低销量、高库存的产品。",
+                               "**Slow movers**: no product combines low sales with high stock in this period."),
+    "story_products_definitions": (
+        "*口径*：明星产品 = 销量 ≥ {star_volume} 分位且毛利率 ≥ {star_margin} 分位；"
+        "滞销产品 = 有库存产品中销量 ≤ {slow_volume} 分位且平均库存 ≥ {slow_stock} 分位；"
+        "波士顿矩阵：相对市场份额 = {basis}（≥ {share_threshold} 为高），"
+        "增长率 = 期末12个月（期间不足12个月时为整个期间）较上年同期（≥ {growth_threshold} 为高）；"
+        "ABC：累计销售额前 {abc_a} 为 A、至 {abc_ab} 为 B、其余为 C；"
+        "销售额已扣除退货（{returns}），金额单位为元。",
+        "*Definitions*: star = volume ≥ the {star_volume} quantile and gross margin ≥ the {star_margin} quantile; "
+        "slow mover = among products in stock, volume ≤ the {slow_volume} quantile and average stock ≥ the "
+        "{slow_stock} quantile; BCG: relative market share = {basis} (high from {share_threshold}), growth = the "
+        "period's last 12 months (the whole period when shorter) vs the same months a year earlier (high from "
+        "{growth_threshold}); ABC: A up to {abc_a} of cumulative revenue, B up to {abc_ab}, C the rest; revenue is "
+        "net of returns ({returns}), in CNY."),
+    "story_products_bcg_relative": ("产品销售额 / 同品类最大产品销售额",
+                                    "product revenue / revenue of the largest product in its category"),
+    "story_products_bcg_category": ("产品销售额 / 品类销售额", "product revenue / category revenue"),
+    "story_products_returns_return_date": ("退货计入退货日期所在期间", "returns counted on their return date"),
+    "story_products_returns_order_date": ("退货计入原订单日期所在期间", "returns counted on their order's date"),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..params import AreaParams
 
@@ -27,3 +27,10 @@ class Params(AreaParams):
     abc_a_share: float = Field(0.8, gt=0, lt=1, description="ABC class A: products making the first 80 % of revenue")
     abc_b_share: float = Field(0.15, gt=0, lt=1, description="ABC class B: products making the next 15 % of revenue")
     product_top_n: int = Field(10, ge=1, description="products shown in the top and bottom bars")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.abc_a_share + self.abc_b_share >= 1:
+            raise ValueError(f"abc_a_share + abc_b_share must be below 1 so that class C exists "
+                             f"(they add up to {self.abc_a_share + self.abc_b_share:g})")
+        return self

@@ -7,13 +7,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from ..params import used
 from ..report.charts import palette_colours, setup_fonts
 from ..report.i18n import t
 
 
-def achievement_chart(reps, lang: str, palette=None, reward_min: float = 1.2, coaching_max: float = 0.6):
-    """Bars of achievement rate per rep (in rank order) with lines at 100 %, ``reward_min`` and
-    ``coaching_max``; reward-tier bars and coaching bars in their own colours (:func:`saleslab.team.rep_performance`)."""
+def achievement_chart(reps, lang: str, palette=None):
+    """Bars of achievement rate per rep (in rank order) with lines at 100 % and at the ``reward_min``
+    and ``coaching_max`` that ``reps`` was computed with; reward-tier bars and coaching bars in their
+    own colours (:func:`saleslab.team.rep_performance`)."""
+    reward_min, coaching_max = used(reps, "reward_min"), used(reps, "coaching_max")
     setup_fonts()
     colours = palette_colours(palette)
     base, target_c, reward_c, coach_c = (colours[i % len(colours)] for i in (0, 1, 2, 3))

@@ -11,6 +11,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "rep_name": ("销售代表", "Rep name"),
     "team": ("团队", "Team"),
     "reps": ("人数", "Reps"),
+    "gross_sales": ("销售总额(未扣退货)", "Gross sales (before returns)"),
+    "returns": ("退货金额", "Returns"),
     "target": ("目标", "Target"),
     "achievement_rate": ("目标达成率", "Achievement rate"),
     "new_customers": ("新客户数", "New customers"),
@@ -21,7 +23,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rank": ("排名", "Rank"),
     "tier": ("绩效档位", "Tier"),
     # tier codes
-    "tier_reward": ("奖励档(≥120%)", "Reward tier"),
+    "tier_reward": ("奖励档", "Reward tier"),
     "tier_on_target": ("达标", "On target"),
     "tier_below_target": ("未达标", "Below target"),
     "tier_coaching": ("需辅导", "Coaching"),
@@ -35,4 +37,21 @@ LABELS: dict[str, tuple[str, str]] = {
     "team_achievement": ("团队目标达成率", "Team achievement rate"),
     "reward_reps": ("奖励档人数", "Reps in reward tier"),
     "coaching_reps": ("需辅导人数", "Reps to coach"),
+    # story templates ({name} placeholders; one template per finding, both languages)
+    "story_team_empty": ("本期间没有销售目标数据。", "There are no sales targets in this period."),
+    "story_team_overall": ("1. 销售代表合计完成目标的 **{overall}**（{basis} {actual} / 目标 {target} {unit}）；"
+                           "达成率最高的团队是 **{team}**（{team_rate}）。",
+                           "1. Reps together reached **{overall}** of target ({basis} {actual} of {target} {unit}); "
+                           "the best team is **{team}** at {team_rate}."),
+    "story_team_overall_no_team": ("1. 销售代表合计完成目标的 **{overall}**（{basis} {actual} / 目标 {target} {unit}）。",
+                                   "1. Reps together reached **{overall}** of target ({basis} {actual} of {target} {unit})."),
+    "story_team_basis_net": ("扣除退货后的销售额", "revenue net of returns"),
+    "story_team_basis_gross": ("未扣退货的销售总额", "gross sales before returns"),
+    "story_team_reward": ("2. 达成率不低于 {reward_min} 的奖励档：**{names}**。",
+                          "2. Reward tier (achievement ≥ {reward_min}): **{names}**."),
+    "story_team_no_reward": ("2. 没有销售代表达成率达到 {reward_min}。", "2. No rep reached {reward_min} of target."),
+    "story_team_coaching": ("3. 达成率不高于 {coaching_max}、需要辅导：**{names}**。",
+                            "3. Coaching list (achievement ≤ {coaching_max}): **{names}**."),
+    "story_team_no_coaching": ("3. 没有销售代表达成率不高于 {coaching_max}。",
+                               "3. No rep is at or below {coaching_max} of target."),
 }

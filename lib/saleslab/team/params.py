@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..params import AreaParams
 
@@ -14,3 +14,9 @@ class Params(AreaParams):
         1.2, gt=0, description="reps at or above this achievement rate (actual / target) enter the reward tier")
     coaching_max: float = Field(
         0.6, ge=0, description="reps at or below this achievement rate go on the coaching list")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.coaching_max >= self.reward_min:
+            raise ValueError(f"coaching_max ({self.coaching_max:g}) must be below reward_min ({self.reward_min:g})")
+        return self
