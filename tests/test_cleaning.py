@@ -234,6 +234,7 @@ def test_impossible_values_are_quarantined_and_returns_kept(cleaned):
         ("erp_lines.csv", 10): ("impossible_value", "unit_price"),
         ("erp_orders.csv", 7): ("no_valid_lines", "order_id"),
         ("erp_lines.csv", 12): ("impossible_value", "quantity"),
+        ("returns.csv", 3): ("return_order_unknown", "order_id"),
     }
     lines = _t(wh, "order_lines")
     so3 = lines[lines.order_id == "SO3"].sort_values("line_no")
@@ -244,6 +245,23 @@ def test_impossible_values_are_quarantined_and_returns_kept(cleaned):
     # SO1 and SO2 are kept (ERP has priority): their copies W1, W2 are merged in the web file
     assert (erp_lines.rows_read, erp_lines.rows_loaded, erp_lines.rows_merged, erp_lines.rows_quarantined) == \
         (11, 7, 0, 4)
+
+
+def test_lines_whose_order_header_is_quarantined_or_missing_are_quarantined_with_it(tmp_path):
+    files = dict(FILES)
+    files["erp_orders.csv"] += ("SO7,2024-13-45,C1,direct,华东,R1,\n"   # unreadable date: header quarantined
+                                ",2024-05-07,C1,direct,华东,R1,\n")      # blank order id: header quarantined
+    files["erp_lines.csv"] += "SO7,1,P1,1,100\nSO7,2,P2,1,50\nSO8,1,P1,3,100\n"  # SO8: no header anywhere
+    _write(tmp_path / "in", files)
+    _write(tmp_path / "src", MAPS)
+    rep = ingest(tmp_path / "in", tmp_path / "src", tmp_path / "wh", cleaning=RULES)
+    q = _t(tmp_path / "wh", "_quarantine")
+    got = {ln: r for f, ln, r in zip(q.file, q.line, q.reason) if f == "erp_lines.csv" and ln >= 13}
+    assert got == {13: "order_quarantined", 14: "order_quarantined", 15: "order_missing"}
+    assert not set(_t(tmp_path / "wh", "order_lines").order_id) & {"SO7", "SO8"}
+    lines = next(a for a in rep.files if a.file == "erp_lines.csv")
+    assert lines.rows_read == lines.rows_loaded + lines.rows_merged + lines.rows_quarantined
+    assert lines.quarantined_by_reason["order_quarantined"] == 3 and lines.quarantined_by_reason["order_missing"] == 1
 
 
 def test_orders_carry_the_canonical_customer_and_explicit_fills(cleaned):
@@ -287,8 +305,17 @@ def test_coverage_is_reported(cleaned):
 def test_returns_follow_their_order_to_the_kept_copy(cleaned):
     wh, _ = cleaned
     r = _t(wh, "returns").set_index("return_id")
-    assert r.loc["R1", "order_id"] == "SO1" and r.loc["R2", "order_id"] == "SO9"
-    assert read_accounting(wh)["cleaning"]["returns"] == {"rows": 2, "relinked_to_kept_order": 1, "without_order": 1}
+    assert r.loc["R1", "order_id"] == "SO1"
+    assert read_accounting(wh)["cleaning"]["returns"] == {"rows": 1, "relinked_to_kept_order": 1,
+                                                          "quarantined_without_order": 1}
+
+
+def test_a_return_of_an_unknown_order_is_quarantined_not_loaded(cleaned):
+    wh, _ = cleaned
+    assert "R2" not in set(_t(wh, "returns").return_id)  # its order SO9 is in no export
+    q = _t(wh, "_quarantine")
+    row = q[q.reason == "return_order_unknown"]
+    assert len(row) == 1 and '"SO9"' in row.raw.iloc[0] and row.column.iloc[0] == "order_id"
 
 
 # ---- outliers -----------------------------------------------------------------------------

@@ -85,22 +85,24 @@ def test_shipped_parameter_files_are_valid():
 
 
 def test_unknown_threshold_is_rejected(write):
-    with pytest.raises(ParameterError, match="key 'thresholds': unknown threshold 'nope'; allowed: "):
+    with pytest.raises(ParameterError, match="unknown threshold 'nope'; allowed: abc_a_share, "):
         load_params(write("thresholds: {nope: 1}\n"))
 
 
 
-def test_thresholds_are_typed_by_the_notebooks_that_declare_them(write, tmp_path):
+def test_thresholds_are_typed_by_the_area_models(write, tmp_path):
     from saleslab.config import stage_thresholds
 
     declared = stage_thresholds()
-    # a threshold that 00_data_quality does not declare (checked below: it is not injected there)
-    floats = [k for k, d in declared.items() if d["type"] == "float" and "00_data_quality" not in d["stages"]]
-    assert floats, "stage notebooks declare float thresholds"
-    key = floats[0]
-    with pytest.raises(ParameterError, match=f"threshold '{key}' must be a float"):
-        load_params(write(f"thresholds: {{{key}: high}}\n"))
-    p = load_params(write(f"thresholds: {{{key}: 0.5}}\n"))
-    stage = declared[key]["stages"][0]
-    assert p.notebook_parameters(tmp_path, stage)[key] == 0.5
-    assert key not in p.notebook_parameters(tmp_path, "00_data_quality")
+    assert declared["roi_min"]["area"] == "channels" and declared["roi_min"]["stages"] == ["04_channels"]
+    with pytest.raises(ParameterError, match="key 'thresholds.roi_min': Input should be a valid number"):
+        load_params(write("thresholds: {roi_min: high}\n"))
+    with pytest.raises(ParameterError, match="key 'thresholds.churn_value_basis': Input should be 'spend_12m' or 'clv'"):
+        load_params(write("thresholds: {churn_value_basis: margin}\n"))
+    p = load_params(write("thresholds: {roi_min: 0.5, anomaly_threshold: 0.3, returns_basis: order_date}\n"))
+    assert p.notebook_parameters(tmp_path, "04_channels")["roi_min"] == 0.5
+    assert "roi_min" not in p.notebook_parameters(tmp_path, "00_data_quality")
+    # the facts layer's choices go to every stage
+    assert all(p.notebook_parameters(tmp_path, s)["returns_basis"] == "order_date"
+               for s in ("00_data_quality", "04_channels", "08_customer_360"))
+    assert p.area_params()["performance"].anomaly_threshold == 0.3

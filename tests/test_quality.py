@@ -12,6 +12,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -19,6 +20,7 @@ import handmade
 from saleslab.quality import checks as quality
 from saleslab.ingest.load import ingest
 from saleslab.quality import charts as charts_quality, story as narrative_quality
+from saleslab.quality.params import Params
 
 ORDER_COLS = {"order_id": "order", "order_date": "date", "customer_id": "cust", "channel": "channel",
               "region": "region"}
@@ -86,7 +88,7 @@ def test_every_file_balances_and_every_row_not_loaded_is_traced(eng):
     cols = ["rows_read", "rows_loaded", "rows_merged", "rows_quarantined", "values_filled", "outliers_flagged"]
     assert f.loc["orders.csv", cols].tolist() == [9, 7, 1, 1, 1, 1]
     assert f.loc["shop.csv", cols].tolist() == [3, 1, 2, 0, 0, 0]
-    assert f.loc["extra_lines.csv", cols].tolist() == [1, 1, 0, 0, 0, 0]
+    assert f.loc["extra_lines.csv", cols].tolist() == [1, 0, 0, 1, 0, 0]  # its order header is missing
     assert f.loc["products.csv", cols].tolist() == [3, 2, 0, 1, 0, 0]
     assert f.loc["customers.csv", cols].tolist() == [6, 6, 0, 0, 1, 0]
     assert f.loc["orders.csv", ["quarantine_kept", "merged_kept"]].tolist() == [1, 1]
@@ -102,7 +104,7 @@ def test_source_accounting_sums_files_and_shares(eng):
     assert s.loc["shop", "system"] == "EC" and s["balanced"].all()
     tot = quality.accounting_totals(quality.file_accounting(eng))
     assert (tot["files"], tot["rows_read"], tot["rows_loaded"], tot["rows_merged"], tot["rows_quarantined"]) == \
-        (5, 22, 17, 3, 2)
+        (5, 22, 16, 3, 3)
     assert tot["unbalanced_files"] == 0 and tot["untraced_files"] == 0
 
 
@@ -121,8 +123,9 @@ def test_trace_check_fails_when_a_quarantined_row_is_missing(hand_warehouse, tmp
     shutil.copytree(hand_warehouse, wh)
     part = wh / "_quarantine" / "clean.parquet"
     q = pq.read_table(part).to_pandas()
-    assert q["file"].tolist() == ["orders.csv"]  # the quantity-0 line
-    pq.write_table(pq.read_table(part).slice(0, 0), part)
+    assert q["file"].tolist() == ["extra_lines.csv", "orders.csv"]  # the line without header, the quantity-0 line
+    pq.write_table(pa.Table.from_pandas(q[q["file"] != "orders.csv"], preserve_index=False,
+                                        schema=pq.read_schema(part)), part)
     e = open_engine(wh, "duckdb", tmp_path)
     try:
         f = quality.file_accounting(e).set_index("file")
@@ -137,15 +140,16 @@ def test_table_rows_counts_final_rows_per_source_and_table(eng):
     # erp: orders O1..O7 but O3 (its only line is quarantined, so its header goes too); lines: 9 - repeat - quantity 0
     assert _rows(t, ["source", "table", "rows"]) == [
         ("customers", "customers", 6), ("erp", "order_lines", 7), ("erp", "orders", 6),
-        ("extra", "order_lines", 1), ("products", "products", 2), ("shop", "order_lines", 1), ("shop", "orders", 1)]
+        ("products", "products", 2), ("shop", "order_lines", 1), ("shop", "orders", 1)]
 
 
 # ------------------------------------------------------------------------- quarantine, merges
 def test_quarantine_reasons_include_the_cleaning_layer(eng):
     r = quality.quarantine_reasons(eng)
     assert sorted(_rows(r, ["source", "reason", "rows", "example_file", "example_line"])) == [
-        ("erp", "impossible_value", 1, "orders.csv", 6), ("products", "unparseable_number", 1, "products.csv", 4)]
-    assert quality.reason_totals(r)["rows"].tolist() == [1, 1]
+        ("erp", "impossible_value", 1, "orders.csv", 6), ("extra", "order_missing", 1, "extra_lines.csv", 2),
+        ("products", "unparseable_number", 1, "products.csv", 4)]
+    assert quality.reason_totals(r)["rows"].tolist() == [1, 1, 1]
 
 
 def test_merged_rows_by_rule_and_the_orders_they_merged_into(eng):
@@ -166,31 +170,29 @@ def test_coverage_counts_known_customer_product_region_and_channel(eng):
     assert c.loc["direct", ["known_customer", "known_product", "known_region", "known_channel"]].tolist() == \
         pytest.approx([6 / 7, 6 / 7, 6 / 7, 1.0], abs=1e-6)
     assert c.loc["online", "order_lines"] == 1 and c.loc["online", "known_customer"] == 1.0
-    # the line without an order header knows only its product
-    assert c.loc["unknown", ["order_lines", "known_customer", "known_product", "known_region", "known_channel"]] \
-        .tolist() == [1, 0.0, 1.0, 0.0, 0.0]
-    assert c.index[-1] == "all" and c.loc["all", "order_lines"] == 9
+    # the line without an order header is quarantined (order_missing), so no line lacks a channel
+    assert "unknown" not in c.index
+    assert c.index[-1] == "all" and c.loc["all", "order_lines"] == 8
     assert c.loc["all", ["known_customer", "known_product", "known_region", "known_channel"]].tolist() == \
-        pytest.approx([7 / 9, 8 / 9, 7 / 9, 8 / 9], abs=1e-6)
+        pytest.approx([7 / 8, 7 / 8, 7 / 8, 1.0], abs=1e-6)
     s = quality.coverage(eng, "source").set_index("source")
-    assert s["order_lines"].to_dict() == {"erp": 7, "extra": 1, "shop": 1, "all": 9}
+    assert s["order_lines"].to_dict() == {"erp": 7, "shop": 1, "all": 8}
 
 
 def test_coverage_against_target_counts_lines_to_complete(duck):
     cov = quality.coverage(duck)
     t98 = quality.coverage_vs_target(cov).set_index("coverage_measure")
-    assert not t98["meets_target"].any()
-    # ceil(0.98 * 9) = 9 known lines needed
-    assert t98["lines_missing"].to_dict() == {"known_customer": 2, "known_product": 1, "known_region": 2,
-                                              "known_channel": 1}
-    assert t98["lines_to_fix"].to_dict() == t98["lines_missing"].to_dict()
-    assert t98.loc["known_customer", "shortfall"] == pytest.approx(0.98 - 7 / 9, abs=1e-6)
-    t85 = quality.coverage_vs_target(cov, 0.85).set_index("coverage_measure")
-    # ceil(0.85 * 9) = 8: customer and region need one more line; product and channel meet 8/9
-    assert t85["meets_target"].to_dict() == {"known_customer": False, "known_product": True,
+    assert t98["meets_target"].to_dict() == {"known_customer": False, "known_product": False,
                                              "known_region": False, "known_channel": True}
-    assert t85["lines_to_fix"].to_dict() == {"known_customer": 1, "known_product": 0, "known_region": 1,
-                                             "known_channel": 0}
+    # ceil(0.98 * 8) = 8 known lines needed
+    assert t98["lines_missing"].to_dict() == {"known_customer": 1, "known_product": 1, "known_region": 1,
+                                              "known_channel": 0}
+    assert t98["lines_to_fix"].to_dict() == t98["lines_missing"].to_dict()
+    assert t98.loc["known_customer", "shortfall"] == pytest.approx(0.98 - 7 / 8, abs=1e-6)
+    t85 = quality.coverage_vs_target(cov, Params(coverage_target=0.85)).set_index("coverage_measure")
+    # ceil(0.85 * 8) = 7: every measure has at least 7 of 8 lines
+    assert t85["meets_target"].all() and (t85["lines_to_fix"] == 0).all()
+    assert t85["target"].tolist() == [0.85] * 4
 
 
 # ------------------------------------------------------------------------- customers, outliers, fills
@@ -205,7 +207,7 @@ def test_customer_resolution_by_rule_and_review_list(eng):
 
 
 def test_outliers_listed_by_score_with_hand_computed_score(eng):
-    o = quality.outliers_for_review(eng, top=5)
+    o = quality.outliers_for_review(eng, Params(outliers_top=5))
     # P1 direct lines: 2, 1, 100, 1 -> median 1.5, MAD 0.5 -> scale max(1.4826 * 0.5, 0.75, 1) = 1
     assert _rows(o, ["order_id", "quantity", "product_typical", "outlier_score", "outlier_rule", "file", "line"]) == [
         ("O5", 100.0, 1.5, 98.5, "product", "orders.csv", 8)]
@@ -229,7 +231,7 @@ def test_trend_has_one_row_per_ingest(tmp_path, open_engine):
     finally:
         e.close()
     assert one["ingest_no"].tolist() == [1] and one["rows_read"].tolist() == [22] and one["balanced"].all()
-    assert one["rows_quarantined"].tolist() == [2] and one["quarantined_share"].iloc[0] == pytest.approx(2 / 22, 1e-5)
+    assert one["rows_quarantined"].tolist() == [3] and one["quarantined_share"].iloc[0] == pytest.approx(3 / 22, 1e-5)
     # the next export brings one more bad product row and one more good order line
     (tmp_path / "in" / "products.csv").write_text(FILES["products.csv"] + "P4,D,x,xyz,1\n", encoding="utf-8")
     (tmp_path / "in" / "shop.csv").write_text(FILES["shop.csv"] + "E4,2024-02-04,C1,online,华东,P1,1,10,\n",
@@ -241,9 +243,9 @@ def test_trend_has_one_row_per_ingest(tmp_path, open_engine):
     finally:
         e.close()
     assert two["ingest_no"].tolist() == [1, 2]
-    assert two["rows_read"].tolist() == [22, 24] and two["rows_quarantined"].tolist() == [2, 3]
+    assert two["rows_read"].tolist() == [22, 24] and two["rows_quarantined"].tolist() == [3, 4]
     assert two["rows_merged"].tolist() == [3, 3] and two["duplicate_orders"].tolist() == [2, 2]
-    assert two["coverage_product"].tolist() == pytest.approx([8 / 9, 9 / 10], abs=1e-4)
+    assert two["coverage_product"].tolist() == pytest.approx([7 / 8, 8 / 9], abs=1e-4)
 
 
 def test_headlines_and_narrative(duck):
@@ -251,15 +253,15 @@ def test_headlines_and_narrative(duck):
     target = quality.coverage_vs_target(quality.coverage(duck))
     res = quality.resolution_totals(duck)
     h = quality.quality_headlines(files, target, res)
-    # customer and region tie at 7/9: the first by name is reported
-    assert h["coverage"] == pytest.approx(7 / 9, abs=1e-6) and h["coverage_measure"] == "known_customer"
-    assert (h["rows_read"], h["rows_merged"], h["rows_quarantined"], h["unbalanced_files"]) == (22, 3, 2, 0)
-    assert h["coverage_target_met"] == 0 and h["canonical_customers"] == 5 and h["review_pairs"] == 1
+    # customer, product and region tie at 7/8: the first by name is reported
+    assert h["coverage"] == pytest.approx(7 / 8, abs=1e-6) and h["coverage_measure"] == "known_customer"
+    assert (h["rows_read"], h["rows_merged"], h["rows_quarantined"], h["unbalanced_files"]) == (22, 3, 3, 0)
+    assert h["coverage_target_met"] == 1 and h["canonical_customers"] == 5 and h["review_pairs"] == 1
     trend = quality.quality_trend(duck)
     en = narrative_quality.quality_narrative(h, target, res, trend, "en")
-    assert "**22** rows read" in en and "Known customer 77.78%" in en and "only one ingest" in en
+    assert "**22** rows read" in en and "Known customer 87.50%" in en and "only one ingest" in en
     zh = narrative_quality.quality_narrative(h, target, res, trend, "zh-CN")
-    assert "客户已知 77.78%（需补全 2 行）" in zh and "只有一次入库" in zh
+    assert "客户已知 87.50%（需补全 1 行）" in zh and "只有一次入库" in zh
 
 
 def test_cleaning_accuracy_against_an_answer_key(duck, tmp_path):
@@ -275,15 +277,15 @@ def test_cleaning_accuracy_against_an_answer_key(duck, tmp_path):
     # the outlier line 8 is found; a planted line 9 is not
     (truth / "outliers.csv").write_text("file,line,order_id,line_no,factor\norders.csv,8,O5,1,50\n"
                                         "orders.csv,9,O6,1,20\n")
-    a = quality.cleaning_accuracy(duck, truth).set_index("accuracy_measure")
+    a = quality.cleaning_accuracy(duck, Params(truth_dir=str(truth))).set_index("accuracy_measure")
     # customers: predicted pairs {C2-C3}, true pairs {C2-C3, C5-C6} -> precision 1, recall 1/2
     assert a["accuracy"].to_dict() == pytest.approx({"dup_precision": 1.0, "dup_recall": 1.0,
                                                      "customer_precision": 1.0, "customer_recall": 0.5,
                                                      "outlier_recall": 0.5})
     assert a["meets_target"].to_dict() == {"dup_precision": True, "dup_recall": True, "customer_precision": True,
                                            "customer_recall": False, "outlier_recall": False}
-    assert quality.cleaning_accuracy(duck, "").empty
-    assert "not scored" in narrative_quality.accuracy_text(quality.cleaning_accuracy(duck, ""), "en")
+    assert quality.cleaning_accuracy(duck, Params()).empty
+    assert "not scored" in narrative_quality.accuracy_text(quality.cleaning_accuracy(duck, Params()), "en")
     assert "**3** of 5" in narrative_quality.accuracy_text(a.reset_index(), "en")
 
 
@@ -304,3 +306,18 @@ def test_charts_draw_with_a_single_ingest_and_without_history(duck, lang):
     assert len(ax.patches) == 2 * len(quality.source_accounting(files))
     for f in figs:
         plt.close(f)
+
+
+def test_quality_story_and_trend_chart_use_the_targets_the_tables_were_computed_with(duck):
+    cov = quality.coverage(duck)
+    strict = quality.coverage_vs_target(cov, Params(coverage_target=0.999))
+    assert strict.attrs["params"]["coverage_target"] == 0.999
+    h = quality.quality_headlines(quality.file_accounting(duck), strict, quality.resolution_totals(duck))
+    trend = quality.quality_trend(duck, Params(coverage_target=0.9))
+    en = narrative_quality.quality_narrative(h, strict, quality.resolution_totals(duck), trend, "en")
+    zh = narrative_quality.quality_narrative(h, strict, quality.resolution_totals(duck), trend, "zh-CN")
+    assert "100% target" in en and "100% 目标" in zh  # 0.999 shown with no decimals
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en)
+    fig = charts_quality.trend_chart(trend, "en")
+    assert any(list(line.get_ydata())[:1] == [0.9] for ax in fig.axes for line in ax.lines)
+    plt.close(fig)

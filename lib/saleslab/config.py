@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .ingest.clean import CleaningRules
+from .ingest.store import Safeguards
 from .errors import ParameterError, format_validation_error, read_yaml
 from .params import COMMON_PARAMETERS, field_index, validate_thresholds
 
@@ -35,7 +36,6 @@ def available_stages() -> list[str]:
     return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-_PY_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,)}
 _CELL_LINE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*:\s*(?P<type>\w+)\s*=\s*(?P<default>[^#]*?)\s*(#\s*(?P<help>.*))?$")
 
 
@@ -55,19 +55,24 @@ def declared_parameters(stage: str) -> dict[str, dict]:
 
 
 def stage_thresholds(stages=None) -> dict[str, dict]:
-    """Analysis parameters (thresholds) the stage notebooks declare, beyond the common ones.
+    """The analysis parameters (thresholds) of the stages, from the area models.
 
-    Returns ``{name: {"type": "float", "default": "1.2", "help": "...", "stages": [...]}}``; these
-    and the fields of the area parameter models (:mod:`saleslab.params`) are the keys allowed under
-    ``thresholds:`` in a run parameter file.
+    Returns ``{name: {"area", "type", "default", "help", "stages": [...]}}`` for every parameter
+    that a stage notebook declares (the facts layer's are declared by every stage); these are the
+    keys allowed under ``thresholds:`` in a run parameter file.
     """
+    from .params import describe_field
+
+    index = field_index()
     out: dict[str, dict] = {}
     for stage in stages or available_stages():
-        for name, p in declared_parameters(stage).items():
-            if name in COMMON_PARAMETERS:
-                continue
-            entry = out.setdefault(name, {**p, "stages": []})
-            entry["stages"].append(stage)
+        for name in declared_parameters(stage):
+            if name in index:
+                entry = out.setdefault(name, {**describe_field(name), "stages": []})
+                entry["stages"].append(stage)
+    if stages is None:
+        for name in index:  # a model field no notebook declares yet is still allowed
+            out.setdefault(name, {**describe_field(name), "stages": []})
     return out
 
 
@@ -122,6 +127,7 @@ class RunParams(_Strict):
     stages: list[str] | None = None
     ingest: bool = True  # run `saleslab ingest` before the stages
     cleaning: CleaningRules = Field(default_factory=CleaningRules)  # whole-warehouse cleaning rules
+    safeguards: Safeguards = Field(default_factory=Safeguards)  # locks, versions, shrink and quarantine guards
     thresholds: dict[str, float | int | str | bool] = Field(default_factory=dict)
     palette: list[str] = Field(default_factory=lambda: list(DEFAULT_PALETTE), min_length=1, max_length=5)
     project_dir: Path = Field(PROJECT_ROOT, exclude=True)
@@ -148,27 +154,16 @@ class RunParams(_Strict):
     @field_validator("thresholds")
     @classmethod
     def _thresholds(cls, v):
-        if not v:
-            return v
-        index = field_index()
-        declared = stage_thresholds()
-        modelled = {k: x for k, x in v.items() if k in index}
-        try:
-            validate_thresholds(modelled)  # the area models: names, types, allowed values
-        except ParameterError as e:
-            raise ValueError(str(e).replace("key '", "key 'thresholds.").replace("\n", "; ")) from None
-        for key, value in v.items():
-            if key in index:
-                continue
-            if key not in declared:
-                allowed = ", ".join(sorted(set(index) | set(declared)))
-                raise ValueError(f"unknown threshold {key!r}; allowed: {allowed}")
-            typ = declared[key]["type"]
-            ok = _PY_TYPES.get(typ)
-            if ok and (not isinstance(value, ok) or (typ != "bool" and isinstance(value, bool))):
-                raise ValueError(f"threshold {key!r} must be a {typ} (default {declared[key]['default']}), "
-                                 f"got {value!r}")
+        if v:
+            try:
+                validate_thresholds(v)  # the area models: names, types, allowed values
+            except ParameterError as e:
+                raise ValueError(str(e).replace("key '", "key 'thresholds.").replace("\n", "; ")) from None
         return v
+
+    def area_params(self):
+        """The validated parameter model of every area, from ``thresholds`` (defaults elsewhere)."""
+        return validate_thresholds(self.thresholds)
 
     @model_validator(mode="after")
     def _dates(self):
@@ -261,7 +256,8 @@ def load_params(path: str | Path, overrides: dict | None = None, check_input: bo
 
 
 def _with_allowed_keys(text: str, err: ValidationError) -> str:
-    models = {(): RunParams, ("duckdb",): DuckDBSettings, ("spark",): SparkSettings, ("period",): Period}
+    models = {(): RunParams, ("duckdb",): DuckDBSettings, ("spark",): SparkSettings, ("period",): Period,
+              ("cleaning",): CleaningRules, ("safeguards",): Safeguards}
     lines = text.splitlines()
     for i, e in enumerate(err.errors()):
         if e["type"] == "extra_forbidden" and i < len(lines):

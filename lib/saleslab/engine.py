@@ -18,7 +18,7 @@ import ibis
 import pandas as pd
 
 from . import schema
-from .errors import SalesLabError
+from .errors import MissingSource, SalesLabError
 
 #: Tables beside the canonical ones that ingestion writes.
 EXTRA_TABLES = {"_quarantine": "_quarantine/*.parquet", "_accounting": "_ingest/accounting.parquet",
@@ -44,6 +44,7 @@ class Engine:
     #: the run folder (``reports/<run-id>``) whose earlier stages' results this engine reads, if any
     run_dir: Path | None = None
     _tables: dict = field(default_factory=dict)
+    _rows: dict = field(default_factory=dict)
 
     def _view_name(self, name: str) -> str:
         # unique per warehouse: two engines on one Spark session must not replace each other's views
@@ -71,6 +72,21 @@ class Engine:
                 self._tables[name] = self.con.read_parquet(str(path), table_name=self._view_name(name))
         return self._tables[name]
 
+    def rows(self, name: str) -> int:
+        """Rows of warehouse table ``name`` (0 when no source provided it)."""
+        if name not in self._rows:
+            self._rows[name] = int(self.execute(self.table(name).count()))
+        return self._rows[name]
+
+    def require(self, *names: str, needed_for: str = "this analysis") -> None:
+        """Raise :class:`MissingSource` naming the tables among ``names`` that no source provided
+        (a warehouse built from a few exports lacks some: the analyses that need them say so and
+        the rest of the stage goes on)."""
+        empty = tuple(n for n in names if self.rows(n) == 0)
+        if empty:
+            raise MissingSource(f"{needed_for} needs {', '.join(empty)}: no source in this warehouse provides "
+                                f"{'it' if len(empty) == 1 else 'them'}", tables=empty, needed_for=needed_for)
+
     # ---- earlier stages' results and run history: the run folder is a source too -------------
     def stage_result(self, stage: str, name: str) -> pd.DataFrame | None:
         """Table ``name`` that stage ``stage`` saved in this run (``<run_dir>/data/<stage>/<name>.parquet``),
@@ -96,6 +112,12 @@ class Engine:
         if not latest.exists() or latest.resolve() == self.run_dir.resolve():
             return None
         return self._result(latest.resolve(), stage, name)
+
+    def accounting(self) -> dict:
+        """The last ingest's accounting (files, rows read / loaded / merged / quarantined, cleaning)."""
+        from .ingest.load import read_accounting
+
+        return read_accounting(self.warehouse)
 
     def ingest_history(self) -> pd.DataFrame:
         """One row per ingest of this warehouse (``saleslab ingest`` keeps the history)."""
@@ -154,6 +176,13 @@ def connect(warehouse: str | Path, backend: str = "duckdb", duckdb_config: dict 
     if backend == "pyspark":
         return Engine(warehouse, "pyspark", _spark_backend(spark_master, spark_driver_memory), run)
     raise SalesLabError(f"unknown engine {backend!r}; allowed: duckdb, pyspark")
+
+
+def scratch_backend(temp_directory: str | Path, memory_limit: str = "2GB", threads: int = 2):
+    """An in-process Ibis backend for building the warehouse (the cleaning layer works through it,
+    so that no module but this one names a database driver). Spills into ``temp_directory``."""
+    Path(temp_directory).mkdir(parents=True, exist_ok=True)
+    return ibis.duckdb.connect(memory_limit=memory_limit, threads=int(threads), temp_directory=str(temp_directory))
 
 
 def _spark_backend(master: str, driver_memory: str):

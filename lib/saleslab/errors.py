@@ -20,12 +20,29 @@ class ParameterError(SalesLabError):
     exit_code = 2
 
 
+class InvalidArgument(SalesLabError, ValueError):
+    """A function was called with a value it does not accept (names the argument and what is allowed).
+    A ValueError too, so that parameter models validating through the same function report it
+    against the key."""
+
+
 class MissingSource(SalesLabError):
-    """A table or an earlier stage's result the analysis needs is not there (names it and how to make it)."""
+    """A table or an earlier stage's result the analysis needs is not there (names it and how to make it).
+
+    ``tables``: the warehouse tables that are empty; ``needed_for``: what needs them.
+    """
+
+    def __init__(self, message: str, tables: tuple[str, ...] = (), needed_for: str = ""):
+        self.tables, self.needed_for = tuple(tables), needed_for
+        super().__init__(message)
 
 
 class InsufficientData(SalesLabError):
     """The data are too few for the analysis asked (names what is missing and how much is needed)."""
+
+    def __init__(self, message: str, needed_for: str = ""):
+        self.needed_for = needed_for
+        super().__init__(message)
 
 
 class UnknownCustomer(SalesLabError):
@@ -52,6 +69,30 @@ class SourceError(SalesLabError):
 
 class IngestError(SalesLabError):
     """Ingestion finished but some files were rejected or the row accounting does not balance."""
+
+
+class LockBusy(SalesLabError):
+    """Another ingest or run holds the warehouse or reports folder (names the holder)."""
+
+    exit_code = 4
+
+
+class DiskFull(SalesLabError):
+    """The disk ran full; nothing half-written was left behind."""
+
+    exit_code = 5
+
+
+class OutOfMemory(SalesLabError):
+    """The process ran out of memory; nothing half-written was left behind."""
+
+    exit_code = 6
+
+
+class GuardRefused(SalesLabError):
+    """An ingest would publish a warehouse that looks wrong (much smaller, mostly quarantined)."""
+
+    exit_code = 7
 
 
 class StageFailed(SalesLabError):
@@ -83,13 +124,46 @@ def format_validation_error(path, err) -> str:
             lines.append(f"{path}: {msg}")  # already names the key and what is allowed
             continue
         got = e.get("input")
-        got_txt = "" if typ == "missing" or isinstance(got, dict) else f" (got {got!r})"
+        shown = repr(got) if isinstance(got, (str, int, float, bool, type(None))) else f"a {type(got).__name__}"
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        got_txt = "" if typ == "missing" or isinstance(got, dict) else f" (got {shown})"
         lines.append(f"{path}: key {loc!r}: {msg}{got_txt}")
     return "\n".join(lines)
 
 
+#: Limits on a parameter or mapping file: its size, and the nodes it expands to (aliases included)
+YAML_MAX_BYTES = 1_000_000
+YAML_MAX_NODES = 100_000
+YAML_MAX_DEPTH = 64
+
+
+def _expanded_nodes(node, memo: dict, depth: int = 0) -> int:
+    """How many nodes ``node`` stands for once every alias is expanded (shared nodes counted each
+    time they are used), capped: an alias bomb is refused before anything is built from it."""
+    if id(node) in memo:
+        return memo[id(node)]
+    if depth > YAML_MAX_DEPTH:
+        return YAML_MAX_NODES + 1
+    n = 1
+    value = node.value if isinstance(node.value, list) else []
+    for item in value:
+        for child in (item if isinstance(item, tuple) else (item,)):
+            n += _expanded_nodes(child, memo, depth + 1)
+            if n > YAML_MAX_NODES:
+                break
+        if n > YAML_MAX_NODES:
+            break
+    memo[id(node)] = n
+    return n
+
+
 def read_yaml(path: Path):
-    """Parse a YAML file; dates stay strings so that pydantic validates (and names) bad ones."""
+    """Parse a YAML file; dates stay strings so that pydantic validates (and names) bad ones.
+
+    Safe for hostile files: safe loading (no object tags), at most :data:`YAML_MAX_BYTES`, and at
+    most :data:`YAML_MAX_NODES` nodes after alias expansion (a "billion laughs" file is refused at
+    once instead of exhausting memory).
+    """
     import yaml
 
     class _Loader(yaml.SafeLoader):
@@ -99,9 +173,27 @@ def read_yaml(path: Path):
         k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
         for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+    path = Path(path)
     try:
-        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_Loader)
+        size = path.stat().st_size
+    except OSError as e:
+        raise ParameterError(f"{path}: cannot be read ({e.strerror})") from None
+    if size > YAML_MAX_BYTES:
+        raise ParameterError(f"{path}: {size:,} bytes; a parameter or mapping file may have at most "
+                             f"{YAML_MAX_BYTES:,}")
+    try:
+        loader = _Loader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            if _expanded_nodes(node, {}) > YAML_MAX_NODES:
+                raise ParameterError(f"{path}: expands to more than {YAML_MAX_NODES:,} values (through "
+                                     f"aliases or nesting deeper than {YAML_MAX_DEPTH}); refused")
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as e:
-        raise ParameterError(f"{path}: not valid YAML: {e}") from None
+        raise ParameterError(f"{path}: not valid YAML: {str(e)[:300]}") from None
     except UnicodeDecodeError:
         raise ParameterError(f"{path}: not UTF-8 text") from None

@@ -60,16 +60,17 @@ class Params(AreaParams):
 
 def parse_price_bands(edges) -> tuple[float, ...]:
     """Band edges from a sequence or a comma-separated string (``"0,200,500"``), strictly increasing."""
-    from .errors import ParameterError
+    from .errors import InvalidArgument
 
+    given = edges if isinstance(edges, str) else ",".join(map(str, edges))
     if isinstance(edges, str):
         edges = [e for e in edges.replace("，", ",").split(",") if e.strip()]
     try:
         out = tuple(float(e) for e in edges)
     except (TypeError, ValueError):
-        raise ParameterError(f"price band edges must be numbers, got {edges!r}") from None
+        raise InvalidArgument(f"price band edges must be numbers, got {given[:80]!r}") from None
     if not out or any(b <= a for a, b in zip(out, out[1:])):
-        raise ParameterError(f"price band edges must be strictly increasing numbers, got {edges!r}")
+        raise InvalidArgument(f"price band edges must be strictly increasing numbers, got {given[:80]!r}")
     return out
 
 
@@ -132,9 +133,9 @@ def return_lines(eng: Engine, start, end, returns_basis: ReturnsBasis = "return_
     (= quantity × unit_cost).
     """
     if returns_basis not in RETURNS_BASES:
-        from .errors import ParameterError
+        from .errors import InvalidArgument
 
-        raise ParameterError(f"returns_basis must be one of {', '.join(RETURNS_BASES)} (got {returns_basis!r})")
+        raise InvalidArgument(f"returns_basis must be one of {', '.join(RETURNS_BASES)} (got {returns_basis!r})")
     start, end = as_date(start), as_date(end)
     r = eng.table("returns").select("return_id", "order_id", "product_id", "return_date", "quantity", "amount")
     o = eng.table("orders").select("order_id", "order_date", *ORDER_ATTRIBUTES)

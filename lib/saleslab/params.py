@@ -28,7 +28,7 @@ from types import SimpleNamespace
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import ParameterError
+from .errors import MissingSource, ParameterError
 
 #: Parameters every stage notebook shares; the pipeline fills them from the run parameters.
 COMMON_PARAMETERS = ("run_dir", "warehouse", "language", "period_start", "period_end", "as_of", "engine",
@@ -79,11 +79,17 @@ def _type_name(field) -> str:
     return "str"  # Literal[...] of strings
 
 
-def describe(name: str) -> str:
-    """``name (area, type, default X): help`` for listings and error messages."""
+def describe_field(name: str) -> dict:
+    """``{"area", "type", "default", "help"}`` of parameter ``name``."""
     area = field_index()[name]
     f = area_models()[area].model_fields[name]
-    return f"{name} ({area}, {_type_name(f)}, default {f.default!r}): {f.description or ''}".rstrip(": ")
+    return {"area": area, "type": _type_name(f), "default": f.default, "help": f.description or ""}
+
+
+def describe(name: str) -> str:
+    """``name (area, type, default X): help`` for listings and error messages."""
+    d = describe_field(name)
+    return f"{name} ({d['area']}, {d['type']}, default {d['default']!r}): {d['help']}".rstrip(": ")
 
 
 def _messages(err: ValidationError, where: str) -> list[str]:
@@ -91,8 +97,13 @@ def _messages(err: ValidationError, where: str) -> list[str]:
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
-        got = "" if e["type"] == "missing" else f" (got {e.get('input')!r})"
-        out.append(f"{where}key {key!r}: {msg}{got}")
+        if not key:  # a rule across several keys (the message names them)
+            out.append(f"{where}{msg}")
+            continue
+        got = e.get("input")
+        shown = repr(got) if len(repr(got)) <= 80 else repr(got)[:77] + "..."
+        got_txt = "" if e["type"] == "missing" else f" (got {shown})"
+        out.append(f"{where}key {key!r}: {msg}{got_txt}")
     return out
 
 
@@ -172,7 +183,8 @@ def used(df, name: str):
     try:
         return df.attrs["params"][name]
     except KeyError:
-        raise ParameterError(f"this table does not record the parameter {name!r} it was computed with") from None
+        raise MissingSource(f"this table does not record the parameter {name!r} it was computed with "
+                            f"(compute it with the area's function, which attaches its parameters)") from None
 
 
 def _cell_names(source: str) -> list[str]:

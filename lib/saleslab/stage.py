@@ -9,6 +9,7 @@ writes to ``reports/_scratch/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import pandas as pd
 
 from .config import DEFAULT_PALETTE, PROJECT_ROOT
 from .engine import Engine, connect
-from .errors import ParameterError
+from .errors import InsufficientData, MissingSource, ParameterError
 from .params import COMMON_PARAMETERS, from_namespace
 from .report import export, i18n
 
@@ -92,6 +93,33 @@ class Stage:
         d.mkdir(parents=True, exist_ok=True)
         fig.savefig(d / f"{self.name}-{name}.png", dpi=110, bbox_inches="tight")
         return fig
+
+    @contextlib.contextmanager
+    def section(self, name: str):
+        """A part of the stage that may lack its inputs: ``with st.section("inventory_turnover"): ...``.
+
+        When the body raises :class:`MissingSource` (a table no source provided) or
+        :class:`InsufficientData` (too few rows for a model), the section shows one line in the
+        run's language saying what it needs, records it in ``data/<stage>/notes.json`` and the
+        stage goes on; any other error still fails the stage.
+        """
+        try:
+            yield
+        except (MissingSource, InsufficientData) as e:
+            from IPython.display import Markdown, display
+
+            title = self.t(name) if i18n.has(name) else name
+            if isinstance(e, MissingSource) and e.tables:
+                text = i18n.say("section_missing_source", self.language, section=title,
+                                tables=i18n.join((self.t(f"table_{t}") if i18n.has(f"table_{t}") else t
+                                                  for t in e.tables), self.language))
+            else:
+                text = i18n.say("section_insufficient_data", self.language, section=title, detail=str(e))
+            display(Markdown(f"> {text}"))
+            path = self.data_dir / "notes.json"
+            notes = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+            notes.append({"section": name, "kind": type(e).__name__, "text": text, "detail": str(e)})
+            path.write_text(json.dumps(notes, ensure_ascii=False, indent=1), encoding="utf-8")
 
     def close(self) -> None:
         if self._engine is not None:

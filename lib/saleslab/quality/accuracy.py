@@ -1,4 +1,4 @@
-"""Score a cleaned warehouse against the demo generator's answer key (``truth/``).
+"""Score a cleaned warehouse against an answer key (the demo generator's ``truth/`` folder).
 
 - duplicate orders: pairs {copy, original} of order ids. Predicted pairs are (merged order, the
   order it merged into) from ``_merged``; truth pairs from ``truth/duplicate_orders.csv``. A pair
@@ -17,13 +17,8 @@ import itertools
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
-from ..ingest.load import read_accounting
-
-
-def _read(warehouse: Path, name: str) -> pd.DataFrame:
-    return pq.read_table(Path(warehouse) / name).to_pandas()
+from ..engine import Engine, connect
 
 
 def _pairs(groups) -> set[tuple[str, str]]:
@@ -38,9 +33,20 @@ def _pr(pred: set, truth: set) -> tuple[float, float]:
     return (tp / len(pred) if pred else 1.0), (tp / len(truth) if truth else 1.0)
 
 
-def score(warehouse: Path, truth_dir: Path) -> dict:
-    """The cleaning scores (see the module docstring) as a dict of floats and counts."""
-    wh, truth = Path(warehouse), Path(truth_dir)
+def score(source: Engine | str | Path, truth_dir: Path) -> dict:
+    """The cleaning scores (see the module docstring) as a dict of floats and counts.
+
+    ``source``: an open engine, or a warehouse folder (opened with the default DuckDB settings).
+    """
+    if not isinstance(source, Engine):
+        with connect(source) as eng:
+            return score(eng, truth_dir)
+    eng, truth = source, Path(truth_dir)
+
+    def _read(_, name):
+        return eng.execute(eng.table(name))
+
+    wh = None
     merged = _read(wh, "_merged")
     mo = merged[merged.table == "orders"]
     pred_dup = {tuple(sorted(p)) for p in zip(mo.key, mo.merged_into_key)}
@@ -62,7 +68,7 @@ def score(warehouse: Path, truth_dir: Path) -> dict:
     hit = sum((f, ln) in flagged for f, ln in zip(planted.file, planted.line))
     outlier_recall = hit / len(planted) if len(planted) else 1.0
 
-    cov = read_accounting(wh).get("cleaning", {}).get("coverage", {})
+    cov = eng.accounting().get("cleaning", {}).get("coverage", {})
     return {
         "dup_precision": round(dup_p, 4), "dup_recall": round(dup_r, 4),
         "customer_precision": round(cust_p, 4), "customer_recall": round(cust_r, 4),

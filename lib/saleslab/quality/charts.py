@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from ..params import used
 from ..report.charts import palette_colours, setup_fonts, share_bars
 from ..report.i18n import t
 
@@ -74,10 +75,12 @@ _ROWS = ("rows_merged", "rows_quarantined", "values_filled", "outliers_flagged")
 _COV = ("coverage_customer", "coverage_product", "coverage_region", "coverage_channel")
 
 
-def trend_chart(trend, lang: str, palette=None, target: float = 0.98):
+def trend_chart(trend, lang: str, palette=None):
     """Two panels per ingest (:func:`saleslab.quality.quality_trend`): rows merged, quarantined,
     values filled and outliers flagged; and the coverage shares with the target line. With a
-    single ingest the one point is drawn and the title says so."""
+    single ingest the one point is drawn and the title says so. The target is the
+    ``coverage_target`` the trend was computed with."""
+    target = used(trend, "coverage_target")
     setup_fonts()
     colours = palette_colours(palette)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8), dpi=110)

@@ -15,8 +15,9 @@ What a reader needs to trust the warehouse and to act on it:
   and column (``_fills``);
 - the **trend** of these figures across ingests (``warehouse/_ingest/history.jsonl``).
 
-Everything reads the warehouse through :meth:`saleslab.engine.Engine.table` (Ibis, so it runs on
-DuckDB and PySpark) or the accounting files the ingest writes beside it.
+Everything reads the warehouse through the engine (:meth:`saleslab.engine.Engine.table`, Ibis, so
+it runs on DuckDB and PySpark; the ingest history through :meth:`~saleslab.engine.Engine.ingest_history`).
+Thresholds come from :class:`saleslab.quality.params.Params` and are recorded on the results.
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ import pandas as pd
 
 from .. import schema
 from ..engine import Engine
-from ..ingest.load import read_history
+from ..params import attach
+from .params import Params
 
 #: domain.md §2: data coverage >= 98 %.
 COVERAGE_TARGET = 0.98
 #: The coverage measures, as columns of :func:`coverage`.
 COVERAGE_MEASURES = ("known_customer", "known_product", "known_region", "known_channel")
 
-_COUNTS = ("rows_read", "rows_loaded", "rows_merged", "rows_quarantined", "values_filled", "outliers_flagged")
+_COUNTS = ("rows_read", "rows_loaded", "rows_merged", "rows_quarantined", "rows_skipped", "values_filled",
+           "outliers_flagged")
 
 
 def _int(expr):
@@ -47,14 +50,17 @@ def file_accounting(eng: Engine) -> pd.DataFrame:
     """Per input file: where its rows went, with two checks.
 
     Columns: source, system, file, status (loaded | rejected), reused (unchanged since the last
-    ingest), rows_read, rows_loaded, rows_merged, rows_quarantined, values_filled,
+    ingest), rows_read, rows_loaded, rows_merged, rows_quarantined, rows_skipped (lines the mapping's
+    ``skip_lines`` skip: totals, trailers), values_filled,
     outliers_flagged, quarantine_kept (rows of the file held in ``_quarantine``), merged_kept
     (rows of the file held in ``_merged`` and not quarantined), balanced
-    (rows_read = rows_loaded + rows_merged + rows_quarantined) and traced (quarantine_kept =
+    (rows_read = rows_loaded + rows_merged + rows_quarantined + rows_skipped) and traced (quarantine_kept =
     rows_quarantined and merged_kept = rows_merged: every row not loaded can be looked up).
     Ordered by source and file.
     """
     a = eng.table("_accounting")
+    if "rows_skipped" not in a.columns:  # a warehouse ingested before skip_lines existed
+        a = a.mutate(rows_skipped=ibis.literal(0, "int64"))
     q = eng.table("_quarantine")
     m = eng.table("_merged")
     qk = q.select("source", "file", "line").distinct()
@@ -74,7 +80,8 @@ def file_accounting(eng: Engine) -> pd.DataFrame:
     for c in (*_COUNTS, "quarantine_kept", "merged_kept"):
         df[c] = df[c].fillna(0).astype("int64")
     df["reused"] = df["reused"].fillna(False).astype(bool)
-    df["balanced"] = df["rows_read"] == df["rows_loaded"] + df["rows_merged"] + df["rows_quarantined"]
+    df["balanced"] = df["rows_read"] == df["rows_loaded"] + df["rows_merged"] + df["rows_quarantined"] + \
+        df["rows_skipped"]
     df["traced"] = (df["quarantine_kept"] == df["rows_quarantined"]) & (df["merged_kept"] == df["rows_merged"])
     return df.reset_index(drop=True)
 
@@ -165,12 +172,13 @@ def merged_by_rule(eng: Engine) -> pd.DataFrame:
     return df
 
 
-def merged_orders(eng: Engine, limit: int | None = 200) -> pd.DataFrame:
+def merged_orders(eng: Engine, params: Params | None = None) -> pd.DataFrame:
     """The orders merged across systems: which copy was dropped and which order it merged into.
 
     Columns: order_id (the dropped copy), source, file, line, rule, merged_into (the order kept),
-    merged_into_file, merged_into_line. Ordered by rule, then order_id; at most ``limit`` rows.
+    merged_into_file, merged_into_line. Ordered by rule, then order_id; at most ``params.review_rows``.
     """
+    limit = (params or Params()).review_rows
     m = eng.table("_merged")
     m = m.filter(m.table == "orders")
     expr = m.select(order_id=m.key, source=m.source, file=m.file, line=m.line, rule=m.rule,
@@ -225,13 +233,15 @@ def overall_coverage(cov: pd.DataFrame) -> dict:
     return {k: row[k] for k in ("order_lines", *COVERAGE_MEASURES) if k in cov}
 
 
-def coverage_vs_target(cov: pd.DataFrame, target: float = COVERAGE_TARGET) -> pd.DataFrame:
-    """The overall coverage of :func:`coverage` against the target (domain.md §2: 98 %).
+def coverage_vs_target(cov: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
+    """The overall coverage of :func:`coverage` against ``params.coverage_target`` (domain.md §2: 98 %).
 
     Columns: coverage_measure (known_customer, ...), coverage (share of all order lines), target,
     shortfall (target - coverage when below, else 0), lines_missing (order lines without the
     field), lines_to_fix (fewest lines to complete to reach the target), meets_target.
     """
+    params = params or Params()
+    target = params.coverage_target
     allrow = overall_coverage(cov)
     n = int(allrow["order_lines"])
     rows = []
@@ -243,7 +253,7 @@ def coverage_vs_target(cov: pd.DataFrame, target: float = COVERAGE_TARGET) -> pd
         rows.append({"coverage_measure": m, "coverage": share, "target": float(target),
                      "shortfall": round(max(0.0, target - share), 6), "lines_missing": n - known,
                      "lines_to_fix": need, "meets_target": bool(n > 0 and share >= target)})
-    return pd.DataFrame(rows)
+    return attach(pd.DataFrame(rows), params)
 
 
 # ---------------------------------------------------------------------------- customers
@@ -276,14 +286,15 @@ def resolution_totals(eng: Engine) -> dict:
             "merged_records": int(r["merged"] if pd.notna(r["merged"]) else 0), "review_pairs": n_review}
 
 
-def review_list(eng: Engine, limit: int | None = 200) -> pd.DataFrame:
+def review_list(eng: Engine, params: Params | None = None) -> pd.DataFrame:
     """Pairs of customer records that look alike but were not merged (``customer_review``), for a
     person to decide. Signals: ``name_only`` (same normalised name, no shared identifier),
     ``phone_only`` / ``email_only`` (a shared phone or e-mail, different names), ``tax_id_conflict``
     (merged on name and contact although the tax ids differ).
     Columns: customer_id, customer_name, other_id, other_name, signal. Ordered by signal,
-    customer_id, other_id; at most ``limit`` rows.
+    customer_id, other_id; at most ``params.review_rows`` rows.
     """
+    limit = (params or Params()).review_rows
     rv = eng.table("customer_review")
     expr = rv.select("customer_id", customer_name=rv.name, other_id=rv.other_id, other_name=rv.other_name,
                      signal=rv.signal) \
@@ -292,14 +303,16 @@ def review_list(eng: Engine, limit: int | None = 200) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- outliers, fills
-def outliers_for_review(eng: Engine, top: int = 20) -> pd.DataFrame:
+def outliers_for_review(eng: Engine, params: Params | None = None) -> pd.DataFrame:
     """The flagged outlier lines with the highest scores (``_outliers``; flagged, never deleted).
 
     score = robust z of the quantity against the product's lines in its channel or the customer's
     lines (see :mod:`saleslab.ingest.clean`). Columns: order_id, line_no, order_date, customer_id,
     product_id, channel, quantity, product_typical, customer_typical, net_amount, outlier_score,
-    outlier_rule, file, line. Highest score first; ties by order_id, line_no.
+    outlier_rule, file, line. Highest score first; ties by order_id, line_no; the first
+    ``params.outliers_top``.
     """
+    top = (params or Params()).outliers_top
     o = eng.table("_outliers")
     expr = o.select("order_id", "line_no", "order_date", "customer_id", "product_id", "channel", "quantity",
                     "product_typical", "customer_typical", "net_amount", outlier_score=o.score,
@@ -334,7 +347,7 @@ _TREND = ("files", "rows_read", "rows_loaded", "rows_merged", "rows_quarantined"
           "outliers_flagged", "duplicate_orders", "customers", "canonical_customers", "review_pairs")
 
 
-def quality_trend(eng: Engine) -> pd.DataFrame:
+def quality_trend(eng: Engine, params: Params | None = None) -> pd.DataFrame:
     """One row per ingest of the warehouse, oldest first (``_ingest/history.jsonl``).
 
     Columns: ingest_no (1, 2, ...), ingested_at, files, rows_read, rows_loaded, rows_merged,
@@ -346,11 +359,12 @@ def quality_trend(eng: Engine) -> pd.DataFrame:
     requires the id to be in the customer master). A figure an older ingest did not record is
     empty. No ingest history: an empty table with these columns.
     """
-    h = read_history(eng.warehouse)
+    params = params or Params()
+    h = eng.ingest_history()
     cov = [f"coverage_{k}" for k in ("customer", "product", "region", "channel")]
     cols = ["ingest_no", "ingested_at", *_TREND, "quarantined_share", "balanced", *cov]
     if h.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        return attach(pd.DataFrame({c: pd.Series(dtype="object") for c in cols}), params)
     h = h.rename(columns={f"coverage.{k}": f"coverage_{k}" for k in ("customer", "product", "region", "channel")})
     for c in (*_TREND, *cov):
         if c not in h:
@@ -364,7 +378,27 @@ def quality_trend(eng: Engine) -> pd.DataFrame:
     h["quarantined_share"] = (h["rows_quarantined"] / h["rows_read"]).astype("float64").round(6)
     h["balanced"] = (h["rows_read"] == h["rows_loaded"] + h["rows_merged"].fillna(0) + h["rows_quarantined"]) \
         .fillna(False).astype(bool)
-    return h[cols].reset_index(drop=True)
+    return attach(h[cols].reset_index(drop=True), params)
+
+
+# ---------------------------------------------------------------------------- inputs nobody used
+def input_inventory(eng: Engine) -> pd.DataFrame:
+    """What the last ingest could not use, for a person to check: files in the input folder that no
+    mapping claims (``unmapped_file``), mappings that matched no file (``unused_mapping``), links
+    leading out of the input folder (``refused_file``, never read) and, per file, values of a
+    region column that named no known region (``unresolved_regions``; the rows are loaded without
+    a region).
+
+    Columns: issue, input (file or mapping), rows. Empty when there is nothing to report.
+    """
+    acc = eng.accounting()
+    summary = acc.get("cleaning", {})
+    rows = [("unmapped_file", f, None) for f in summary.get("unmapped_files", [])]
+    rows += [("unused_mapping", m, None) for m in summary.get("unused_mappings", [])]
+    rows += [("refused_file", f, None) for f in summary.get("refused_files", [])]
+    rows += [("unresolved_regions", f["file"], int(f["unmapped_regions"])) for f in acc.get("files", [])
+             if f.get("unmapped_regions")]
+    return pd.DataFrame(rows, columns=["issue", "input", "rows"]).astype({"rows": "Int64"})
 
 
 # ---------------------------------------------------------------------------- headline
@@ -389,19 +423,22 @@ def quality_headlines(files: pd.DataFrame, target_table: pd.DataFrame, resolutio
 ACCURACY_TARGET = 0.99
 
 
-def cleaning_accuracy(eng: Engine, truth_dir, target: float = ACCURACY_TARGET) -> pd.DataFrame:
+def cleaning_accuracy(eng: Engine, params: Params | None = None) -> pd.DataFrame:
     """The cleaning layer scored against an answer key (the demo generator's ``truth/`` folder;
     real exports have none), see :mod:`saleslab.demo.score`.
 
     Columns: accuracy_measure (dup_precision, dup_recall, customer_precision, customer_recall,
-    outlier_recall), accuracy (in [0, 1]), target, meets_target. Empty when ``truth_dir`` is empty.
+    outlier_recall), accuracy (in [0, 1]), target (``params.accuracy_target``), meets_target.
+    Empty when ``params.truth_dir`` is empty.
     """
-    from ..demo.score import score
+    from .accuracy import score
 
+    params = params or Params()
+    truth_dir, target = params.truth_dir, params.accuracy_target
     cols = ["accuracy_measure", "accuracy", "target", "meets_target"]
     if not truth_dir:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-    s = score(eng.warehouse, truth_dir)
+        return attach(pd.DataFrame({c: pd.Series(dtype="object") for c in cols}), params)
+    s = score(eng, truth_dir)
     names = ("dup_precision", "dup_recall", "customer_precision", "customer_recall", "outlier_recall")
-    return pd.DataFrame([{"accuracy_measure": k, "accuracy": float(s[k]), "target": float(target),
-                          "meets_target": bool(s[k] >= target)} for k in names])
+    return attach(pd.DataFrame([{"accuracy_measure": k, "accuracy": float(s[k]), "target": float(target),
+                                 "meets_target": bool(s[k] >= target)} for k in names]), params)

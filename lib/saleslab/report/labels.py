@@ -7,6 +7,28 @@ SHARES = {"gross_margin", "known_customer", "known_product", "known_region", "co
           "coverage_region", "coverage_channel", "accuracy"}
 
 LABELS: dict[str, tuple[str, str]] = {
+    # partial data: a section whose inputs are missing says so (Stage.section)
+    "section_missing_source": ("**{section}**：需要{tables}数据，本仓库中没有任何数据源提供，此部分略过。", "**{section}**: needs {tables}, which no source in this warehouse provides; this part is skipped."),
+    "section_insufficient_data": ("**{section}**：数据不足，无法计算（{detail}），此部分略过。", "**{section}**: not enough data to compute it ({detail}); this part is skipped."),
+    "table_customers": ("客户档案", "customer master"),
+    "table_contacts": ("联系人", "contacts"),
+    "table_reps": ("销售人员", "sales reps"),
+    "table_leads": ("线索/商机", "leads"),
+    "table_lead_stages": ("线索阶段记录", "lead stage history"),
+    "table_followups": ("跟进记录", "follow-ups"),
+    "table_orders": ("订单", "orders"),
+    "table_order_lines": ("订单明细", "order lines"),
+    "table_invoices": ("发票", "invoices"),
+    "table_payments": ("回款", "payments"),
+    "table_returns": ("退货", "returns"),
+    "table_products": ("产品档案", "product master"),
+    "table_inventory": ("库存快照", "inventory snapshots"),
+    "table_web_traffic": ("网站流量", "web traffic"),
+    "table_distributors": ("经销商档案", "distributor master"),
+    "table_campaigns": ("营销活动", "campaigns"),
+    "table_channel_costs": ("渠道成本", "channel costs"),
+    "table_targets": ("销售目标", "sales targets"),
+
     # headline KPIs (domain.md §3)
     "revenue": ("销售额", "Revenue"),
     "gross_sales": ("销售总额(未扣退货)", "Gross sales (before returns)"),
@@ -27,6 +49,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rows_read": ("读取行数", "Rows read"),
     "rows_loaded": ("入库行数", "Rows loaded"),
     "rows_quarantined": ("隔离行数", "Rows quarantined"),
+    "rows_skipped": ("跳过行数(合计/页脚)", "Rows skipped (totals, trailers)"),
     "rejected_files": ("拒收文件", "Rejected files"),
     "balanced": ("行数平衡", "Balanced"),
     "reason": ("原因", "Reason"),
@@ -158,5 +181,15 @@ REASONS: dict[str, tuple[str, str]] = {
     "impossible_date": ("不可能的日期", "Impossible date"),
     "order_quarantined": ("所属订单被隔离", "Order quarantined"),
     "no_valid_lines": ("订单无有效明细", "Order without valid lines"),
+    "order_missing": ("订单表头缺失", "Order header missing"),
+    "no_target": ("没有目标表接收该行", "No target takes the row"),
+    # inputs the last ingest could not use (saleslab.quality.input_inventory)
+    "issue": ("问题", "Issue"),
+    "input": ("文件或映射", "File or mapping"),
+    "unmapped_file": ("没有映射认领的文件", "File no mapping claims"),
+    "unused_mapping": ("未匹配到文件的映射", "Mapping that matched no file"),
+    "refused_file": ("指向输入文件夹之外的链接(未读取)", "Link out of the input folder (not read)"),
+    "unresolved_regions": ("无法识别的区域值", "Unresolved region values"),
+    "return_order_unknown": ("退货所属订单不在库中", "Return of an unknown order"),
 }
 
