@@ -14,6 +14,7 @@ EPILOG = """examples:
   saleslab ingest --params parameters/demo.yaml
   saleslab run --params parameters/demo.yaml
   saleslab run --params parameters/monthly.yaml --stages 00_data_quality,01_overview --language en
+  saleslab thresholds --area channels          # what a run file may set under thresholds:
 """
 
 
@@ -48,19 +49,22 @@ def _params(args, check_input=True):
 def cmd_ingest(args) -> int:
     from .errors import IngestError, ParameterError
     from .ingest.load import ingest
+    from .ingest.store import Safeguards
 
-    cleaning = None
+    cleaning, safeguards = None, Safeguards()
     if args.params:
         p = _params(args)
         input_dir, sources, warehouse = p.input_path, p.sources_path, p.warehouse_path
-        cleaning = p.cleaning
+        cleaning, safeguards = p.cleaning, p.safeguards
     else:
         if not (args.input and args.warehouse):
             raise ParameterError("give --params FILE, or --input DIR and --warehouse DIR")
         input_dir, sources, warehouse = Path(args.input), Path(args.sources), Path(args.warehouse)
+    if args.allow_shrink:
+        safeguards = safeguards.model_copy(update={"allow_shrink": True})
     _say(f"ingesting {input_dir} -> {warehouse}")
     rep = ingest(input_dir, sources, warehouse, progress=_say, cleaning=cleaning,
-                 incremental=not args.full)
+                 incremental=not args.full, safeguards=safeguards)
     tot = rep.totals()
     _say(f"{tot['files']} files ({tot['files_reused']} unchanged since the last ingest), {tot['rows_read']:,} rows "
          f"read = {tot['rows_loaded']:,} loaded + {tot['rows_merged']:,} merged + {tot['rows_quarantined']:,} "
@@ -76,6 +80,8 @@ def cmd_run(args) -> int:
     from .pipeline import run
 
     params = _params(args, check_input=not args.no_ingest)
+    if args.allow_shrink:
+        params.safeguards = params.safeguards.model_copy(update={"allow_shrink": True})
     res = run(params, progress=_say, run_id=args.run_id)
     m = res.manifest
     _say(f"\nrun {m['run_id']} finished in {m['seconds']:.1f}s")
@@ -96,6 +102,55 @@ def cmd_stages(args) -> int:
 
     for s in available_stages():
         _say(s)
+    return 0
+
+
+def _warehouse_path(args) -> Path:
+    from .errors import ParameterError
+
+    if args.params:
+        return _params(args, check_input=False).warehouse_path
+    if not args.warehouse:
+        raise ParameterError("give --params FILE or --warehouse DIR")
+    return Path(args.warehouse).absolute()
+
+
+def cmd_warehouse(args) -> int:
+    from .ingest import store
+    from .locks import warehouse_lock
+
+    wh = _warehouse_path(args)
+    if args.action == "list":
+        versions = store.list_versions(wh)
+        if not versions:
+            _say(f"{wh}: no published versions")
+        for v in versions:
+            _say(f"{'*' if v['current'] else ' '} {v['version']}  {v['created']}  {v['files']} files, "
+                 f"{v['rows_read']:,} rows read, {v['order_lines']:,} order lines")
+        return 0
+    with warehouse_lock(wh, wait=0):
+        to = store.rollback(wh, args.to)
+    _say(f"{wh} now points at version {to}")
+    return 0
+
+
+def cmd_thresholds(args) -> int:
+    from .config import stage_thresholds
+
+    rows = stage_thresholds()
+    if args.area:
+        rows = {k: v for k, v in rows.items() if v["area"] == args.area}
+        if not rows:
+            from .params import area_models
+
+            raise SalesLabError(f"unknown area {args.area!r}; allowed: {', '.join(area_models())}")
+    for area in sorted({v["area"] for v in rows.values()}, key=lambda a: (a != "facts", a)):
+        _say(f"{area}:")
+        for name, v in rows.items():
+            if v["area"] == area:
+                stages = ", ".join(v["stages"]) if area != "facts" else "every stage"
+                _say(f"  {name} ({v['type']}, default {v['default']!r}; {stages})")
+                _say(f"      {v['help']}")
     return 0
 
 
@@ -121,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--warehouse", help="warehouse folder to (re)build")
     i.add_argument("--full", action="store_true",
                    help="read every file again (default: reuse files unchanged since the last ingest)")
+    i.add_argument("--allow-shrink", action="store_true",
+                   help="publish even when a table loses more than safeguards.max_shrink of its rows")
     i.set_defaults(func=cmd_ingest)
 
     r = sub.add_parser("run", help="ingest, then execute the stage notebooks and write reports/<run-id>/")
@@ -129,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--engine", choices=["duckdb", "pyspark"], help="override the parameter file's engine")
     r.add_argument("--language", choices=["zh-CN", "en"], help="override the report language")
     r.add_argument("--no-ingest", action="store_true", help="use the warehouse as it is")
-    r.add_argument("--run-id", help="name of the run folder (default: timestamp and run name)")
+    r.add_argument("--run-id", help="name of the run folder: letters, digits, - and _ (default: timestamp and run name)")
+    r.add_argument("--allow-shrink", action="store_true",
+                   help="let the ingest publish even when a table loses more than safeguards.max_shrink of its rows")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check-params", help="validate a run parameter file and exit")
@@ -138,6 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stages", help="list the stage notebooks in run order")
     s.set_defaults(func=cmd_stages)
+
+    w = sub.add_parser("warehouse", help="list the warehouse's versions, or roll back to an earlier one")
+    w.add_argument("action", choices=["list", "rollback"])
+    w.add_argument("--params", help="run parameter file (takes warehouse_dir from it)")
+    w.add_argument("--warehouse", help="warehouse folder (instead of --params)")
+    w.add_argument("--to", help="version to roll back to (default: the one before the current)")
+    w.set_defaults(func=cmd_warehouse)
+
+    t = sub.add_parser("thresholds", help="list the analysis parameters a run file may set under thresholds:")
+    t.add_argument("--area", help="only this area's (facts, channels, customers, ...)")
+    t.set_defaults(func=cmd_thresholds)
     return ap
 
 
@@ -151,6 +221,34 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 — disk full and out of memory from any library: one line
+        kind = _resource_error(e)
+        if kind == "disk":
+            where = f" writing {e.filename}" if getattr(e, "filename", None) else ""
+            print(f"error: disk full{where}; nothing half-written was left behind — free some space and run again",
+                  file=sys.stderr, flush=True)
+            return 5
+        if kind == "memory":
+            print("error: out of memory; nothing half-written was left behind (lower duckdb.memory_limit or the "
+                  "input size, or use a larger machine)", file=sys.stderr, flush=True)
+            return 6
+        raise
+
+
+def _resource_error(e: BaseException | None) -> str | None:
+    """``disk`` / ``memory`` when ``e`` (or what caused it) is a full disk or exhausted memory, as
+    Python, DuckDB, Arrow or a kernel report them; else None."""
+    import errno
+
+    seen = 0
+    while e is not None and seen < 5:
+        text = f"{type(e).__name__}: {e}"
+        if getattr(e, "errno", None) == errno.ENOSPC or "No space left on device" in text:
+            return "disk"
+        if isinstance(e, MemoryError) or "OutOfMemory" in type(e).__name__ or "Out of Memory" in text:
+            return "memory"
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return None
 
 
 if __name__ == "__main__":

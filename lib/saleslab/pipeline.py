@@ -33,7 +33,8 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .config import NOTEBOOKS, PROJECT_ROOT, RunParams, dump_params
-from .errors import IngestError, StageFailed
+from .errors import IngestError, ParameterError, StageFailed
+from .ingest import store
 from .ingest.load import ingest, read_accounting
 from .report import i18n
 
@@ -142,13 +143,42 @@ def _table_rows(run_dir: Path, stage: str) -> dict[str, int]:
     return {p.stem: pq.ParquetFile(p).metadata.num_rows for p in sorted(d.glob("*.parquet"))} if d.is_dir() else {}
 
 
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id names a folder inside the reports folder: letters, digits, ``-`` and ``_`` (at most
+    100), not ``latest``."""
+    if not RUN_ID.match(run_id or "") or run_id == "latest":
+        raise ParameterError(f"run id {run_id[:120]!r} is not allowed: use letters, digits, - and _ "
+                             f"(at most 100, starting with a letter or digit), and not 'latest'")
+    return run_id
+
+
 def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str | None = None) -> RunResult:
-    """Run ingest (when ``params.ingest``) and the stage notebooks; write the report pack."""
+    """Run ingest (when ``params.ingest``) and the stage notebooks; write the report pack.
+
+    One run per reports folder at a time (``<reports>/.lock``; another waits
+    ``safeguards.lock_wait_seconds``, then refuses naming the holder). The stages read the
+    warehouse version that was current when they started, even if an ingest publishes another one
+    meanwhile. ``reports/latest`` moves to the new run only when the run succeeded.
+    """
+    from .locks import reports_lock
+
     reports = params.reports_path
     reports.mkdir(parents=True, exist_ok=True)
-    run_id = run_id or new_run_id(reports, params.name)
-    run_dir = reports / run_id
-    run_dir.mkdir(parents=True)
+    if run_id is not None:
+        check_run_id(run_id)
+    with reports_lock(reports, wait=params.safeguards.lock_wait_seconds, progress=progress):
+        run_id = run_id or new_run_id(reports, params.name)
+        run_dir = reports / run_id
+        if run_dir.exists() or run_dir.is_symlink():
+            raise ParameterError(f"run id {run_id!r}: {run_dir} already exists; choose another --run-id")
+        run_dir.mkdir(parents=True)
+        return _run(params, progress, run_id, run_dir, reports)
+
+
+def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path) -> RunResult:
     stages = params.stage_list
     started = dt.datetime.now().astimezone()
     manifest: dict = {
@@ -166,7 +196,8 @@ def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str 
             progress(f"[{step}/{total}] ingest {params.input_path} -> {params.warehouse_path}")
             t0 = time.perf_counter()
             rep = ingest(params.input_path, params.sources_path, params.warehouse_path,
-                         progress=lambda m: progress("      " + m.strip()), cleaning=params.cleaning)
+                         progress=lambda m: progress("      " + m.strip()), cleaning=params.cleaning,
+                         safeguards=params.safeguards)
             tot = rep.totals()
             manifest["stages"].append({"stage": "ingest", "status": "ok", "seconds": round(time.perf_counter() - t0, 2),
                                        "rows": tot})
@@ -175,7 +206,12 @@ def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str 
                      f"{tot['rows_quarantined']:,} quarantined ({tot['files_reused']} files unchanged)")
             if rep.rejected:
                 raise IngestError("rejected file(s):\n" + "\n".join(f"  {a.message}" for a in rep.rejected))
-        acc = read_accounting(params.warehouse_path)
+        # the stages read this version, whatever an ingest publishes while they run
+        version = store.current(params.warehouse_path)
+        if version is None:
+            raise IngestError(f"warehouse {params.warehouse_path} does not exist (run `saleslab ingest` first)")
+        manifest["warehouse_version"] = version.name
+        acc = read_accounting(version)
         manifest["inputs"] = [{"file": f["file"], "source": f["source"], "sha256": f["sha256"], "bytes": f["bytes"],
                                "rows_read": f["rows_read"]} for f in acc["files"]]
         for stage in stages:
@@ -185,7 +221,7 @@ def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str 
             entry = {"stage": stage, "status": "running"}
             manifest["stages"].append(entry)
             try:
-                execute_stage(stage, params.notebook_parameters(run_dir, stage), run_dir)
+                execute_stage(stage, params.notebook_parameters(run_dir, stage) | {"warehouse": str(version)}, run_dir)
             except StageFailed:
                 entry.update(status="failed", seconds=round(time.perf_counter() - t0, 2))
                 raise

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-KINDS = ("id", "text", "date", "money", "number", "int", "region", "channel")
+KINDS = ("id", "text", "date", "money", "number", "share", "int", "region", "channel")
 
 #: Channel codes (domain.md §3, §5): online / offline, direct / distribution.
 CHANNELS = ("online", "retail", "direct", "distribution")
@@ -51,6 +51,7 @@ _ARROW = {
     "date": pa.date32(),
     "money": pa.float64(),
     "number": pa.float64(),
+    "share": pa.float64(),
     "int": pa.int64(),
     "region": pa.string(),
     "channel": pa.string(),
@@ -169,7 +170,10 @@ _table(
     C("industry", "text"),
     C("created_date", "date", True),
     C("stage", "text", doc="current stage"),
-    C("expected_amount", "money"),
+    C("expected_amount", "money", doc="the opportunity's amount, 元"),
+    C("close_date", "date", doc="expected (open) or actual (won / lost) close date of the opportunity"),
+    C("probability", "share", doc="win probability in [0, 1] ('60%' and 60 read as 0.6)"),
+    C("opportunity_type", "text", doc="new business / renewal / upsell ..., as the CRM names it"),
 )
 
 _table(
@@ -223,7 +227,9 @@ _table(
     C("quantity", "number", True),
     C("unit_price", "money", True, "price per unit before discount, 元"),
     C("discount", "money", doc="discount on the line, 元 (0 when absent)"),
-    C("net_amount", "money", True, "line revenue after discount, 元"),
+    C("net_amount", "money", True, "line revenue after discount, 元, excluding tax (a source whose amounts "
+                                    "include tax declares amounts_include_tax and its tax_rate)"),
+    C("tax_rate", "share", doc="VAT rate of the line (0.13 for 13 %), when the source gives one"),
 )
 
 _table(

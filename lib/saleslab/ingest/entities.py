@@ -123,13 +123,16 @@ def _pairs_on(keys: pd.Series) -> pd.DataFrame:
     return df.loc[df.i != df.j, ["i", "j"]]
 
 
-def resolve_customers(customers: pd.DataFrame, priority: dict[str, int] | None = None
-                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def resolve_customers(customers: pd.DataFrame, priority: dict[str, int] | None = None,
+                      name_sources: set[str] | frozenset[str] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Group source customer records into entities; returns ``(customer_map, customer_review)``.
 
     ``customers`` needs ``customer_id, name, customer_type, phone, email, tax_id`` and optionally
     ``_source`` (used with ``priority`` — source name -> number, lower wins — to pick the canonical id).
-    Duplicate ``customer_id`` rows are treated as one record.
+    Duplicate ``customer_id`` rows are treated as one record. Records of the ``name_sources``
+    (mappings with ``merge_customers_on_name``) that carry no tax id, phone or e-mail are merged on
+    their normalised company name alone (rule ``name``) with records of the same name from those
+    sources; everywhere else a shared name is only a look-alike for review.
     """
     c = customers.drop_duplicates("customer_id").reset_index(drop=True)
     if c.empty:
@@ -163,6 +166,10 @@ def resolve_customers(customers: pd.DataFrame, priority: dict[str, int] | None =
     both = name.notna()
     link(_pairs_on((phone + "|" + name).where(phone.notna() & both)), "phone+name")
     link(_pairs_on((email + "|" + name).where(email.notna() & both)), "email+name")
+    if name_sources and "_source" in c:
+        bare = tax.isna() & phone.isna() & email.isna() & c["_source"].isin(list(name_sources))
+        unknown_type = c["customer_type"].isna() if "customer_type" in c else pd.Series(True, index=c.index)
+        link(_pairs_on(name.where(bare & both & (company | unknown_type))), "name")
 
     # weak signals -> review (pairs not already in one group)
     for signal, keys in (("name_only", name.where(company)), ("phone_only", phone), ("email_only", email)):

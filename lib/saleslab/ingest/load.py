@@ -69,6 +69,7 @@ _REASON_BY_KIND = {
     "date": ("unparseable_date", "a date in one of the source's date formats"),
     "money": ("unparseable_number", "an amount such as 1,234.50"),
     "number": ("unparseable_number", "a number"),
+    "share": ("unparseable_number", "a share such as 0.6, 60% or 60"),
     "int": ("unparseable_number", "a whole number"),
     "channel": ("invalid_value", f"one of {', '.join(schema.CHANNELS)}"),
 }
@@ -88,6 +89,7 @@ class FileAccount:
     rows_loaded: int = 0
     rows_merged: int = 0
     rows_quarantined: int = 0
+    rows_skipped: int = 0  # lines the mapping's skip_lines patterns skip (totals, trailers)
     blank_lines: int = 0
     loaded_by_table: dict[str, int] = field(default_factory=dict)
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
@@ -102,7 +104,7 @@ class FileAccount:
 
     @property
     def balanced(self) -> bool:
-        return self.rows_read == self.rows_loaded + self.rows_merged + self.rows_quarantined
+        return self.rows_read == self.rows_loaded + self.rows_merged + self.rows_quarantined + self.rows_skipped
 
     def snapshot(self) -> None:
         """Remember the per-file layer's figures (restored when the file's parts are reused)."""
@@ -127,6 +129,7 @@ class IngestReport:
             "rows_loaded": sum(f.rows_loaded for f in self.files),
             "rows_merged": sum(f.rows_merged for f in self.files),
             "rows_quarantined": sum(f.rows_quarantined for f in self.files),
+            "rows_skipped": sum(f.rows_skipped for f in self.files),
             "values_filled": sum(f.values_filled for f in self.files),
             "outliers_flagged": sum(f.outliers_flagged for f in self.files),
             "files_reused": sum(f.reused for f in self.files),
@@ -168,7 +171,7 @@ def _arrow_column(values: pd.Series, kind: str) -> pa.Array:
     typ = schema._ARROW[kind]
     if kind == "int":
         return pa.array(values.astype("Int64"), type=typ, from_pandas=True)
-    if kind in ("money", "number"):
+    if kind in ("money", "number", "share"):
         return pa.array(values.astype("float64"), type=typ, from_pandas=True)
     return pa.array(values.astype(object).where(values.notna(), None).tolist(), type=typ)
 
@@ -234,6 +237,14 @@ class _FileLoader:
     # ---- rows ---------------------------------------------------------------------------
     def load_chunk(self, chunk: Chunk, header: list[str]) -> None:
         self.acc.rows_read += len(chunk.rows) + len(chunk.rejects)
+        skip = self.m.skip_pattern
+        if skip is not None:
+            sep = self.m.delimiter
+            keep = [not skip.search(sep.join("" if v is None else str(v) for v in row)) for row in chunk.rows]
+            rejects = [r for r in chunk.rejects if not skip.search(r.raw or "")]
+            self.acc.rows_skipped += keep.count(False) + len(chunk.rejects) - len(rejects)
+            chunk = Chunk([ln for ln, k in zip(chunk.lines, keep) if k], [r for r, k in zip(chunk.rows, keep) if k],
+                          rejects)
         self.quarantine([
             dict(source=self.m.source, file=self.display, line=r.line, reason=r.reason, column=None,
                  expected=r.detail, raw=r.raw)
@@ -262,13 +273,22 @@ class _FileLoader:
             mask = np.asarray(mask, dtype=bool) & (err_reason == None) & ~merged  # noqa: E711
             err_reason[mask], err_col[mask], err_exp[mask] = reason, column, expected
 
-        frames = {t.table: self._map_target(t, raw, flag) for t in self.m.targets}
+        # which rows each target takes (``where:``); a row no target takes is quarantined
+        applies = {t.table: self._applies(t, raw) for t in self.m.targets}
+        taken = np.logical_or.reduce([applies[t.table] for t in self.m.targets])
+        flag(~taken, "no_target", ", ".join(t.where or "" for t in self.m.targets),
+             "a row that one of the mapping's targets takes")
+
+        def flag_for(t):
+            return lambda mask, *a: flag(np.asarray(mask, dtype=bool) & applies[t.table], *a)
+
+        frames = {t.table: self._map_target(t, raw, flag_for(t)) for t in self.m.targets}
 
         # keys: non-distinct targets first, so a rejected line never registers its order header
         for t in sorted(self.m.targets, key=lambda t: t.distinct):
             frame = frames[t.table]
             key_cols = list(t.spec.key)
-            ok = (err_reason == None) & ~merged  # noqa: E711
+            ok = (err_reason == None) & ~merged & applies[t.table]  # noqa: E711
             kh = _hash_rows(frame[key_cols])
             idx = self.key_index[t.table]
             if t.distinct:
@@ -300,7 +320,7 @@ class _FileLoader:
         ok = (err_reason == None) & ~merged  # noqa: E711
         for t in self.m.targets:
             frame = frames[t.table]
-            keep = ok & frame.pop("_keep").to_numpy() if t.distinct else ok
+            keep = ok & applies[t.table] & (frame.pop("_keep").to_numpy() if t.distinct else True)
             if not keep.any():
                 continue
             sub = frame[keep]
@@ -321,6 +341,26 @@ class _FileLoader:
                 for i, rec in zip(bad_idx, recs)
             ])
 
+    def _applies(self, t: Target, raw: pd.DataFrame) -> np.ndarray:
+        """Rows of ``raw`` that target ``t`` takes: all, or those meeting its ``where:``."""
+        cond = t.condition
+        if cond is None:
+            return np.ones(len(raw), dtype=bool)
+        col = raw[cond.column]
+        text = col.map(lambda v: "" if v is None else str(v).strip())
+        if cond.op in ("empty", "not_empty"):
+            empty = (text == "").to_numpy()
+            return empty if cond.op == "empty" else ~empty
+        if isinstance(cond.value, str):
+            eq = (text == cond.value).to_numpy()
+            return eq if cond.op == "==" else ~eq
+        num, _ = N.parse_number(col, N.NumberFormat(**self.m.number_format.model_dump()))
+        v = num.to_numpy()
+        with np.errstate(invalid="ignore"):
+            res = {"<": v < cond.value, "<=": v <= cond.value, ">": v > cond.value, ">=": v >= cond.value,
+                   "==": v == cond.value, "!=": v != cond.value}[cond.op]
+        return np.asarray(res, dtype=bool) & ~np.isnan(v) if cond.op != "!=" else np.asarray(res, dtype=bool)
+
     def _map_target(self, t: Target, raw: pd.DataFrame, flag) -> pd.DataFrame:
         spec = t.spec
         n = len(raw)
@@ -332,7 +372,13 @@ class _FileLoader:
                 if cs.values:
                     vm = {k.strip(): v for k, v in cs.values.items()}
                     series = series.map(lambda v: vm.get(v.strip(), v) if isinstance(v, str) else v)
+                if cs.kind == "company_name":
+                    from .entities import normalise_name
+
+                    series = series.map(lambda v: (normalise_name(v) or v) if isinstance(v, str) and v.strip() else v)
                 vals, bad = self._normalise(series, col, cs.unit, cs.formats)
+                if cs.negate and col.kind in ("number", "money", "int"):
+                    vals = vals.abs()
                 if col.kind == "region":
                     self.acc.unmapped_regions += int(bad.sum())
                 elif bad.any():
@@ -361,12 +407,15 @@ class _FileLoader:
         kind = col.kind
         if kind == "date":
             return N.parse_dates(series, formats or self.m.date_formats)
+        fmt = N.NumberFormat(**self.m.number_format.model_dump())
         if kind == "money":
-            return N.parse_money(series, unit or self.m.money_unit)
+            return N.parse_money(series, unit or self.m.money_unit, fmt)
         if kind == "number":
-            return N.parse_number(series)
+            return N.parse_number(series, fmt)
+        if kind == "share":
+            return N.parse_share(series, fmt)
         if kind == "int":
-            return N.parse_int(series)
+            return N.parse_int(series, fmt)
         if kind == "region":
             return N.norm_region(series)
         if kind == "channel":
@@ -391,6 +440,11 @@ class _FileLoader:
             frame["discount"] = frame["discount"].fillna(0.0)
         if "net_amount" not in t.columns:
             frame["net_amount"] = (frame["quantity"] * frame["unit_price"] - frame["discount"]).round(2)
+        if t.amounts_include_tax:
+            # the source's amounts include VAT: revenue is kept net of it (a line without a rate keeps its amount)
+            rate = frame["tax_rate"].fillna(0.0) if "tax_rate" in frame else 0.0
+            for c in ("unit_price", "discount", "net_amount"):
+                frame[c] = (frame[c] / (1 + rate)).round(2)
 
 
 def _unique(header: list[str]) -> list[str]:
@@ -545,10 +599,62 @@ def _default_workers(todo_bytes: int) -> int:
     return min(2, os.cpu_count() or 1) if todo_bytes > 50_000_000 else 1
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def _some_files(folder: Path, limit: int = 20_000) -> list[Path]:
+    """Files under ``folder`` (hidden ones skipped, links to folders not followed), at most ``limit``:
+    enough to report what no mapping claims without walking a whole disk given as input folder."""
+    out: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for f in sorted(files):
+            if not f.startswith("."):
+                out.append(Path(root) / f)
+                if len(out) >= limit:
+                    return out
+    return out
+
+
+def _plan_files(mappings: list[SourceMapping], input_dir: Path, say) -> tuple[list, dict]:
+    """Which file each mapping claims; files no mapping claims, mappings that claim nothing and
+    links leading out of the input folder (refused, never read)."""
+    claimed: dict[Path, str] = {}
+    per_mapping: list[tuple[SourceMapping, list[Path]]] = []
+    refused: list[str] = []
+    for m in mappings:
+        files = []
+        for path in _files_of(m, input_dir):
+            if not _inside(path, input_dir):
+                refused.append(path.relative_to(input_dir).as_posix())
+                continue
+            files.append(path)
+            claimed.setdefault(path, m.source)
+        per_mapping.append((m, files))
+    every = _some_files(input_dir)
+    unmapped = sorted(p.relative_to(input_dir).as_posix() for p in every if p not in claimed and _inside(p, input_dir))
+    unused = sorted(m.source for m, files in per_mapping if not files)
+    refused = sorted(set(refused) | {p.relative_to(input_dir).as_posix() for p in every if not _inside(p, input_dir)})
+    if say:
+        for f in refused:
+            say(f"  REFUSED {f}: a link that leads out of the input folder {input_dir} (not read)")
+        if unmapped:
+            say(f"  {len(unmapped)} file(s) no mapping claims (not read): {', '.join(unmapped[:10])}"
+                + (" ..." if len(unmapped) > 10 else ""))
+        if unused:
+            say(f"  {len(unused)} mapping(s) matched no file: {', '.join(unused)}")
+    return per_mapping, {"unmapped_files": unmapped, "unused_mappings": unused, "refused_files": refused}
+
+
 def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
            progress: Callable[[str], None] | None = None, cleaning=None,
-           incremental: bool = True, workers: int | None = None) -> IngestReport:
-    """Read every source's files from ``input_dir`` into a freshly built ``warehouse``, then clean it.
+           incremental: bool = True, workers: int | None = None, safeguards=None) -> IngestReport:
+    """Read every source's files from ``input_dir`` into a new version of ``warehouse``, then clean it.
 
     With ``incremental`` (the default), files whose content, mapping and ingest code are unchanged
     since the last ingest of ``warehouse`` are not read again: their per-file parts are reused; the
@@ -556,43 +662,73 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
     :class:`saleslab.ingest.clean.CleaningRules` (defaults when None). ``workers``: processes reading
     files in parallel (default: 2 for inputs above 50 MB on a multi-core machine, else 1).
 
-    The new warehouse is built beside the old one and swapped in at the end, so a failed
-    ingest never leaves a half-written warehouse behind.
+    One ingest of a warehouse at a time (``<warehouse>.lock``; a second one waits
+    ``safeguards.lock_wait_seconds``, then refuses naming the holder). The new version is built
+    beside the current one and published in one atomic step (:mod:`saleslab.ingest.store`), so a
+    failed or killed ingest never leaves a half-written or emptied warehouse. A missing input
+    folder, or one in which no mapping finds a file, is an error. ``safeguards``
+    (:class:`saleslab.ingest.store.Safeguards`; the CLI and ``saleslab run`` always pass one) also
+    refuse to publish a table that would shrink by more than ``max_shrink`` or a source more than
+    ``max_quarantine_share`` of whose rows were quarantined.
     """
+    from ..locks import warehouse_lock
+    from . import store
+
+    input_dir, warehouse = Path(input_dir).resolve(), Path(warehouse).absolute()
+    if not input_dir.is_dir():
+        raise ParameterError(f"input folder {input_dir} does not exist")
+    wait = safeguards.lock_wait_seconds if safeguards is not None else 0
+    with warehouse_lock(warehouse, wait=wait, progress=progress):
+        store.recover(warehouse, progress)
+        build = store.new_build(warehouse)
+        try:
+            report = _ingest_into(build, input_dir, sources_dir, warehouse, progress, cleaning, incremental,
+                                  workers, safeguards)
+            store.publish(warehouse, build, safeguards.keep_versions if safeguards is not None else 3)
+        except BaseException:
+            shutil.rmtree(build, ignore_errors=True)
+            raise
+    return report
+
+
+def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Path, progress, cleaning,
+                 incremental: bool, workers, safeguards) -> IngestReport:
+    from . import store
     from .clean import CleaningRules, clean_warehouse
 
     t0 = time.perf_counter()
-    input_dir, warehouse = Path(input_dir).resolve(), Path(warehouse).resolve()
-    if not input_dir.is_dir():
-        raise ParameterError(f"input folder {input_dir} does not exist")
     rules = cleaning if cleaning is not None else CleaningRules()
     mappings = load_mappings(sources_dir)
-    build = warehouse.with_name(warehouse.name + ".building")
-    if build.exists():
-        shutil.rmtree(build)
+    per_mapping, inventory = _plan_files(mappings, input_dir, progress)
+    if not any(files for _, files in per_mapping):
+        raise IngestError(f"no file in {input_dir} matches any mapping in {Path(sources_dir).resolve()} "
+                          f"({len(inventory['unmapped_files'])} other files there); nothing was changed — "
+                          f"check input_dir and the mappings' file patterns")
     _schema_folders(build)
-    previous = _previous(warehouse) if incremental else {}
+    current = store.current(warehouse)
+    previous = _previous(current) if (incremental and current is not None) else {}
     code = code_version()
 
     # plan: every file is either reused from the last ingest or read again
     plan: list[tuple[SourceMapping, Path, str, str, str, FileAccount | None]] = []
-    for m in mappings:
-        files = _files_of(m, input_dir)
+    for m, files in per_mapping:
         if not files and progress:
             progress(f"  {m.source}: no files match {', '.join(m.files)}")
         key = cache_key(m, code)
         for path in files:
             sha = sha256_file(path)
             display = path.relative_to(input_dir).as_posix()
-            acc = _reuse(warehouse, previous, m, path, display, sha, key, build) if previous else None
+            acc = _reuse(current, previous, m, path, display, sha, key, build) if previous else None
             plan.append((m, path, display, sha, key, acc))
 
     def report(acc: FileAccount) -> None:
         if progress:
             state = "REJECTED" if acc.status == "rejected" else ("unchanged" if acc.reused else "ok")
+            extra = (f"  skipped {acc.rows_skipped:,}" if acc.rows_skipped else "") + \
+                (f"  regions unresolved {acc.unmapped_regions:,}" if acc.unmapped_regions else "")
             progress(f"  {acc.source:<24} {acc.file:<40} read {acc.rows_read:>9,}  loaded {acc.rows_loaded:>9,}"
                      f"  merged {acc.rows_merged:>6,}  quarantined {acc.rows_quarantined:>7,}"
-                     f"  {acc.seconds:6.1f}s  {state}")
+                     f"  {acc.seconds:6.1f}s  {state}{extra}")
 
     todo = [i for i, p in enumerate(plan) if p[5] is None]
     results: dict[int, FileAccount] = {i: p[5] for i, p in enumerate(plan) if p[5] is not None}
@@ -601,12 +737,14 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
     n_workers = workers if workers is not None else _default_workers(sum(plan[i][1].stat().st_size for i in todo))
     if n_workers > 1 and len(todo) > 1:
         # files are independent: read them in parallel, biggest first so the pool ends together;
-        # spawned (not forked) workers: no lock of a running thread pool is inherited
+        # spawned (not forked) workers: no lock of a running thread pool is inherited; they die
+        # with this process (a killed ingest leaves no worker writing)
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         order = sorted(todo, key=lambda i: -plan[i][1].stat().st_size)
-        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {i: pool.submit(ingest_file, plan[i][0], plan[i][1], input_dir, build, plan[i][3])
                        for i in order}
             for i in order:
@@ -625,27 +763,72 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
         accounts.append(acc)
     t1 = time.perf_counter()
     summary = clean_warehouse(build, accounts, rules, {m.source: m.priority for m in mappings},
-                              {m.source: m.system for m in mappings}, progress=progress)
+                              {m.source: m.system for m in mappings}, progress=progress,
+                              name_sources=frozenset(m.source for m in mappings if m.merge_customers_on_name))
+    summary.update(inventory)
     unbalanced = [a for a in accounts if not a.balanced]
     if unbalanced:
         raise IngestError("row accounting does not balance (read != loaded + merged + quarantined) for: "
                           + ", ".join(f"{a.file} ({a.rows_read} != {a.rows_loaded} + {a.rows_merged} + "
                                       f"{a.rows_quarantined})" for a in unbalanced))
     report = IngestReport(warehouse, accounts, round(time.perf_counter() - t0, 3))
+    if safeguards is not None:
+        _check_safeguards(report, build, current, safeguards)
     summary["seconds_clean"] = round(time.perf_counter() - t1, 3)
     _write_accounting(build, report, input_dir, Path(sources_dir).resolve(), summary)
-    _append_history(build, warehouse, report, summary)
-    if warehouse.exists():
-        old = warehouse.with_name(warehouse.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        warehouse.rename(old)
-        build.rename(warehouse)
-        shutil.rmtree(old)
-    else:
-        warehouse.parent.mkdir(parents=True, exist_ok=True)
-        build.rename(warehouse)
+    _append_history(build, current, report, summary)
     return report
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the ingest that started it dies (Linux: prctl
+    PR_SET_PDEATHSIG; elsewhere a no-op, the pool's own shutdown still applies)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent_pid:  # the parent died before the call
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
+def _check_safeguards(report: IngestReport, build: Path, current: Path | None, safeguards) -> None:
+    from ..errors import GuardRefused
+    from . import store
+
+    problems = []
+    by_source: dict[str, list[FileAccount]] = {}
+    for a in report.files:
+        if a.status != "rejected":  # a rejected file is an error of its own
+            by_source.setdefault(a.source, []).append(a)
+    # rows the file's own reading quarantined (a wrong date or number format, a broken export); a
+    # return of an order that another, absent export holds is the warehouse's business, not the file's
+    def read_q(a: FileAccount) -> int:
+        return int(a.layer1.get("rows_quarantined", a.rows_quarantined)) if a.layer1 else a.rows_quarantined
+
+    for source, accs in sorted(by_source.items()):
+        read = sum(a.rows_read for a in accs)
+        quarantined = sum(read_q(a) for a in accs)
+        if read and quarantined / read > safeguards.max_quarantine_share:
+            worst = max(accs, key=lambda a: read_q(a) / max(a.rows_read, 1))
+            reasons = (worst.layer1 or {}).get("quarantined_by_reason") or worst.quarantined_by_reason
+            reason = max(reasons.items(), key=lambda kv: kv[1])[0] if reasons else "unknown"
+            problems.append(f"source {source}: {quarantined:,} of {read:,} rows quarantined "
+                            f"({quarantined / read:.0%} > max_quarantine_share {safeguards.max_quarantine_share:.0%}); "
+                            f"worst file {worst.file}, top reason {reason}")
+    if current is not None and not safeguards.allow_shrink:
+        tables = [t for t in schema.TABLES]
+        old, new = store.table_rows(current, tables), store.table_rows(build, tables)
+        for t in tables:
+            if old[t] and new[t] < old[t] * (1 - safeguards.max_shrink):
+                problems.append(f"table {t} would shrink from {old[t]:,} to {new[t]:,} rows "
+                                f"(more than max_shrink {safeguards.max_shrink:.0%}); pass --allow-shrink if intended")
+    if problems:
+        raise GuardRefused("the ingest was not published, the current warehouse is unchanged:\n  "
+                           + "\n  ".join(problems[:20]))
 
 
 def _write_accounting(build: Path, report: IngestReport, input_dir: Path, sources_dir: Path,
@@ -662,10 +845,10 @@ def _write_accounting(build: Path, report: IngestReport, input_dir: Path, source
     flat.to_parquet(build / "_ingest" / "accounting.parquet", index=False)
 
 
-def _append_history(build: Path, warehouse: Path, report: IngestReport, summary: dict) -> None:
-    """Carry the previous ingests' history over and add this one (the data-quality trend)."""
-    old = Path(warehouse) / "_ingest" / "history.jsonl"
-    lines = old.read_text(encoding="utf-8").splitlines() if old.exists() else []
+def _append_history(build: Path, current: Path | None, report: IngestReport, summary: dict) -> None:
+    """Carry the previous ingests' history over (from the current version) and add this one."""
+    old = Path(current) / "_ingest" / "history.jsonl" if current is not None else None
+    lines = old.read_text(encoding="utf-8").splitlines() if old is not None and old.exists() else []
     tot = report.totals()
     entry = {"ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": report.seconds, **tot,
              **{k: summary.get(k) for k in ("coverage", "customers", "canonical_customers", "review_pairs",

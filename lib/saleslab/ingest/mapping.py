@@ -7,6 +7,7 @@ before any file is read, with the mapping file and key named.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +25,8 @@ class ColumnSpec(BaseModel):
     unit: str | None = None
     formats: list[str] | None = None
     values: dict[str, str] | None = None
+    negate: bool = False  # a number written negative (a return line's quantity) taken as positive
+    kind: Literal["company_name"] | None = None  # an id that is a company's name: normalised like names
 
     @field_validator("unit")
     @classmethod
@@ -33,6 +36,39 @@ class ColumnSpec(BaseModel):
         return v
 
 
+_WHERE = re.compile(r"^\s*(?P<col>.+?)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<val>.+?)\s*$")
+_WHERE_EMPTY = re.compile(r"^\s*(?P<col>.+?)\s+is\s+(?P<not>not\s+)?empty\s*$", re.IGNORECASE)
+
+
+class Where(BaseModel):
+    """A row condition: ``qty < 0``, ``type == 'return'``, ``close_date is not empty``."""
+
+    column: str
+    op: str
+    value: str | float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Where":
+        m = _WHERE_EMPTY.match(text)
+        if m:
+            return cls(column=m["col"].strip("'\""), op="not_empty" if m["not"] else "empty")
+        m = _WHERE.match(text)
+        if not m:
+            raise ValueError(f"where {text!r}: expected `column op value` (op one of < <= > >= == !=) "
+                             f"or `column is [not] empty`")
+        val = m["val"]
+        if len(val) >= 2 and val[0] == val[-1] and val[0] in "'\"":
+            value: str | float = val[1:-1]
+        else:
+            try:
+                value = float(val)
+            except ValueError:
+                raise ValueError(f"where {text!r}: the value must be a number or a quoted text") from None
+        if isinstance(value, str) and m["op"] not in ("==", "!="):
+            raise ValueError(f"where {text!r}: {m['op']} compares numbers; quote texts only with == or !=")
+        return cls(column=m["col"].strip("'\""), op=m["op"], value=value)
+
+
 class Target(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,6 +76,21 @@ class Target(BaseModel):
     distinct: bool = False
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
     constants: dict[str, Any] = Field(default_factory=dict)
+    #: only the rows meeting this condition go to this table (e.g. ``qty < 0`` to returns)
+    where: str | None = None
+    #: order lines: the source's prices and amounts include VAT at ``tax_rate`` (mapped or constant)
+    amounts_include_tax: bool = False
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, v):
+        if v is not None:
+            Where.parse(v)
+        return v
+
+    @property
+    def condition(self) -> "Where | None":
+        return Where.parse(self.where) if self.where else None
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -78,6 +129,22 @@ class Target(BaseModel):
 DERIVED = {"order_lines": ("line_no", "discount", "net_amount")}
 
 
+class NumberFormatSpec(BaseModel):
+    """How the source writes numbers. A value that does not fit is quarantined (``unparseable_number``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decimal: Literal[".", ","] = "."
+    thousands: Literal[",", ".", " ", "'", ""] = ","
+    accounting_negatives: bool = True  # (1,234.00) means -1234
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        if self.decimal == self.thousands:
+            raise ValueError(f"decimal and thousands separators must differ (both {self.decimal!r})")
+        return self
+
+
 class SourceMapping(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -92,6 +159,13 @@ class SourceMapping(BaseModel):
     priority: int = 1
     date_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATE_FORMATS))
     money_unit: str = "元"
+    number_format: NumberFormatSpec = Field(default_factory=NumberFormatSpec)
+    #: lines to skip (totals, copyright and report trailers): regular expressions searched in the
+    #: raw line; a skipped line is counted as skipped, not quarantined
+    skip_lines: list[str] = Field(default_factory=list)
+    #: merge this source's customer records on their normalised name alone (a source with no tax
+    #: id, phone or e-mail); off by default: names alone are a weak signal
+    merge_customers_on_name: bool = False
     targets: list[Target] = Field(min_length=1)
     path: Path | None = Field(None, exclude=True)
 
@@ -107,9 +181,24 @@ class SourceMapping(BaseModel):
             raise ValueError(f"money_unit must be one of {', '.join(UNITS)}")
         return v
 
+    @field_validator("skip_lines")
+    @classmethod
+    def _patterns(cls, v):
+        for pat in v:
+            try:
+                re.compile(pat)
+            except re.error as e:
+                raise ValueError(f"skip_lines pattern {pat!r} is not a regular expression: {e}") from None
+        return v
+
+    @property
+    def skip_pattern(self) -> "re.Pattern | None":
+        return re.compile("|".join(f"(?:{p})" for p in self.skip_lines)) if self.skip_lines else None
+
     @property
     def source_columns(self) -> set[str]:
-        return {spec.column for t in self.targets for spec in t.columns.values()}
+        cols = {spec.column for t in self.targets for spec in t.columns.values()}
+        return cols | {t.condition.column for t in self.targets if t.where}
 
 
 def load_mapping(path: Path) -> SourceMapping:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,7 +29,6 @@ _SERIAL_MIN, _SERIAL_MAX = 30000, 60000
 
 UNITS = {"元": 1.0, "yuan": 1.0, "CNY": 1.0, "万元": 10_000.0}
 
-_MONEY_JUNK = re.compile(r"[,\s¥￥元]|RMB|CNY", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -100,32 +101,95 @@ def parse_dates(raw: pd.Series, formats=DEFAULT_DATE_FORMATS) -> tuple[pd.Series
     return dates, bad
 
 
+class NumberFormat(NamedTuple):
+    """How a source writes numbers: decimal mark, thousands separator (``""``: none) and whether
+    ``(1,234.00)`` means −1234 (accounting negatives)."""
+
+    decimal: str = "."
+    thousands: str = ","
+    accounting_negatives: bool = True
+
+
+DEFAULT_NUMBER_FORMAT = NumberFormat()
+_CURRENCY = re.compile(r"[¥￥元$€£]|RMB|CNY|USD|EUR", re.IGNORECASE)
+
+
+@lru_cache(maxsize=32)
+def _number_pattern(fmt: NumberFormat) -> re.Pattern:
+    d, t = re.escape(fmt.decimal), re.escape(fmt.thousands) if fmt.thousands else None
+    grouped = rf"\d{{1,3}}(?:{t}\d{{3}})+" if t else None
+    integer = rf"(?:{grouped}|\d+)" if grouped else r"\d+"
+    return re.compile(rf"^(?P<sign>[+-]?)(?P<int>{integer})?(?:{d}(?P<frac>\d*))?(?P<exp>[eE][+-]?\d+)?$")
+
+
+def to_number(text, fmt: NumberFormat = DEFAULT_NUMBER_FORMAT) -> float | None:
+    """One number written in ``fmt``; None when it does not fit the format (never reinterpreted:
+    with the default format ``1.234,56`` is not a number, and ``2.500`` is 2.5).
+
+    >>> to_number("1,234.5"), to_number("(1,234.00)"), to_number("1.234,56"), to_number("1.234,56", NumberFormat(",", "."))
+    (1234.5, -1234.0, None, 1234.56)
+    """
+    v = str(text).translate(_FULLWIDTH).strip()
+    v = _CURRENCY.sub("", v).strip()
+    neg = False
+    if fmt.accounting_negatives and len(v) > 2 and v[0] == "(" and v[-1] == ")":
+        v, neg = v[1:-1].strip(), True
+    if fmt.thousands != " ":
+        v = v.replace(" ", "")
+    m = _number_pattern(fmt).match(v)
+    if not m or (m["int"] is None and not m["frac"]) or (neg and m["sign"]):
+        return None
+    digits = (m["int"] or "0").replace(fmt.thousands, "") if fmt.thousands else (m["int"] or "0")
+    num = float(f"{m['sign']}{digits}.{m['frac'] or '0'}{m['exp'] or ''}")
+    return -num if neg else num
+
+
+def _numbers(raw: pd.Series, fmt: NumberFormat) -> tuple[pd.Series, pd.Series]:
+    s = _blank_to_none(raw)
+    num = s.map(lambda v: to_number(v, fmt), na_action="ignore")
+    num = pd.to_numeric(num, errors="coerce").astype("float64")
+    return num, s.notna() & num.isna()
+
+
 @per_unique
-def parse_money(raw: pd.Series, unit: str = "元") -> tuple[pd.Series, pd.Series]:
+def parse_money(raw: pd.Series, unit: str = "元", fmt: NumberFormat = DEFAULT_NUMBER_FORMAT) -> tuple[pd.Series, pd.Series]:
     """Amounts with thousands separators / currency signs, in ``unit`` -> 元 rounded to the cent.
+    A value that does not fit the source's number format is bad (quarantined), not guessed.
 
     >>> parse_money(pd.Series(["1,234.5", "¥ 12", "0.012345", "abc"]), "万元")[0].tolist()
     [12345000.0, 120000.0, 123.45, nan]
     """
     if unit not in UNITS:
         raise ValueError(f"unknown money unit {unit!r}; allowed: {', '.join(UNITS)}")
-    s = _blank_to_none(raw).map(lambda v: _MONEY_JUNK.sub("", str(v).translate(_FULLWIDTH)), na_action="ignore")
-    num = pd.to_numeric(s, errors="coerce")
-    bad = s.notna() & num.isna()
+    num, bad = _numbers(raw, fmt)
     return (num * UNITS[unit]).round(2), bad
 
 
 @per_unique
-def parse_number(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Plain numbers (thousands separators allowed) -> float64."""
-    s = _blank_to_none(raw).map(lambda v: str(v).translate(_FULLWIDTH).replace(",", "").strip(), na_action="ignore")
-    num = pd.to_numeric(s, errors="coerce").astype("float64")
-    return num, s.notna() & num.isna()
+def parse_number(raw: pd.Series, fmt: NumberFormat = DEFAULT_NUMBER_FORMAT) -> tuple[pd.Series, pd.Series]:
+    """Plain numbers in the source's number format (thousands separators allowed) -> float64."""
+    return _numbers(raw, fmt)
 
 
-def parse_int(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+@per_unique
+def parse_share(raw: pd.Series, fmt: NumberFormat = DEFAULT_NUMBER_FORMAT) -> tuple[pd.Series, pd.Series]:
+    """Shares in [0, 1]: ``0.6``, ``60%`` and ``60`` (a CRM's percent column) are all 0.6; a value
+    outside [0, 100] is bad.
+
+    >>> parse_share(pd.Series(["0.6", "60%", "60", "250"]))[0].tolist()
+    [0.6, 0.6, 0.6, nan]
+    """
+    s = _blank_to_none(raw)
+    pct = pd.Series([v is not None and str(v).strip().endswith("%") for v in s], index=s.index, dtype=bool)
+    num, bad = _numbers(s.map(lambda v: str(v).strip().rstrip("%"), na_action="ignore"), fmt)
+    num = num.where(~(pct | (num > 1)), num / 100)
+    out_of_range = num.notna() & ((num < 0) | (num > 1))
+    return num.where(~out_of_range).round(6), bad | out_of_range
+
+
+def parse_int(raw: pd.Series, fmt: NumberFormat = DEFAULT_NUMBER_FORMAT) -> tuple[pd.Series, pd.Series]:
     """Integers (``12``, ``12.0``, ``1,200``) -> Int64; fractional values are bad."""
-    num, bad = parse_number(raw)
+    num, bad = parse_number(raw, fmt)
     frac = num.notna() & (num != np.floor(num))
     out = num.where(~frac).astype("Int64")
     return out, bad | frac
