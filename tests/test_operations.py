@@ -433,3 +433,60 @@ def test_the_readme_worked_example_of_a_new_system_loads_with_a_mapping_alone(tm
     assert ld.loc["0061", ["stage", "probability", "expected_amount", "lead_source"]].tolist() == \
         ["proposal", 0.6, 12000.0, "展会"]
     assert str(ld.loc["0062", "close_date"]) == "2024-02-20"
+
+
+# ------------------------------------------------------------------ runs: kills and overlaps
+def _run_params(tmp: Path, inp: Path, src: Path, wh: Path, wait: float = 600) -> Path:
+    p = tmp / "parameters" / "run.yaml"
+    p.parent.mkdir(exist_ok=True)
+    p.write_text(f"name: ops\ninput_dir: {inp}\nwarehouse_dir: {wh}\nsources_dir: {src}\n"
+                 f"reports_dir: {tmp / 'reports'}\nperiod: {{start: 2024-01-01, end: 2024-12-31}}\n"
+                 f"duckdb: {{memory_limit: 1GB, temp_directory: {tmp / 'duck'}}}\n"
+                 f"safeguards: {{lock_wait_seconds: {wait}}}\n", encoding="utf-8")
+    return p
+
+
+def _start_run(params: Path, run_id: str) -> subprocess.Popen:
+    return subprocess.Popen([*CLI, "run", "--params", str(params), "--no-ingest", "--stages", "01_overview",
+                             "--run-id", run_id], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_latest_at_the_previous_complete_run(tmp_path):
+    inp, src, wh = _setup(tmp_path)
+    ingest(inp, src, wh)
+    params = _run_params(tmp_path, inp, src, wh)
+    first = _start_run(params, "first")
+    assert first.wait(300) == 0, first.communicate()
+    latest = tmp_path / "reports" / "latest"
+    rng = random.Random(11)
+    for k in range(3):  # SIGKILL to the run and its kernel at a random moment
+        p = _start_run(params, f"killed{k}")
+        time.sleep(rng.uniform(0.5, 6.0))
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(30)
+        assert latest.resolve().name == "first" and (latest / "index.html").exists()
+    again = _start_run(params, "again")
+    assert again.wait(300) == 0, again.communicate()
+    assert latest.resolve().name == "again"
+
+
+@pytest.mark.slow
+def test_overlapping_runs_wait_for_each_other_and_one_that_may_not_wait_refuses(tmp_path):
+    from saleslab.locks import reports_lock
+
+    inp, src, wh = _setup(tmp_path)
+    ingest(inp, src, wh)
+    params = _run_params(tmp_path, inp, src, wh)
+    procs = [_start_run(params, f"r{k}") for k in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert all((tmp_path / "reports" / f"r{k}" / "index.html").exists() for k in range(2))
+    assert (tmp_path / "reports" / "latest").resolve().name in ("r0", "r1")
+    hasty = _run_params(tmp_path, inp, src, wh, wait=0)
+    with reports_lock(tmp_path / "reports"):
+        p = _start_run(hasty, "hasty")
+        out, err = p.communicate(timeout=120)
+    assert p.returncode == 4 and err.strip().count("\n") == 0 and "is in use by pid" in err
+    assert not (tmp_path / "reports" / "hasty").exists()

@@ -51,11 +51,11 @@ def cmd_ingest(args) -> int:
     from .ingest.load import ingest
     from .ingest.store import Safeguards
 
-    cleaning, safeguards = None, Safeguards()
+    cleaning, safeguards, duck = None, Safeguards(), None
     if args.params:
         p = _params(args)
         input_dir, sources, warehouse = p.input_path, p.sources_path, p.warehouse_path
-        cleaning, safeguards = p.cleaning, p.safeguards
+        cleaning, safeguards, duck = p.cleaning, p.safeguards, p.duckdb_config()
     else:
         if not (args.input and args.warehouse):
             raise ParameterError("give --params FILE, or --input DIR and --warehouse DIR")
@@ -64,7 +64,7 @@ def cmd_ingest(args) -> int:
         safeguards = safeguards.model_copy(update={"allow_shrink": True})
     _say(f"ingesting {input_dir} -> {warehouse}")
     rep = ingest(input_dir, sources, warehouse, progress=_say, cleaning=cleaning,
-                 incremental=not args.full, safeguards=safeguards)
+                 incremental=not args.full, safeguards=safeguards, duckdb_config=duck)
     tot = rep.totals()
     _say(f"{tot['files']} files ({tot['files_reused']} unchanged since the last ingest), {tot['rows_read']:,} rows "
          f"read = {tot['rows_loaded']:,} loaded + {tot['rows_merged']:,} merged + {tot['rows_quarantined']:,} "

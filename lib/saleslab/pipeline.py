@@ -197,7 +197,7 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path)
             t0 = time.perf_counter()
             rep = ingest(params.input_path, params.sources_path, params.warehouse_path,
                          progress=lambda m: progress("      " + m.strip()), cleaning=params.cleaning,
-                         safeguards=params.safeguards)
+                         safeguards=params.safeguards, duckdb_config=params.duckdb_config())
             tot = rep.totals()
             manifest["stages"].append({"stage": "ingest", "status": "ok", "seconds": round(time.perf_counter() - t0, 2),
                                        "rows": tot})

@@ -91,10 +91,14 @@ class CleaningRules(BaseModel):
     fill_industry: str = "其他"
 
 
-def _con(build: Path):
+def _con(build: Path, memory_limit: str | None = None, threads: int = 2):
+    """The cleaning layer's backend: ``duckdb.memory_limit`` of the run parameters (2GB when the
+    caller gives none; the SALESLAB_CLEAN_MEMORY variable, for the library API, overrides that default),
+    spilling inside the build folder (removed with it)."""
     from ..engine import scratch_backend
 
-    return scratch_backend(build / "_tmp", memory_limit=os.environ.get("SALESLAB_CLEAN_MEMORY", "2GB"))
+    limit = memory_limit or os.environ.get("SALESLAB_CLEAN_MEMORY", "2GB")
+    return scratch_backend(build / "_tmp", memory_limit=limit, threads=threads)
 
 
 def _read(con, build: Path, name: str):
@@ -156,7 +160,7 @@ def _write(df: pd.DataFrame, sch: pa.Schema, path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 def clean_warehouse(build: Path, accounts: list, rules: CleaningRules, priority: dict[str, int],
                     systems: dict[str, str], progress: Callable[[str], None] | None = None,
-                    name_sources: frozenset[str] = frozenset()) -> dict:
+                    name_sources: frozenset[str] = frozenset(), duckdb_config: dict | None = None) -> dict:
     """Run the cleaning steps over ``build`` (a warehouse being built); update ``accounts`` in place.
     ``name_sources``: sources whose customers may be merged on their name alone.
 
@@ -169,7 +173,8 @@ def clean_warehouse(build: Path, accounts: list, rules: CleaningRules, priority:
             _link_parts(build, name)
     _link_parts(build, "_quarantine")
     _link_parts(build, "_merged")
-    con = _con(build)
+    cfg = duckdb_config or {}
+    con = _con(build, cfg.get("memory_limit"), int(cfg.get("threads", 2)))
     try:
         summary = _clean(con, build, accounts, rules, priority, systems, say, name_sources)
     finally:

@@ -653,7 +653,8 @@ def _plan_files(mappings: list[SourceMapping], input_dir: Path, say) -> tuple[li
 
 def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
            progress: Callable[[str], None] | None = None, cleaning=None,
-           incremental: bool = True, workers: int | None = None, safeguards=None) -> IngestReport:
+           incremental: bool = True, workers: int | None = None, safeguards=None,
+           duckdb_config: dict | None = None) -> IngestReport:
     """Read every source's files from ``input_dir`` into a new version of ``warehouse``, then clean it.
 
     With ``incremental`` (the default), files whose content, mapping and ingest code are unchanged
@@ -669,7 +670,8 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
     folder, or one in which no mapping finds a file, is an error. ``safeguards``
     (:class:`saleslab.ingest.store.Safeguards`; the CLI and ``saleslab run`` always pass one) also
     refuse to publish a table that would shrink by more than ``max_shrink`` or a source more than
-    ``max_quarantine_share`` of whose rows were quarantined.
+    ``max_quarantine_share`` of whose rows were quarantined. ``duckdb_config`` (``memory_limit``,
+    ``threads``) bounds the cleaning layer as it bounds the analyses.
     """
     from ..locks import warehouse_lock
     from . import store
@@ -683,7 +685,7 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
         build = store.new_build(warehouse)
         try:
             report = _ingest_into(build, input_dir, sources_dir, warehouse, progress, cleaning, incremental,
-                                  workers, safeguards)
+                                  workers, safeguards, duckdb_config)
             store.publish(warehouse, build, safeguards.keep_versions if safeguards is not None else 3)
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
@@ -692,7 +694,7 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
 
 
 def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Path, progress, cleaning,
-                 incremental: bool, workers, safeguards) -> IngestReport:
+                 incremental: bool, workers, safeguards, duckdb_config=None) -> IngestReport:
     from . import store
     from .clean import CleaningRules, clean_warehouse
 
@@ -764,7 +766,8 @@ def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Pat
     t1 = time.perf_counter()
     summary = clean_warehouse(build, accounts, rules, {m.source: m.priority for m in mappings},
                               {m.source: m.system for m in mappings}, progress=progress,
-                              name_sources=frozenset(m.source for m in mappings if m.merge_customers_on_name))
+                              name_sources=frozenset(m.source for m in mappings if m.merge_customers_on_name),
+                              duckdb_config=duckdb_config)
     summary.update(inventory)
     unbalanced = [a for a in accounts if not a.balanced]
     if unbalanced:
