@@ -490,3 +490,14 @@ def test_overlapping_runs_wait_for_each_other_and_one_that_may_not_wait_refuses(
         out, err = p.communicate(timeout=120)
     assert p.returncode == 4 and err.strip().count("\n") == 0 and "is in use by pid" in err
     assert not (tmp_path / "reports" / "hasty").exists()
+
+
+def test_out_of_memory_is_one_line_and_leaves_no_partial_state(tmp_path):
+    big = "order,date,cust,channel,region,sku,qty,price\n" + "".join(
+        f"M{i},2024-01-{1 + i % 28:02d},C{i % 997},direct,华东,P{i % 3},{1 + i % 4},10\n" for i in range(50_000))
+    inp, src, wh = _setup(tmp_path, files={**FILES, "orders.csv": big})
+    out = _cli("ingest", "--input", str(inp), "--sources", str(src), "--warehouse", str(wh),
+               env={"SALESLAB_CLEAN_MEMORY": "100KB"})
+    assert out.returncode == 6, out.stderr[-2000:]
+    assert out.stderr.startswith("error: out of memory") and out.stderr.strip().count("\n") == 0
+    assert not wh.exists() and not any(store.versions_dir(wh).iterdir())

@@ -229,8 +229,8 @@ def main(argv=None) -> int:
                   file=sys.stderr, flush=True)
             return 5
         if kind == "memory":
-            print("error: out of memory; nothing half-written was left behind (lower duckdb.memory_limit or the "
-                  "input size, or use a larger machine)", file=sys.stderr, flush=True)
+            print("error: out of memory; nothing half-written was left behind (give DuckDB more with "
+                  "duckdb.memory_limit, read a smaller input, or use a larger machine)", file=sys.stderr, flush=True)
             return 6
         raise
 

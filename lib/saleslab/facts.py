@@ -223,22 +223,43 @@ def customer_purchases_expr(eng: Engine, end) -> ibis.Table:
         cost=(j.gross_cost - j.refund_cost.fill_null(0)).cast("float64") / 100)
 
 
-def invoices_due_expr(eng: Engine, start, end) -> ibis.Table:
-    """Invoices due in [start, end] with what was collected on them by ``end`` (回款).
+def invoices_due_expr(eng: Engine, start, end, grain: str | None = None, on_time_only: bool = False) -> ibis.Table:
+    """Invoices due in [start, end] with what was collected on them (回款): the one collection rule.
 
-    Columns: invoice_id, order_id, due_date, amount, collected (Σ payments matched by invoice_id
-    dated ≤ ``end``, at most the invoice amount), channel, region, rep_id, customer_id (of the
-    invoice's order; null when unknown).
+    collected = Σ payments matched by invoice_id, dated ≤ ``end`` — and, with ``grain`` (day, week,
+    month, quarter, year), ≤ the end of the invoice's own due period (so a month's collection rate
+    does not count next month's payments); with ``on_time_only``, ≤ the invoice's due date — at
+    most the invoice amount. collection_rate = Σ collected / Σ amount.
+
+    Columns: invoice_id, order_id, due_date, period (the due date's ``grain`` period; the due date
+    without one), amount, collected, distributor_id (the invoice's), channel, region, rep_id,
+    customer_id (of the invoice's order; the invoice's own customer when the order is unknown).
     """
+    from .periods import GRAINS
+
     start, end = as_date(start), as_date(end)
     inv = eng.table("invoices")
-    inv = inv.filter(inv.due_date.between(start, end)).select("invoice_id", "order_id", "due_date", "amount")
+    inv = inv.filter(inv.due_date.between(start, end)).select(
+        "invoice_id", "order_id", "due_date", "amount", inv_distributor_id=inv.distributor_id,
+        inv_customer_id=inv.customer_id)
+    period = inv.due_date if grain in (None, "day") else inv.due_date.truncate(GRAINS[grain]).cast("date")
+    inv = inv.mutate(period=period)
     pay = eng.table("payments")
-    pay = pay.filter(pay.invoice_id.notnull() & (pay.payment_date <= end))
-    paid = pay.group_by(pay_invoice_id=pay.invoice_id).aggregate(paid=pay.amount.sum())
+    pay = pay.filter(pay.invoice_id.notnull() & (pay.payment_date <= end)).select(
+        pay_invoice_id=pay.invoice_id, payment_date=pay.payment_date, pay_amount=pay.amount)
+    j = pay.join(inv.select(k_invoice_id=inv.invoice_id, k_due=inv.due_date, k_period=inv.period),
+                 pay.pay_invoice_id == inv.invoice_id)
+    if on_time_only:
+        j = j.filter(j.payment_date <= j.k_due)
+    if grain not in (None, "day"):
+        j = j.filter(j.payment_date.truncate(GRAINS[grain]).cast("date") <= j.k_period)
+    elif grain == "day":
+        j = j.filter(j.payment_date <= j.k_period)
+    paid = j.group_by(paid_invoice_id=j.pay_invoice_id).aggregate(paid=j.pay_amount.sum())
     o = eng.table("orders").select(o_order_id="order_id", channel="channel", region="region", rep_id="rep_id",
-                                   customer_id="customer_id")
-    j = inv.left_join(paid, inv.invoice_id == paid.pay_invoice_id).left_join(o, inv.order_id == o.o_order_id)
-    return j.select("invoice_id", "order_id", "due_date", "amount",
-                    collected=ibis.least(j.paid.fill_null(0.0), j.amount), channel=j.channel, region=j.region,
-                    rep_id=j.rep_id, customer_id=j.customer_id)
+                                   o_customer_id="customer_id")
+    k = inv.left_join(paid, inv.invoice_id == paid.paid_invoice_id).left_join(o, inv.order_id == o.o_order_id)
+    return k.select("invoice_id", "order_id", "due_date", "period", "amount",
+                    collected=ibis.least(k.paid.fill_null(0.0), k.amount), distributor_id=k.inv_distributor_id,
+                    channel=k.channel, region=k.region, rep_id=k.rep_id,
+                    customer_id=ibis.coalesce(k.o_customer_id, k.inv_customer_id))
