@@ -36,7 +36,7 @@ system-deps:
 demo: install
 	@$(MAKE) --no-print-directory system-deps DEPS=font
 	$(BIN)/saleslab demo-data --out data/demo --scale $(SCALE) --seed $(SEED)
-	$(BIN)/saleslab run --params parameters/demo.yaml
+	$(BIN)/saleslab run --params parameters/demo.yaml --allow-shrink   # the demo data were just regenerated (maybe at another scale)
 	@echo ""
 	@echo "Report:     $(CURDIR)/reports/latest/index.html"
 	@echo "JupyterLab: $(BIN)/jupyter lab notebooks/        (open a stage notebook, change its parameters cell)"

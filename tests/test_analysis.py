@@ -222,3 +222,65 @@ def test_spend_vs_revenue_by_channel_and_month(mkt_warehouse, backend, tmp_path,
     assert (c.loc["online", "n"], c.loc["online", "spend"], c.loc["online", "revenue"]) == (3, 1650.0, 6300.0)
     assert acq.loc[acq["month"] == JAN, "channel_costs"].tolist() == [100.0]
     assert sr.correlation.attrs["params"]["returns_basis"] == "return_date"
+
+
+# ---- partial data: what a section needs --------------------------------------------------------
+
+def test_anomalies_need_enough_history():
+    from saleslab.errors import InsufficientData
+
+    df = frame(list(zip(months(3), [100.0, 110.0, 90.0])), ["period", "revenue"])
+    with pytest.raises(InsufficientData, match="3 periods of history; an expected level needs at least 3 earlier "
+                                               "periods, so at least 4 periods are needed"):
+        analysis.anomalies(df, method="median", min_periods=3)
+
+
+def test_a_dimension_the_warehouse_does_not_know_is_neither_movement_nor_driver():
+    cube = CUBE.assign(category="unknown")
+    m = analysis.biggest_movements(cube, FEB, ("region", "channel", "category"), Params(top_movements=3))
+    assert "category" not in set(m["dimension"]) and "category" not in set(m["driver_dimension"].dropna())
+    assert m[["dimension", "segment"]].values.tolist() == \
+        analysis.biggest_movements(CUBE, FEB, ("region", "channel"), Params(top_movements=3))[
+            ["dimension", "segment"]].values.tolist()
+
+
+@pytest.fixture(scope="module")
+def lines_only(tmp_path_factory, open_engine):
+    tmp = tmp_path_factory.mktemp("analysis_lines_only")
+    files = {"orders.csv": FILES["orders.csv"], "targets.csv": "month,level,id,amount\n2024-01-01,rep,R1,100\n"}
+    maps = {"orders.yaml": MAPS["orders.yaml"], "targets.yaml": handmade.TARGETS}
+    e = open_engine(handmade.build_warehouse(tmp, files, maps), "duckdb", tmp)
+    yield e
+    e.close()
+
+
+def test_spend_and_achievement_say_which_data_they_need(lines_only, tmp_path, open_engine):
+    from saleslab.errors import InsufficientData, MissingSource
+
+    with pytest.raises(MissingSource) as e:
+        analysis.spend_vs_revenue(lines_only, "2024-01-01", "2024-03-31")
+    assert e.value.tables == ("channel_costs", "campaigns")
+    # targets of reps only: no region target to compare with
+    with pytest.raises(InsufficientData, match="no region target of the sales falls between 2024-01-01 and 2024-03-31"):
+        analysis.target_comparison(lines_only, "2024-01-01", "2024-03-31", "region")
+    with pytest.raises(SalesLabError, match="targets are set per"):
+        analysis.target_comparison(lines_only, "2024-01-01", "2024-03-31", "channel")
+    wh = handmade.build_warehouse(tmp_path, {"orders.csv": FILES["orders.csv"]}, {"orders.yaml": MAPS["orders.yaml"]})
+    with open_engine(wh, "duckdb", tmp_path) as e2:
+        with pytest.raises(MissingSource) as e:
+            analysis.target_comparison(e2, "2024-01-01", "2024-03-31", "region")
+    assert e.value.tables == ("targets",)
+
+
+def test_target_comparison_is_the_comparison_of_the_cube(tmp_path, open_engine):
+    files = {**FILES, "targets.csv": "month,level,id,amount\n2024-01-01,region,east,2000\n"}
+    maps = {**MAPS, "targets.yaml": handmade.TARGETS}
+    from saleslab.performance import kpis
+
+    with open_engine(handmade.build_warehouse(tmp_path, files, maps), "duckdb", tmp_path) as e:
+        got = analysis.target_comparison(e, "2024-01-01", "2024-03-31", "region", grain="quarter")
+        want = analysis.comparison(kpis.kpi_cube(e, "2024-01-01", "2024-03-31", "quarter", "region"), "region")
+    pd.testing.assert_frame_equal(got, want)
+    # east, Q1 2024: online 1000 + 2500 + 2800 and retail 500 against January's 2000
+    assert got[["region", "revenue", "target"]].values.tolist() == [["east", 6800.0, 2000.0]]
+    assert got["achievement_rate"].tolist() == [pytest.approx(3.4)]

@@ -143,3 +143,63 @@ def test_channel_parameters_reject_wrong_values_with_the_allowed_ones():
         Params(leads_channel="phone")
     with pytest.raises(Exception, match="roi_min"):
         Params(roi_min=-1)
+
+
+# --- partial data: each section says which source it needs --------------------------------------
+
+@pytest.fixture(scope="module")
+def orders_only(tmp_path_factory):
+    """The hand-made orders and lines alone (no products, costs, traffic, leads, invoices, distributors)."""
+    import handmade
+
+    tmp = tmp_path_factory.mktemp("channels_orders_only")
+    wh = handmade.build_warehouse(tmp, {"orders.csv": hand_sales.FILES["orders.csv"]},
+                                  {"orders.yaml": hand_sales.MAPS["orders.yaml"]})
+    with connect(wh, "duckdb", {"memory_limit": "1GB", "temp_directory": str(tmp / "duck")}) as e:
+        yield e
+
+
+def test_without_costs_traffic_or_invoices_revenue_and_retention_stay_and_the_rest_is_unknown(orders_only):
+    p = channels.channel_performance(orders_only, S, E).set_index("channel")
+    # no returns source: revenue is the gross sales; no product master: margin unknown, not 100 %
+    assert p.loc["online", "revenue"] == 80 and p.loc["direct", "orders"] == 4
+    assert p["gross_margin"].isna().all() and p["gross_profit"].isna().all()
+    assert p.loc["direct", "new_customers"] == 2 and p.loc["online", "retention_rate"] == pytest.approx(1 / 3, abs=1e-6)
+    for col in ("conversion_rate", "acquisition_cost", "channel_cost", "cac", "roi", "roi_review"):
+        assert p[col].isna().all(), col
+    d = channels.distributor_performance(orders_only, S, E).set_index("distributor_id")
+    assert d.loc["D1", "revenue"] == 200 and d["distributor_name"].isna().all()
+    assert d[["invoiced", "collected", "collection_rate", "closure_review"]].isna().all().all()
+    text = narrative_channels.channels_narrative(p.reset_index(), d.reset_index(), "en")
+    assert text.count("\n") == 0 and "gross margin" not in text and "ROI" not in text
+
+
+def test_sections_name_the_tables_they_need(orders_only):
+    from saleslab.errors import MissingSource
+
+    perf = channels.channel_performance(orders_only, S, E)
+    dist = channels.distributor_performance(orders_only, S, E)
+    for call, tables in ((lambda: channels.roi_table(orders_only, perf), ("channel_costs",)),
+                         (lambda: channels.channel_costs(orders_only, S, E), ("channel_costs",)),
+                         (lambda: channels.conversion_funnel(orders_only, S, E), ("web_traffic", "leads")),
+                         (lambda: channels.collection_table(orders_only, dist), ("invoices", "payments"))):
+        with pytest.raises(MissingSource) as e:
+            call()
+        assert e.value.tables == tables
+
+
+def test_sections_say_when_the_period_holds_nothing_to_compute(eng):
+    from saleslab.errors import InsufficientData
+
+    later = ("2030-01-01", "2030-12-31")  # the sources exist, but hold nothing for this period
+    with pytest.raises(InsufficientData, match="no channel has a cost in the period"):
+        channels.roi_table(eng, channels.channel_performance(eng, *later))
+    with pytest.raises(InsufficientData, match="no web visit and no lead created between 2030-01-01 and 2030-12-31"):
+        channels.conversion_funnel(eng, *later)
+    with pytest.raises(InsufficientData, match="no distributor invoice falls due in the period"):
+        channels.collection_table(eng, channels.distributor_performance(eng, *later))
+    # with the data, the sections' tables are channel_performance's own rows and parameters
+    perf = channels.channel_performance(eng, S, E, Params(roi_min=2.0))
+    roi = channels.roi_table(eng, perf)
+    assert roi.columns.tolist() == channels.ROI_COLUMNS and roi["roi"].tolist() == perf["roi"].tolist()
+    assert roi.attrs["params"]["roi_min"] == 2.0

@@ -261,3 +261,34 @@ def test_story_and_chart_show_the_thresholds_the_tables_were_computed_with(demo)
     fig = churn_charts.calibration_chart(strict_cal, "zh-CN")
     assert any(list(line.get_xdata()) == [0.7, 0.7] for line in fig.axes[0].lines)
     plt.close("all")
+
+
+# --- partial data: the model says which class is missing -------------------------------------------
+
+def test_the_model_needs_churned_and_retained_customers_at_the_cutoff(eng):
+    # labels in (2024-06-30, 2024-07-30]: A buys again on 2024-08-01 only, C never: both churned
+    short = Params(churn_window_days=30)
+    train = churn.dataset(eng, CUT, short)
+    assert train["churned"].all() and len(train) == 2
+    with pytest.raises(InsufficientData, match="all 2 customers active at the cut-off 2024-06-30 churned .none "
+                                               "bought again.: training the churn model needs churned and retained"):
+        churn.fit_churn_model(train)
+    kept = train.assign(churned=False)
+    with pytest.raises(InsufficientData, match="none of the 2 customers active at the cut-off 2024-06-30 churned"):
+        churn.fit_churn_model(kept)
+    # a cut-off with nobody active in the month before it
+    with pytest.raises(InsufficientData, match="no customer bought in the 1 months before the cut-off 2023-06-30"):
+        churn.dataset(eng, "2023-06-30", Params(churn_window_days=30, churn_feature_months=1))
+
+
+def test_call_list_by_clv_needs_the_clv_and_scores_without_clv_keep_the_risk(eng):
+    two_months = Params(churn_window_days=60)  # A retained (2024-08-01), C churned: both classes
+    scores, _ = churn.score_customers(eng, CUT, two_months)
+    assert churn.customer_scores(eng, CUT, two_months)["churn_probability"].tolist() == \
+        scores["churn_probability"].tolist()
+    with pytest.raises(InsufficientData, match="needs the CLV table"):
+        churn.call_list(eng, scores, None, Params(churn_window_days=60, churn_value_basis="clv"))
+    combined = churn.combined_scores(scores, None)
+    assert combined["clv"].isna().all() and combined["churn_probability"].notna().all()
+    assert sorted(combined["customer_id"]) == sorted(scores["customer_id"])
+    assert churn.risk_totals(scores)["scored_customers"] == len(scores)

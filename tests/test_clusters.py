@@ -201,3 +201,19 @@ def test_demo_features_and_clusters(demo_warehouse, open_engine, tmp_path):
     res = cl.fit_clusters(feats, Params(cluster_k_min=2, cluster_k_max=5, cluster_seed=7))
     assert 2 <= res.k <= 5 and res.labels["cluster"].nunique() == res.k
     assert res.profiles["customers"].sum() == len(feats)
+
+
+@pytest.mark.filterwarnings("ignore:Number of distinct clusters")
+def test_clustering_needs_more_customers_than_clusters_and_someone_to_cluster(eng):
+    feats, _ = simulate((2, 2))  # 4 customers
+    with pytest.raises(InsufficientData, match="4 customers cannot be split into 4 clusters: at least 5 are needed"):
+        cl.fit_clusters(feats, Params(cluster_k_min=4, cluster_k_max=6))
+    with pytest.raises(InsufficientData, match="4 customers cannot be split into 5 clusters: at least 6 are needed"):
+        cl.fit_clusters(feats, k=5)
+    assert cl.fit_clusters(feats, Params(cluster_k_min=3, cluster_k_max=6)).k == 3  # k capped at n − 1
+    same = feats.assign(**{c: feats[c].iloc[0] for c in feats.columns if c != "customer_id"})
+    with pytest.raises(InsufficientData, match="no k in 2..8 gives two or more clusters on 4 customers"):
+        cl.fit_clusters(same)
+    # nobody of the hand warehouse bought in the 12 months up to 2022-12-31
+    with pytest.raises(InsufficientData, match="no identified customer bought in the 12 months up to 2022-12-31"):
+        cl.cluster_features(eng, "2022-12-31")

@@ -354,3 +354,69 @@ def test_story_and_charts_show_the_horizon_and_holdout_the_tables_were_computed_
     fig = clv_charts.holdout_chart(check.groups, "zh-CN")
     assert "最近 6 个月" in fig.axes[0].get_title()
     plt.close("all")
+
+
+# --- partial data: what each part needs, said in its section ---------------------------------------
+
+def test_a_warehouse_of_orders_alone_has_no_margin_and_no_ltv_cac(tmp_path):
+    from saleslab.errors import MissingSource
+
+    wh = handmade.build_warehouse(tmp_path, {"orders.csv": FILES["orders.csv"]}, {"orders.yaml": handmade.ORDERS})
+    with connect(wh, "duckdb", {"memory_limit": "1GB", "temp_directory": str(tmp_path / "duck")}) as e:
+        s = clv.summary(e, HOLD_END)
+        assert s.attrs["margin_rate"] is None  # no unit costs: the margin is unknown, not 100 %
+        model = clv.BetaGeoModel({"r": 0.5, "alpha": 20.0, "a": 1.5, "b": 4.0}, 0.0, True, 4)
+        spend = clv.GammaGammaModel({"p": 6.0, "q": 4.0, "v": 15.0}, 0.0, True, 3)
+        with pytest.raises(MissingSource) as err:
+            clv.customer_value(s, model, spend)
+        assert err.value.tables == ("products",)
+        assert len(clv.customer_value(s, model, spend, margin=0.4)) == 4  # a margin given by hand still works
+        with pytest.raises(MissingSource) as err:
+            clv.summary(e, HOLD_END, value="margin")
+        assert err.value.tables == ("products",)
+        with pytest.raises(MissingSource) as err:
+            clv.ltv_cac(e, pd.DataFrame({"customer_id": ["C1"], "clv": [1.0]}), "2024-01-01", "2024-03-31")
+        assert err.value.tables == ("customers", "channel_costs")
+
+
+def test_the_models_say_how_many_repeat_buyers_there_are_and_how_many_they_need(rfm_days):
+    s = rfm_days.reset_index()  # C1 and C4 bought more than once, C2 and C3 did not
+    with pytest.raises(InsufficientData, match="2 of 4 customer.s. bought more than once: the BG/NBD purchase model "
+                                               "needs at least 3 with repeat purchases"):
+        clv.fit_bg_nbd(s)
+    with pytest.raises(InsufficientData, match="2 customer.s. with repeat purchases of positive value: the "
+                                               "Gamma-Gamma spend model needs at least 3"):
+        clv.fit_gamma_gamma(s)
+    # three customers who all bought on the same days: the likelihood has no finite optimum
+    alike = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequency": [3] * 3, "recency": [30.0, 31.0, 30.5],
+                          "T": [40.0, 41.0, 42.0], "monetary_value": [10.0] * 3})
+    with pytest.raises(InsufficientData, match="the BG/NBD fit on 3 customers has no finite optimum: .* ends on the "
+                                               "bound of the search"):
+        clv.fit_bg_nbd(alike)
+
+
+def test_the_holdout_check_needs_purchases_in_the_holdout(eng):
+    model = clv.BetaGeoModel({"r": 0.5, "alpha": 20.0, "a": 1.5, "b": 4.0}, 0.0, True, 4)
+    # the last purchase is on 2024-05-02: nobody buys in the three months before 2024-09-30
+    with pytest.raises(InsufficientData, match="none of the 4 customers of the calibration period bought in the "
+                                               "hold-out .2024-07-02 – 2024-09-30, the last 3 months."):
+        clv.holdout_check(eng, "2024-09-30", Params(clv_holdout_months=3), bgf=model)
+
+
+def test_ltv_cac_without_values_and_parts_that_carry_the_reason(eng):
+    with pytest.raises(InsufficientData, match="no customer lifetime value could be computed"):
+        clv.ltv_cac(eng, None, "2024-01-01", "2024-03-31")
+    s = clv.summary(eng, CAL_END, time_unit="D")
+    ggf = clv.attempt(clv.fit_gamma_gamma, s)
+    values = clv.attempt(clv.customer_value, s, clv.attempt(clv.fit_bg_nbd, s), ggf)
+    assert not ggf.ok and not values.ok and values.error is not None and clv.value_of(values) is None
+    with pytest.raises(InsufficientData, match="BG/NBD"):  # the first failed part's error, raised where it is shown
+        values.get()
+    ltv = clv.attempt(clv.ltv_cac, eng, values, "2024-01-01", "2024-03-31")
+    assert ltv.error is values.error  # a part built on a failed part fails with its error
+    assert clv.attempt(len, [1, 2]).get() == 2
+    with pytest.raises(ZeroDivisionError):  # any other error is not kept
+        clv.attempt(lambda: 1 / 0)
+    from saleslab.report.i18n import t
+
+    assert clv_story.clv_narrative(values, ltv, ltv, "en") == t("story_clv_none", "en")  # no finding, said once

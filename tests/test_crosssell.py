@@ -167,3 +167,28 @@ def test_story_shows_the_thresholds_the_rules_were_mined_with(eng):
     none = cs.association_rules(eng, S, E, Params(crosssell_min_support=0.9))
     assert none.empty and "minimum support 0.9" in cs_story.crosssell_narrative(none, "en")
     assert "最小支持度 0.9" in cs_story.crosssell_narrative(none, "zh-CN")
+
+
+# --- partial data ------------------------------------------------------------------------------
+
+def test_rules_need_baskets_with_two_items_and_categories_need_the_product_master(tmp_path):
+    from saleslab.engine import connect
+    from saleslab.errors import InsufficientData, MissingSource
+
+    rows = "order,date,cust,channel,region,sku,qty,price\nO1,2024-01-10,C1,online,east,P1,1,10\n" \
+           "O2,2024-02-10,C1,online,east,P2,1,10\nO3,2024-03-10,C2,online,east,P1,1,10\n" \
+           "O4,2024-03-11,C2,online,east,P1,2,10\n"
+    wh = handmade.build_warehouse(tmp_path, {"orders.csv": rows}, {"orders.yaml": handmade.ORDERS})
+    with connect(wh, "duckdb", {"memory_limit": "1GB", "temp_directory": str(tmp_path / "duck")}) as e:
+        with pytest.raises(InsufficientData, match="4 basket.s. between 2024-01-01 and 2024-12-31, none with two "
+                                                   "different items: cross-sell rules need baskets with at least two"):
+            cs.association_rules(e, S, E, OPEN)
+        with pytest.raises(MissingSource) as err:
+            cs.association_rules(e, S, E, Params(crosssell_item="category"))
+        assert err.value.tables == ("products",)
+        # a customer's purchases are one basket: C1 bought P1 and P2; no product master, so no names
+        rules = cs.association_rules(e, S, E, Params(crosssell_basket="customer", **NO_LIMITS))
+        assert sorted(zip(rules["antecedent"], rules["consequent"])) == [("P1", "P2"), ("P2", "P1")]
+        assert rules["antecedent_name"].isna().all()
+        with pytest.raises(InsufficientData, match="0 basket.s. between 2030-01-01 and 2030-12-31"):
+            cs.association_rules(e, "2030-01-01", "2030-12-31", OPEN)

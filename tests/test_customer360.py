@@ -270,3 +270,34 @@ def test_card_labels_charts_and_narratives(demo_eng):
     figs = [charts_lifecycle.customer_monthly_chart(c360.monthly_history(orders, S, E), "en")]
     assert all(len({p.get_facecolor() for ax in f.axes for p in ax.patches}) <= 5 for f in figs)
     plt.close("all")
+
+
+# --- partial data: a warehouse of orders alone --------------------------------------------------
+
+def test_without_customer_master_the_profile_says_so_and_orders_and_card_still_show(tmp_path):
+    from saleslab.clv import attempt
+    from saleslab.errors import MissingSource
+
+    wh = handmade.build_warehouse(tmp_path, {"orders.csv": FILES["orders.csv"]}, {"orders.yaml": handmade.ORDERS})
+    with connect(wh, "duckdb", {"memory_limit": "1GB", "temp_directory": str(tmp_path / "duck")}) as e:
+        cid = c360.resolve_customer(e, "", HS, HE)
+        assert cid == "C1"  # no returns source: C1 60 > C2 35
+        with pytest.raises(MissingSource) as err:
+            c360.profile_view(e, cid)
+        assert err.value.tables == ("customers",)
+        with pytest.raises(MissingSource) as err:
+            c360.followups(e, cid, HE)
+        assert err.value.tables == ("followups",)
+        orders = c360.order_history(e, cid, HS, HE)
+        assert orders["order_id"].tolist() == ["O3", "O2"]
+        # two customers: the value models cannot be fitted; the card keeps everything else
+        val = attempt(c360.value_info, e, cid, HE)
+        assert not val.ok
+        stage_row = c360.stage_info(e, cid, HE)
+        card = c360.customer_card(cid, c360.profile(e, cid), stage_row, c360.segment_info(e, cid, HE), val,
+                                  c360.customer_revenue(e, cid, HS, HE))
+    c = card.iloc[0]
+    assert c["customer_name"] is None and c["revenue"] == 60.0 and c["orders"] == 2
+    assert c["clv"] is None and c["churn_probability"] is None and c["source_value"] is None
+    assert c["stage"] == stage_row["stage"] and c["next_action"] in c360.ACTIONS
+    assert c360.risk_reasons(stage_row, val)["c360_reason_from"].tolist() == ["reason_lifecycle"]

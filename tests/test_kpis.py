@@ -319,3 +319,40 @@ def test_monthly_overview_keeps_a_month_with_returns_only(eng):
 def test_active_customers_are_distinct_known_buyers_of_the_period(eng):
     assert kpis.active_customers(eng, "2024-01-01", "2024-02-29") == 4  # C1..C4; B3 is anonymous
     assert kpis.active_customers(eng, "2024-03-01", "2024-03-31") == 0  # a return is no purchase
+
+
+# --- partial warehouses: order lines only (no master, returns, targets, invoices, payments) -----
+
+@pytest.fixture(scope="module")
+def lines_only(tmp_path_factory, open_engine):
+    tmp = tmp_path_factory.mktemp("kpis_lines_only")
+    wh = handmade.build_warehouse(tmp, {"orders.csv": FILES["orders.csv"]}, {"orders.yaml": MAPS["orders.yaml"]})
+    e = open_engine(wh, "duckdb", tmp)
+    yield e
+    e.close()
+
+
+def test_without_unit_costs_cost_and_margin_are_unknown_not_a_full_margin(lines_only):
+    m = kpis.monthly_overview(lines_only, "2024-01-01", "2024-02-29")
+    assert m["revenue"].tolist() == [2500.0, 1800.0]  # Jan 1800 + 600 + 100 (no returns source); Feb 300 + 1400 + 100
+    assert m[["cost", "gross_profit", "gross_margin"]].isna().all().all()
+    assert kpis.headline_totals(m) == {"revenue": 4300.0, "orders": 6, "gross_profit": None, "gross_margin": None}
+    assert not kpis.costs_known(lines_only)
+    c = kpis.kpi_cube(lines_only, "2024-01-01", "2024-02-29", by="region")
+    assert c["gross_margin"].isna().all() and c["target"].isna().all()  # no targets: achievement empty
+    assert c["achievement_rate"].isna().all() and c["revenue"].sum() == 4300.0
+
+
+def test_price_bands_and_collection_name_the_tables_they_lack(lines_only):
+    from saleslab.errors import MissingSource
+
+    with pytest.raises(MissingSource) as e:
+        kpis.kpi_cube(lines_only, "2024-01-01", "2024-02-29", "year", "price_band")
+    assert e.value.tables == ("products",)
+    with pytest.raises(MissingSource) as e:
+        kpis.collection_rate(lines_only, "2024-01-01", "2024-02-29")
+    assert e.value.tables == ("invoices", "payments") and "the collection rate needs invoices, payments" in str(e.value)
+
+
+def test_costs_are_known_with_a_master(eng):
+    assert kpis.costs_known(eng)

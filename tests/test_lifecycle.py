@@ -301,3 +301,50 @@ def test_english_stories_have_no_chinese_and_chinese_stories_no_english_sentence
         assert set(re.findall(r"[A-Za-z]{2,}", text)) <= {"P1", "P2", "Acme", "RFM"}, text
     assert "**Acme (C1)** is **At risk** (No order for the warning period, last order 200 days ago)" in texts["en"][1]
     assert "**Acme（C1）** 处于 **预警客户** 阶段" in texts["zh-CN"][1] and "1.2 万元" in texts["zh-CN"][1]
+
+
+# --- partial data -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def orders_only(tmp_path_factory, open_engine):
+    """The lifecycle orders with neither a customer master nor leads (an ERP export alone)."""
+    tmp = tmp_path_factory.mktemp("lifecycle_orders_only")
+    wh = handmade.build_warehouse(tmp, {"orders.csv": _orders_csv(ORDERS)}, {"orders.yaml": handmade.ORDERS})
+    e = open_engine(wh, "duckdb", tmp)
+    yield e
+    e.close()
+
+
+def test_without_customer_master_and_leads_no_prospect_can_be_known_and_the_page_says_so(orders_only, eng):
+    from saleslab.errors import MissingSource
+    from saleslab.lifecycle import story
+
+    stages = lc.lifecycle_stages(orders_only, AS_OF)
+    buyers = {c: s for c, s in EXPECTED.items() if s != "stage_prospect"}
+    assert dict(zip(stages["customer_id"], stages["stage"])) == buyers  # the buyers' stages need orders only
+    assert stages.attrs["prospects_known"] is False and set(stages["known_from"]) == {"from_orders"}
+    counts = lc.stage_counts(stages)
+    assert counts.attrs["prospects_known"] is False and counts.set_index("stage").loc["stage_prospect", "customers"] == 0
+    with pytest.raises(MissingSource) as err:
+        lc.require_prospect_sources(orders_only)
+    assert err.value.tables == ("customers", "leads") and "customer master or CRM leads" in str(err.value)
+    lc.require_prospect_sources(eng)  # the hand warehouse has both
+    movements = lc.stage_movements(stages, lc.lifecycle_stages(orders_only, lc.one_month_earlier(AS_OF)))
+    curve = lc.retention_curve(lc.cohort_table(orders_only, "2023-01-01", AS_OF))
+    rates = lc.rates_summary(lc.monthly_rates(orders_only, "2023-01-01", AS_OF))
+    for lang in ("en", "zh-CN"):
+        first = story.lifecycle_narrative(counts, movements, "one_month_earlier", rates, curve, lang).splitlines()[0]
+        assert "prospect" not in first and "潜在" not in first
+    assert "**12** customers have bought" in story.lifecycle_narrative(counts, movements, "one_month_earlier", rates,
+                                                                        curve, "en")
+
+
+def test_purchases_need_orders(tmp_path, open_engine):
+    from saleslab.errors import MissingSource
+
+    wh = handmade.build_warehouse(tmp_path, {"customers.csv": "id,name,created\nP,nP,2020-01-01\n"},
+                                  {"customers.yaml": CUSTOMERS_MAP})
+    with open_engine(wh, "duckdb", tmp_path) as e:
+        with pytest.raises(MissingSource) as err:
+            lc.lifecycle_stages(e, AS_OF)
+    assert err.value.tables == ("orders",)

@@ -409,3 +409,69 @@ def test_abc_shares_must_leave_room_for_class_c():
 
     with pytest.raises(ParameterError, match="abc_a_share \\+ abc_b_share must be below 1"):
         validate_thresholds({"abc_a_share": 0.9, "abc_b_share": 0.1})
+
+
+# --- partial warehouses: order lines only, or inventory without a snapshot in the period --------
+
+@pytest.fixture(scope="module")
+def lines_only(tmp_path_factory, open_engine):
+    """FILES' orders and lines only: no product master, no inventory, no customers, no returns."""
+    tmp = tmp_path_factory.mktemp("products_lines_only")
+    e = open_engine(handmade.build_warehouse(tmp, {"orders.csv": FILES["orders.csv"]},
+                                             {"orders.yaml": handmade.ORDERS}), "duckdb", tmp)
+    yield e
+    e.close()
+
+
+def test_without_a_master_products_keep_their_sales_with_unknown_name_category_and_cost(lines_only):
+    perf = products.product_performance(lines_only, S, E)
+    p = by_id(perf)
+    assert list(p.index) == ["P4", "P3", "P1", "P2", "P7"]  # the sold products, none of the master's unsold
+    assert p.loc["P1", ["volume", "revenue"]].tolist() == [15.0, 150.0]  # no returns source: nothing returned
+    assert set(p["category"]) == {products.UNKNOWN} and p["product_name"].isna().all()
+    # no unit cost: cost and margin unknown, not a 100 % margin from a cost of 0
+    assert p[["cost", "gross_profit", "gross_margin"]].isna().all().all()
+    abc = products.abc_classes(perf)
+    assert abc["abc_class"].tolist()[:2] == ["A", "A"]
+    assert narrative_products.concentration_text(abc, "en").startswith("**Concentration**")
+    assert narrative_products.definitions_text(abc, "en") == narrative_products.definitions_note(abc, abc, abc, abc, "en")
+    pen = by_id(products.penetration(lines_only, S, E, perf))
+    assert pen.loc["P1", "penetration"] == pytest.approx(2 / 3, abs=1e-6)  # customer ids of the orders
+    fig = charts_products.top_bottom_chart(products.top_bottom(perf), "en")
+    assert "P4" in [tx.get_text() for tx in fig.axes[0].get_yticklabels()]  # the id, not "nan (P4)"
+    matplotlib.pyplot.close(fig)
+
+
+@pytest.mark.parametrize("call, tables", [
+    (lambda e, perf: products.star_products(perf), ("products",)),
+    (lambda e, perf: products.slow_movers(e, S, E, perf), ("inventory",)),
+    (lambda e, perf: products.sell_through_rate(e, S, E), ("inventory",)),
+    (lambda e, perf: products.inventory_turnover(e, S, E, perf), ("inventory", "products")),
+    (lambda e, perf: products.price_band_performance(e, perf), ("products",)),
+])
+def test_analyses_name_the_table_they_lack(lines_only, call, tables):
+    from saleslab.errors import MissingSource
+
+    with pytest.raises(MissingSource) as e:
+        call(lines_only, products.product_performance(lines_only, S, E))
+    assert e.value.tables == tables
+
+
+def test_stock_analyses_need_a_snapshot_in_the_period(tmp_path, open_engine):
+    from saleslab.errors import InsufficientData
+
+    files = {**FILES, "inventory.csv": "date,sku,wh,qty\n2023-12-31,P2,W1,100\n"}
+    with open_engine(handmade.build_warehouse(tmp_path, files, MAPS), "duckdb", tmp_path) as e:
+        perf = products.product_performance(e, S, E)
+        for call in (lambda: products.slow_movers(e, S, E, perf), lambda: products.sell_through_rate(e, S, E),
+                     lambda: products.inventory_turnover(e, S, E, perf, by="all")):
+            with pytest.raises(InsufficientData, match="no inventory snapshot is dated between 2024-01-01 and "
+                                                       "2024-12-31"):
+                call()
+
+
+def test_headline_figures_of_the_tables_given():
+    stars = pd.DataFrame({"product_id": ["P1", "P2"]})
+    assert products.headline_figures(stars=stars) == {"star_product_count": 2, "slow_mover_count": None,
+                                                      "sell_through_rate": None, "inventory_turnover": None,
+                                                      "days_of_inventory": None}

@@ -574,3 +574,107 @@ def test_potential_value_is_the_clv_of_the_clv_stage_with_its_horizon_and_discou
     fig = charts.value_matrix_chart(matrix, sg.quadrant_counts(matrix), "en")
     assert fig.axes[0].get_ylabel().startswith("Potential value (predicted 6-month CLV)")
     plt.close("all")
+
+
+# --- partial data: warehouses of a few sources ----------------------------------------------------
+# Orders only (no customer master, follow-ups, leads or returns), as of 2024-12-31: P buys twice in
+# 2024 (20 + 30 元), Q once (10 元), R only in 2023 (40 元). One customer with a repeat purchase is
+# too few for the CLV's Gamma-Gamma model (it needs 3), so the CLV potential falls back to growth.
+
+BARE_ORDERS = """order,date,cust,channel,region,sku,qty,price
+P1,2024-03-01,P,direct,east,P1,2,10
+P2,2024-09-01,P,direct,east,P1,3,10
+Q1,2024-06-01,Q,direct,east,P1,1,10
+R1,2023-06-01,R,direct,east,P1,4,10
+"""
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory, open_engine):
+    """Engines on two partial warehouses: orders only; orders + the product master (P1 costs 6)."""
+    engines = {}
+    for case in ("orders_only", "costed"):
+        tmp = tmp_path_factory.mktemp(f"bare_{case}")
+        files, maps = {"orders.csv": BARE_ORDERS}, {"orders.yaml": handmade.ORDERS}
+        if case == "costed":
+            files["products.csv"], maps["products.yaml"] = "sku,name,cat,price,cost\nP1,A,x,10,6\n", handmade.PRODUCTS
+        engines[case] = open_engine(handmade.build_warehouse(tmp, files, maps), "duckdb", tmp)
+    yield engines
+    for e in engines.values():
+        e.close()
+
+
+def test_without_followups_the_followup_rules_are_not_evaluated_and_the_purchase_tags_stay(bare):
+    from saleslab.errors import MissingSource
+
+    e = bare["orders_only"]
+    act = sg.customer_activity(e, AS_OF).set_index("customer_id")
+    assert act["followups"].isna().all() and act["followups_recent"].isna().all()
+    assert act.loc["P", "revenue_12m"] == 50.0 and act.loc["R", "revenue_prev_12m"] == 40.0
+    tags = sg.rule_tags(act.reset_index(), AS_OF).set_index("customer_id")
+    assert tags["rule_followups"].isna().all() and tags["rule_no_followup"].isna().all()
+    # R: 40 → 0 is a decline of 100 %: churn risk from purchases alone; P: repeat 1 < 3, not high value
+    assert tags.loc["R", "tags"] == "tag_churn_risk" and tags.loc["R", "rule_decline"]
+    assert not tags["tag_potential"].any() and tags["tag_churn_risk"].dtype == bool
+    summary = sg.tag_summary(tags.reset_index()).set_index("rule")
+    assert summary.loc["rule_followups", "customers"] is pd.NA and summary.loc["rule_no_followup", "customers"] is pd.NA
+    assert summary.loc["rule_decline", "customers"] == 1
+    with pytest.raises(MissingSource) as err:
+        sg.require_followups(e)
+    assert err.value.tables == ("followups",) and "follow-up rules" in str(err.value)
+
+
+def test_firmographics_need_the_customer_master(bare):
+    from saleslab.errors import MissingSource
+
+    with pytest.raises(MissingSource) as err:
+        sg.firmographics(bare["orders_only"], ["P", "Q"])
+    assert err.value.tables == ("customers",) and "firmographics" in str(err.value)
+
+
+def test_the_value_matrix_needs_unit_costs_and_falls_back_to_growth_without_enough_repeat_buyers(bare):
+    from saleslab.errors import InsufficientData, MissingSource
+
+    with pytest.raises(MissingSource) as err:
+        sg.potential_value_table(bare["orders_only"], AS_OF, sg.customer_activity(bare["orders_only"], AS_OF))
+    assert err.value.tables == ("products",) and "gross profit" in str(err.value)
+    e = bare["costed"]
+    values = sg.potential_value_table(e, AS_OF, sg.customer_activity(e, AS_OF))  # value_potential = clv
+    v = values.set_index("customer_id")
+    assert (v["potential_basis"] == "growth").all()
+    assert v[["current_value", "potential_value"]].to_dict("index") == {
+        "P": {"current_value": 20.0, "potential_value": 50.0}, "Q": {"current_value": 4.0, "potential_value": 10.0},
+        "R": {"current_value": 0.0, "potential_value": -40.0}}
+    matrix = sg.value_matrix(values)
+    # the clv models' own sentence (one repeat buyer: too few), then what the matrix does instead
+    with pytest.raises(InsufficientData, match=r"^the predicted CLV could not be computed \(.*1 .*needs at least 3.*\); "
+                                               r"the potential value is the revenue change year over year instead$"):
+        sg.require_clv_potential(matrix)
+    sg.require_clv_potential(sg.value_matrix(sg.potential_value_table(e, AS_OF, sg.customer_activity(e, AS_OF),
+                                                                      Params(value_potential="growth"))))
+
+
+def test_a_part_keeps_what_stopped_it_and_the_segment_table_leaves_its_columns_empty(bare):
+    from saleslab.errors import MissingSource
+
+    e = bare["orders_only"]
+    scored = sg.rfm(e, AS_OF)
+    firmo = sg.attempt(sg.firmographics, e, scored["customer_id"])
+    assert not firmo.ok and isinstance(firmo.error, MissingSource)
+    with pytest.raises(MissingSource, match="firmographics"):
+        firmo.get()
+    later = sg.attempt(sg.firmographic_cuts, firmo)  # a failed argument fails the part, fn is not called
+    assert later.error is firmo.error
+    assert sg.attempt(sg.rfm_summary, scored).ok
+    with pytest.raises(KeyError):  # any other error is not a missing input: it propagates
+        sg.attempt(sg.rfm_summary, scored.drop(columns="rfm_class"))
+    seg = sg.segment_table(scored, sg.assign_tiers(scored), sg.rule_tags(sg.customer_activity(e, AS_OF), AS_OF),
+                           firmo)
+    assert seg.columns.tolist() == [c for c in sg.SEGMENT_COLUMNS if c not in ("current_value", "potential_value",
+                                                                              "quadrant", "cluster")]
+    assert seg["industry_band"].isna().all() and seg["customer_id"].tolist() == ["P", "Q"]
+    from saleslab.customers import story
+
+    text = story.customers_narrative(seg, sg.rfm_summary(scored), "en", sg.attempt(sg.quadrant_counts, firmo),
+                                     None, sg.rule_tags(sg.customer_activity(e, AS_OF), AS_OF))
+    assert len(text.splitlines()) == 3 and "follow-up rules were not evaluated" in text

@@ -235,3 +235,66 @@ def test_coaching_line_must_be_below_the_reward_line():
 
     with pytest.raises(ParameterError, match="coaching_max .* must be below reward_min"):
         validate_thresholds({"reward_min": 0.8, "coaching_max": 0.9})
+
+
+# --- partial warehouses: orders only; a rep list without teams and targets without rep ones ------
+
+@pytest.fixture(scope="module")
+def orders_only(tmp_path_factory, open_engine):
+    tmp = tmp_path_factory.mktemp("team_orders_only")
+    wh = handmade.build_warehouse(tmp, {"orders.csv": hand_sales.FILES["orders.csv"]},
+                                  {"orders.yaml": hand_sales.MAPS["orders.yaml"]})
+    e = open_engine(wh, "duckdb", tmp)
+    yield e
+    e.close()
+
+
+def test_without_rep_list_targets_or_invoices_reps_show_their_revenue(orders_only):
+    from saleslab.errors import MissingSource
+
+    reps = team.rep_performance(orders_only, S, E)
+    r = reps.set_index("rep_id")
+    assert list(reps["rep_id"]) == ["S2", "S1", "S3"]  # the rep ids of the orders, ranked by revenue
+    assert r["revenue"].tolist() == [100.0, 50.0, 10.0] and r["rep_name"].isna().all() and r["team"].isna().all()
+    assert r["target"].isna().all() and r["achievement_rate"].isna().all() and set(r["tier"]) == {"tier_no_target"}
+    # no invoices, no payments: collection unknown, not 0
+    assert r[["invoiced", "collected", "collection_rate"]].isna().all().all()
+    assert r.loc["S1", "new_customers"] == 1 and r.loc["S3", "new_customers"] == 1  # C2's first order is of 2023
+    assert team.team_totals(reps) == {"revenue": 160.0, "target": 0.0, "achievement_rate": None,
+                                      "revenue_per_rep": 53.33, "reward_reps": None, "coaching_reps": None}
+    with pytest.raises(MissingSource) as e:
+        team.team_performance(orders_only, S, E, reps)
+    assert e.value.tables == ("reps",)
+    with pytest.raises(MissingSource) as e:
+        team.with_targets(orders_only, reps)
+    assert e.value.tables == ("targets",)
+    for lang in ("en", "zh-CN"):
+        text = narrative_team.rep_narrative(reps, lang)
+        assert "3" in text and "1.6" not in text  # 3 reps; 160 元 is 0.0 万元
+    assert "need sales targets" in narrative_team.rep_narrative(reps, "en")
+    assert narrative_team.team_narrative(reps, None, "en") == narrative_team.rep_narrative(reps, "en")
+
+
+def test_targets_without_rep_ones_and_reps_without_teams_say_why(tmp_path, open_engine):
+    from saleslab.errors import InsufficientData
+
+    files = {"orders.csv": hand_sales.FILES["orders.csv"], "reps.csv": "id,name,team\nS1,Alice,T1\nS2,Bob,T1\n",
+             "targets.csv": "month,level,id,amount\n2024-01-01,team,T1,100\n"}
+    maps = {k: hand_sales.MAPS[k] for k in ("orders.yaml", "reps.yaml", "targets.yaml")}
+    with open_engine(handmade.build_warehouse(tmp_path, files, maps), "duckdb", tmp_path) as e:
+        reps = team.rep_performance(e, S, E)
+        with pytest.raises(InsufficientData, match="no rep has a sales target between 2024-01-01 and 2024-03-31"):
+            team.with_targets(e, reps)
+        assert team.team_performance(e, S, E, reps).set_index("team").loc["T1", "achievement_rate"] == 1.5
+        with pytest.raises(InsufficientData, match="no rep of the rep list has a team"):
+            team.team_performance(e, S, E, reps.assign(team=None))
+    assert reps.set_index("rep_id").loc["S1", "rep_name"] == "Alice"
+
+
+def test_team_text_names_the_best_team_by_achievement_or_by_revenue(eng, reps):
+    teams = team.team_performance(eng, S, E, reps)
+    assert narrative_team.team_text(teams, "en").startswith("The best team is **T2** at 125.0% of target")
+    no_targets = teams.assign(target=float("nan"), achievement_rate=float("nan"))  # ranked by revenue then
+    no_targets = no_targets.assign(rank=no_targets["revenue"].rank(ascending=False).astype(int))
+    assert "the team with the most revenue is **T1**" in narrative_team.team_text(no_targets, "en")
+    assert team.with_targets(eng, reps) is reps

@@ -28,7 +28,7 @@ from types import SimpleNamespace
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import MissingSource, ParameterError
+from .errors import ParameterError, SalesLabError
 
 #: Parameters every stage notebook shares; the pipeline fills them from the run parameters.
 COMMON_PARAMETERS = ("run_dir", "warehouse", "language", "period_start", "period_end", "as_of", "engine",
@@ -183,7 +183,7 @@ def used(df, name: str):
     try:
         return df.attrs["params"][name]
     except KeyError:
-        raise MissingSource(f"this table does not record the parameter {name!r} it was computed with "
+        raise SalesLabError(f"this table does not record the parameter {name!r} it was computed with "
                             f"(compute it with the area's function, which attaches its parameters)") from None
 
 

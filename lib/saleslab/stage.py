@@ -111,8 +111,8 @@ class Stage:
             title = self.t(name) if i18n.has(name) else name
             if isinstance(e, MissingSource) and e.tables:
                 text = i18n.say("section_missing_source", self.language, section=title,
-                                tables=i18n.join((self.t(f"table_{t}") if i18n.has(f"table_{t}") else t
-                                                  for t in e.tables), self.language))
+                                tables=i18n.join_all([self.t(f"table_{t}") if i18n.has(f"table_{t}") else t
+                                                      for t in e.tables], self.language))
             else:
                 text = i18n.say("section_insufficient_data", self.language, section=title, detail=str(e))
             display(Markdown(f"> {text}"))

@@ -2,5 +2,6 @@
 
 from .performance import (  # noqa: F401
     LEADS_CHANNEL, WON_STAGES, channel_revenue, first_orders, retention, conversion_funnel, conversion,
-    channel_costs, channel_performance, collected_invoices, distributor_performance, flagged,
+    channel_costs, channel_performance, ROI_COLUMNS, roi_table, collected_invoices, COLLECTION_TABLES,
+    distributor_performance, collection_table, flagged,
 )

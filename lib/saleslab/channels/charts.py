@@ -23,7 +23,7 @@ def _threshold_bars(labels, values, flags, threshold, title, threshold_label, pa
     ok, bad, line = colours[0], colours[3 % len(colours)], colours[1 % len(colours)]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(labels) + 1.4), dpi=110)
     vals = [0.0 if v != v else float(v) for v in values]
-    ax.barh(list(labels), vals, color=[bad if f else ok for f in flags])
+    ax.barh(list(labels), vals, color=[bad if f == f and bool(f) else ok for f in flags])  # unknown: not flagged
     ax.axvline(threshold, color=line, linestyle="--", linewidth=1.5,
                label=f"{threshold_label} {threshold:.0%}" if percent else f"{threshold_label} {threshold:g}")
     for y, v in enumerate(vals):

@@ -54,15 +54,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "top_channel_share": ("第一大渠道占比", "Largest channel share"),
     # story templates ({name} placeholders; one template per finding, both languages)
     "story_channels_empty": ("本期间没有渠道销售数据。", "There are no channel sales in this period."),
-    "story_channels_top": ("1. **{channel}** 是最大渠道：销售额 {revenue} {unit}，占 **{share}**；毛利率最高的是{best}（{best_margin}）。",
-                           "1. **{channel}** is the largest channel with {revenue} {unit}, **{share}** of revenue; "
+    "story_channels_top": ("**{channel}** 是最大渠道：销售额 {revenue} {unit}，占 **{share}**；毛利率最高的是{best}（{best_margin}）。",
+                           "**{channel}** is the largest channel with {revenue} {unit}, **{share}** of revenue; "
                            "the highest gross margin is in {best} ({best_margin})."),
-    "story_channels_weak": ("2. 投入产出比低于 {roi_min} 的渠道需复核：**{names}**。",
-                            "2. Channels with ROI below {roi_min} need review: **{names}**."),
-    "story_channels_no_weak": ("2. 所有渠道的投入产出比均不低于 {roi_min}。", "2. Every channel has an ROI of at least {roi_min}."),
-    "story_channels_bad_collection": ("3. 回款率低于 {collection_min} 的经销商建议清退复核：**{names}**。",
-                                      "3. Distributors collecting less than {collection_min} are flagged for closure "
+    "story_channels_top_share": ("**{channel}** 是最大渠道：销售额 {revenue} {unit}，占 **{share}**。",
+                                 "**{channel}** is the largest channel with {revenue} {unit}, **{share}** of revenue."),
+    "story_channels_weak": ("投入产出比低于 {roi_min} 的渠道需复核：**{names}**。",
+                            "Channels with ROI below {roi_min} need review: **{names}**."),
+    "story_channels_no_weak": ("所有渠道的投入产出比均不低于 {roi_min}。", "Every channel has an ROI of at least {roi_min}."),
+    "story_channels_bad_collection": ("回款率低于 {collection_min} 的经销商建议清退复核：**{names}**。",
+                                      "Distributors collecting less than {collection_min} are flagged for closure "
                                       "review: **{names}**."),
-    "story_channels_no_bad_collection": ("3. 没有经销商的回款率低于 {collection_min}。",
-                                         "3. No distributor collects less than {collection_min}."),
+    "story_channels_no_bad_collection": ("没有经销商的回款率低于 {collection_min}。",
+                                         "No distributor collects less than {collection_min}."),
 }

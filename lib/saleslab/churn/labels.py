@@ -58,6 +58,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "churn_risk_threshold": ("风险阈值 {risk_min}", "Risk threshold {risk_min}"),
     "false_positive_rate": ("误报率", "False positive rate"),
     "true_positive_rate": ("命中率", "True positive rate"),
+    # sections (a section that cannot be computed says so in one line under its title)
+    "churn_evaluation_section": ("流失预警模型评估", "Churn model evaluation"),
+    "churn_call_list_section": ("待回访客户", "Call list"),
     # headlines
     "churn_model_auc": ("流失模型AUC(留出)", "Churn model AUC (held out)"),
     "churn_recency_auc": ("基准AUC(最近购买)", "Recency baseline AUC"),
@@ -72,6 +75,8 @@ LABELS: dict[str, tuple[str, str]] = {
                                      "The churn model reaches a held-out AUC of **{auc}** and does not beat the recency "
                                      "baseline ({recency_auc}); {top_decile} of the riskiest 10 % did churn "
                                      "(overall {base_rate})."),
+    "story_churn_none": ("流失预警模型在当前数据上无法计算，原因见下方各部分。",
+                         "The churn warning model cannot be computed on these data; each section below says why."),
     "story_churn_calls": ("待回访名单：**{customers}** 位流失概率不低于 {risk_min}、{basis}位于前 {share} 的客户，"
                           "预期损失合计 {loss} {unit}。",
                           "Call list: **{customers}** customers with a churn probability of at least {risk_min} and "

@@ -29,6 +29,12 @@ Definitions used here:
   value (``churn_value_basis``: trailing 12-month spend from the facts layer, or CLV) is in the top
   ``churn_value_share``, at most ``churn_call_list_size`` of them.
 
+What each part needs: features and labels need orders and their lines (follow-ups are optional:
+without them the follow-up features are 0); the model needs churned and retained customers at the
+training cut-off, the back-test both at the held-out cut-off (:class:`~saleslab.errors.InsufficientData`
+says which class is empty); the call list needs the scores (the customer master only adds names
+and owner reps) and, by lifetime value, the CLV table.
+
 Parameters come from :class:`saleslab.churn.params.Params`; every result table records them
 (:func:`saleslab.params.attach`), so charts and stories read the thresholds from the tables.
 """
@@ -180,15 +186,19 @@ def churn_labels(eng: Engine, cutoff, params: Params | None = None) -> pd.DataFr
 def dataset(eng: Engine, cutoff, params: Params | None = None) -> pd.DataFrame:
     """:func:`features` at ``cutoff`` plus the label ``churned`` (no purchase in the next
     ``churn_window_days``). Raises :class:`~saleslab.errors.InsufficientData` when the warehouse
-    does not cover the whole label window."""
+    does not cover the whole label window or nobody was active in the feature window."""
     params = params or Params()
     window_days = params.churn_window_days
     c = as_date(cutoff)
+    eng.require("orders", "order_lines", needed_for="churn labels")
     last = last_purchase_date(eng)
     if c + dt.timedelta(days=window_days) > last:
         raise InsufficientData(f"the churn label window after {c} ({window_days} days) ends after the last order "
                                f"in the warehouse ({last}); choose an earlier cut-off or a shorter churn_window_days")
     f = features(eng, c, params)
+    if f.empty:
+        raise InsufficientData(f"no customer bought in the {params.churn_feature_months} months before the cut-off "
+                               f"{c}: the churn model needs customers active then", needed_for="churn model")
     lab = churn_labels(eng, c, params)
     f = f.merge(lab, on="customer_id", how="left")
     f["churned"] = f["purchases_after"].isna()
@@ -253,16 +263,27 @@ class ChurnModel:
         return float(self.pipeline.named_steps["model"].intercept_[0])
 
 
+def _both_classes(df: pd.DataFrame, what: str) -> None:
+    """InsufficientData unless ``df`` (a :func:`dataset` table) holds churned and retained customers."""
+    y = df["churned"].astype(bool)
+    churned, n = int(y.sum()), len(y)
+    if 0 < churned < n:
+        return
+    who = (f"all {n:,} customers active at the cut-off {df.attrs.get('cutoff', '')} churned (none bought again)"
+           if churned else f"none of the {n:,} customers active at the cut-off {df.attrs.get('cutoff', '')} churned "
+                           f"(all bought again)")
+    raise InsufficientData(f"{who}: {what} needs churned and retained customers", needed_for="churn model")
+
+
 def fit_churn_model(train: pd.DataFrame, C: float = 1.0, seed: int = 0) -> ChurnModel:
-    """Fit the churn model on a :func:`dataset` table (features and ``churned``)."""
+    """Fit the churn model on a :func:`dataset` table (features and ``churned``). Raises
+    :class:`~saleslab.errors.InsufficientData` when it holds only churned or only retained customers."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
+    _both_classes(train, "training the churn model")
     y = train["churned"].astype(int).to_numpy()
-    if len(np.unique(y)) < 2:
-        raise InsufficientData(f"the training cut-off {train.attrs.get('cutoff', '')} has only churned or only "
-                               f"retained customers ({len(y)}): the churn model needs both")
     x = design_matrix(train)
     pipe = Pipeline([("scale", StandardScaler()),
                      ("model", LogisticRegression(C=C, max_iter=2000, random_state=seed))])
@@ -427,12 +448,15 @@ def backtest(eng: Engine, as_of, params: Params | None = None, C: float = 1.0) -
 
     Input: :func:`dataset` at c1 and c2. Returns a :class:`ChurnBacktest` whose evaluation,
     calibration and lift tables record ``params`` and both cut-offs; ``C``: the inverse L2 strength.
+    Raises :class:`~saleslab.errors.InsufficientData` as :func:`dataset`, or when either cut-off
+    has only churned or only retained customers.
     """
     params = params or Params()
     c1, c2 = cutoffs(as_of, params)
     train = dataset(eng, c1, params)
     test = dataset(eng, c2, params)
     model = fit_churn_model(train, C)
+    _both_classes(test, "evaluating the model on the held-out cut-off")
     model.window_days = params.churn_window_days
     p = model.predict_proba(test)
     test = test.assign(churn_probability=np.round(p, 6))
@@ -468,6 +492,11 @@ def score_customers(eng: Engine, as_of, params: Params | None = None, model: Chu
     return attach(f.reset_index(drop=True), params, cutoff=str(as_date(as_of))), model
 
 
+def customer_scores(eng: Engine, as_of, params: Params | None = None, C: float = 1.0) -> pd.DataFrame:
+    """The scores of :func:`score_customers` (without the model)."""
+    return score_customers(eng, as_of, params, C=C)[0]
+
+
 VALUE_BASES = ("spend_12m", "clv")
 
 
@@ -477,18 +506,23 @@ def call_list(eng: Engine, scores: pd.DataFrame, values: pd.DataFrame | None = N
 
     Input: :func:`score_customers`' scores (spend_12m: trailing 12-month purchases, facts layer);
     ``values`` (:func:`saleslab.clv.customer_value`: customer_id, clv) when
-    ``churn_value_basis="clv"``; customers(name, owner_rep_id) for the profile.
+    ``churn_value_basis="clv"``; customers(name, owner_rep_id) for the profile (optional: without
+    the customer master name and owner_rep_id are empty).
     Returns: customer_id, name, owner_rep_id, churn_probability, risk_value, expected_loss,
     recency_days, reason_1..3 — customers with churn_probability ≥ ``churn_risk_min`` whose
     risk_value (spend_12m or clv, by ``churn_value_basis``) is in the top ``churn_value_share`` of
     scored customers and positive; at most ``churn_call_list_size`` rows.
     Formula: expected_loss = churn_probability × risk_value. The result records ``params``.
+    Raises :class:`~saleslab.errors.InsufficientData` when ``churn_value_basis="clv"`` and
+    ``values`` is None (the CLV could not be computed).
     """
     params = params or Params()
     df = scores.copy()
     if params.churn_value_basis == "clv":
         if values is None:
-            raise SalesLabError("churn_value_basis 'clv' needs the CLV table (values=, saleslab.clv.predicted_clv)")
+            raise InsufficientData("the call list by lifetime value (churn_value_basis clv) needs the CLV table "
+                                   "(values=, saleslab.clv.predicted_clv), which could not be computed on these data",
+                                   needed_for="call list")
         df = df.merge(values[["customer_id", "clv"]], on="customer_id", how="left")
         df["risk_value"] = df["clv"].fillna(0.0)
     else:
@@ -508,23 +542,37 @@ def call_list(eng: Engine, scores: pd.DataFrame, values: pd.DataFrame | None = N
     return attach(out, params, cutoff=scores.attrs.get("params", {}).get("cutoff"))
 
 
-def churn_totals(bt: ChurnBacktest, scores: pd.DataFrame) -> dict:
-    """Headline figures: held-out AUC of the model and of recency, customers at risk now
-    (churn_probability ≥ the ``churn_risk_min`` ``scores`` was computed with), customers scored."""
+def model_totals(bt: ChurnBacktest) -> dict:
+    """Headline figures of the back-test: held-out AUC of the model and of recency."""
     ev = bt.evaluation.set_index("scorer")
-    return {"model_auc": float(ev.loc["churn_model", "auc"]), "recency_auc": float(ev.loc["recency_score", "auc"]),
-            "at_risk_customers": int((scores["churn_probability"] >= used(scores, "churn_risk_min")).sum()),
+    return {"model_auc": float(ev.loc["churn_model", "auc"]), "recency_auc": float(ev.loc["recency_score", "auc"])}
+
+
+def risk_totals(scores: pd.DataFrame) -> dict:
+    """Headline figures of the scores: customers at risk now (churn_probability ≥ the
+    ``churn_risk_min`` ``scores`` was computed with), customers scored."""
+    return {"at_risk_customers": int((scores["churn_probability"] >= used(scores, "churn_risk_min")).sum()),
             "scored_customers": int(len(scores))}
 
 
-def combined_scores(scores: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+def churn_totals(bt: ChurnBacktest, scores: pd.DataFrame) -> dict:
+    """Headline figures: :func:`model_totals` and :func:`risk_totals` together."""
+    return {**model_totals(bt), **risk_totals(scores)}
+
+
+def combined_scores(scores: pd.DataFrame, values: pd.DataFrame | None) -> pd.DataFrame:
     """Per customer: CLV and churn risk side by side, for the customer 360° page.
 
-    Input: :func:`score_customers`' scores and :func:`saleslab.clv.customer_value`'s table.
+    Input: :func:`score_customers`' scores and :func:`saleslab.clv.customer_value`'s table (None
+    when the CLV could not be computed: clv, p_alive and expected_purchases are then empty).
     Returns: customer_id, clv, p_alive, expected_purchases, churn_probability, recency_days,
     spend_12m, reason_1..3 — every customer of either table (churn columns empty for customers
     not active in the feature window), sorted by customer_id; records both tables' parameters.
     """
+    if values is None:
+        values = pd.DataFrame({"customer_id": pd.Series(dtype="object"), "clv": pd.Series(dtype="float64"),
+                               "p_alive": pd.Series(dtype="float64"),
+                               "expected_purchases": pd.Series(dtype="float64")})
     v = values[["customer_id", "clv", "p_alive", "expected_purchases"]]
     s = scores[["customer_id", "churn_probability", "recency_days", "spend_12m", "reason_1", "reason_2", "reason_3"]]
     out = v.merge(s, on="customer_id", how="outer")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..clv.parts import value_of
 from ..params import used
 from ..report.format import wan
 from ..report.i18n import has, say, t
@@ -49,21 +50,31 @@ def with_reason_texts(df: pd.DataFrame, features: pd.DataFrame, lang: str) -> pd
     return out
 
 
-def churn_narrative(evaluation: pd.DataFrame, calls: pd.DataFrame, lang: str) -> str:
+def churn_narrative(evaluation, calls, lang: str) -> str:
     """Two findings: the churn model against the recency baseline on the held-out cut-off
-    (:func:`saleslab.churn.backtest` ``evaluation``) and the call list
-    (:func:`~saleslab.churn.call_list`) with the risk threshold, value basis and share it was made with."""
-    ev = evaluation.set_index("scorer")
-    m_auc, r_auc = float(ev.loc["churn_model", "auc"]), float(ev.loc["recency_score", "auc"])
-    key = "story_churn_model_better" if m_auc > r_auc else "story_churn_model_not_better"
-    lines = [say(key, lang, auc=f"{m_auc:.3f}", recency_auc=f"{r_auc:.3f}",
-                 top_decile=f"{float(ev.loc['churn_model', 'top_decile_precision']):.1%}",
-                 base_rate=f"{float(ev.loc['churn_model', 'base_rate']):.1%}")]
-    rules = dict(risk_min=f"{used(calls, 'churn_risk_min'):g}", share=f"{used(calls, 'churn_value_share'):.0%}",
-                 basis=t(f"churn_basis_{used(calls, 'churn_value_basis')}", lang))
-    if len(calls):
-        lines.append(say("story_churn_calls", lang, customers=f"{len(calls):,}", loss=wan(float(calls["expected_loss"].sum())),
-                         unit=t("wan_yuan", lang), **rules))
-    else:
-        lines.append(say("story_churn_no_calls", lang, **rules))
+    (:func:`saleslab.churn.backtest`: the backtest or its ``evaluation`` table) and the call list
+    (:func:`~saleslab.churn.call_list`) with the risk threshold, value basis and share it was made with.
+
+    Either may be a :class:`~saleslab.clv.Part`: one that could not be computed gives no finding
+    (its section says why); with neither, one sentence says so."""
+    evaluation, calls = value_of(evaluation), value_of(calls)
+    evaluation = getattr(evaluation, "evaluation", evaluation)  # a ChurnBacktest: its evaluation table
+    lines = []
+    if evaluation is not None:
+        ev = evaluation.set_index("scorer")
+        m_auc, r_auc = float(ev.loc["churn_model", "auc"]), float(ev.loc["recency_score", "auc"])
+        key = "story_churn_model_better" if m_auc > r_auc else "story_churn_model_not_better"
+        lines.append(say(key, lang, auc=f"{m_auc:.3f}", recency_auc=f"{r_auc:.3f}",
+                         top_decile=f"{float(ev.loc['churn_model', 'top_decile_precision']):.1%}",
+                         base_rate=f"{float(ev.loc['churn_model', 'base_rate']):.1%}"))
+    if calls is not None:
+        rules = dict(risk_min=f"{used(calls, 'churn_risk_min'):g}", share=f"{used(calls, 'churn_value_share'):.0%}",
+                     basis=t(f"churn_basis_{used(calls, 'churn_value_basis')}", lang))
+        if len(calls):
+            lines.append(say("story_churn_calls", lang, customers=f"{len(calls):,}",
+                             loss=wan(float(calls["expected_loss"].sum())), unit=t("wan_yuan", lang), **rules))
+        else:
+            lines.append(say("story_churn_no_calls", lang, **rules))
+    if not lines:
+        return say("story_churn_none", lang)
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))

@@ -49,12 +49,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "ltv_cac_chart": ("各获客渠道 LTV/CAC", "LTV/CAC by acquisition channel"),
     "ltv_cac_breakeven": ("LTV/CAC = 1", "LTV/CAC = 1"),
     "customers_axis": ("客户数", "Customers"),
+    # sections (a section that cannot be computed says so in one line under its title)
+    "clv_parameters_section": ("模型参数", "Model parameters"),
+    "clv_holdout_section": ("留出期检验", "Hold-out check"),
+    "clv_section": ("客户终身价值", "Customer lifetime value"),
     # headlines
     "clv_total": ("客户终身价值合计", "Total CLV"),
     "clv_mean": ("人均客户终身价值", "Mean CLV"),
     "clv_holdout_error": ("留出期预测合计误差", "Hold-out total error"),
     # story templates (one per finding, both languages; {months} etc. from the tables' parameters)
     "story_clv_empty": ("没有可计算客户终身价值的客户。", "There are no customers to compute a lifetime value for."),
+    "story_clv_none": ("本部分的客户价值模型在当前数据上无法计算，原因见下方各部分。",
+                       "The customer value models cannot be computed on these data; each section below says why."),
     "story_clv_total": ("未来 {months} 个月客户终身价值(毛利、折现)合计 **{total} {unit}**，价值最高的 20% 客户占 **{top20}**。",
                         "Customer lifetime value over the next {months} months (margin, discounted) totals "
                         "**{total} {unit}**; the top 20 % of customers hold **{top20}** of it."),

@@ -24,6 +24,13 @@ Definitions used here:
 - LTV/CAC = mean CLV of the customers won through a channel (customers.acquisition_channel) /
   the channel's CAC (:func:`saleslab.channels.channel_performance`).
 
+What each part needs (a warehouse built from a few sources lacks some): the summary needs orders
+and their lines; both models need customers with repeat purchases (:data:`MIN_REPEAT_CUSTOMERS`;
+:class:`~saleslab.errors.InsufficientData` says how many there are); CLV on gross margin needs the
+product master's unit costs (without it the margin is unknown: :class:`~saleslab.errors.MissingSource`);
+the hold-out check needs purchases in the hold-out; LTV/CAC needs the customer master's
+acquisition channel and channel costs.
+
 Parameters come from :class:`saleslab.clv.params.Params`; every result records them
 (:func:`saleslab.params.attach`). The simple entry point is :func:`predicted_clv` (summary, both
 fits and :func:`customer_value` in one call). The RFM summary is an Ibis expression (DuckDB and
@@ -42,7 +49,7 @@ from scipy import optimize, special
 
 from .. import facts
 from ..engine import Engine
-from ..errors import InsufficientData, SalesLabError
+from ..errors import InsufficientData, MissingSource, SalesLabError
 from ..facts import Params as FactsParams
 from ..params import attach
 from ..periods import as_date
@@ -56,6 +63,8 @@ VALUES = ("revenue", "margin")
 MAX_FREQUENCY_GROUP = 7
 #: Allowed CLV horizon in months (domain.md §6: 3–12 months; :class:`Params` enforces it).
 HORIZON_RANGE = (3, 12)
+#: Customers with repeat purchases each model needs at least.
+MIN_REPEAT_CUSTOMERS = 3
 DAYS_PER_MONTH = 365.25 / 12
 _EARLIEST = dt.date(1900, 1, 1)
 
@@ -87,6 +96,9 @@ def purchase_days_expr(eng: Engine, start, end, value: str = "revenue") -> ibis.
     """
     if value not in VALUES:
         raise SalesLabError(f"value must be one of {', '.join(VALUES)} (got {value!r})")
+    eng.require("orders", "order_lines", needed_for="customer purchases")
+    if value == "margin":
+        eng.require("products", needed_for="purchase margins (unit costs)")
     start, end = as_date(start), as_date(end)
     p = facts.customer_purchases_expr(eng, end)
     p = p.filter(p.order_date >= start)
@@ -130,7 +142,8 @@ def summary(eng: Engine, calibration_end, start=None, time_unit: str = "W", valu
 
     Columns: customer_id, frequency, recency, T, monetary_value (元 to the cent). ``attrs`` records
     ``time_unit``, ``value``, ``calibration_end`` and ``margin_rate`` (gross margin of the
-    calibration purchases = Σ (value − cost) / Σ value; 1.0 for ``value="margin"``), which
+    calibration purchases = Σ (value − cost) / Σ value; 1.0 for ``value="margin"``; None when no
+    source provides the product master, so that unit costs and margin are unknown), which
     :func:`customer_value` uses when no margin is given.
     """
     df = eng.execute(summary_expr(eng, calibration_end, start, time_unit, value))
@@ -141,7 +154,7 @@ def summary(eng: Engine, calibration_end, start=None, time_unit: str = "W", valu
     df = df.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
     margin_rate = 1.0
     if value == "revenue":
-        margin_rate = _margin_rate(eng, start, calibration_end)
+        margin_rate = _margin_rate(eng, start, calibration_end) if eng.rows("products") else None
     df = df[["customer_id", "frequency", "recency", "T", "monetary_value"]]
     df.attrs.update(time_unit=time_unit, value=value, margin_rate=margin_rate,
                     calibration_end=str(as_date(calibration_end)))
@@ -296,6 +309,19 @@ def gamma_gamma_log_likelihood(log_params, x, m, w=None, gradient: bool = False)
     return ll, grad
 
 
+#: Search bounds of the log-parameters; a fit ending on one has no finite optimum (see :func:`_at_bound`).
+LOG_BOUND = 12.0
+
+
+def _at_bound(model: str, names, log_params, n: int) -> None:
+    """InsufficientData when a fitted log-parameter ends on the search bound: the likelihood keeps
+    rising towards infinity (too few or too alike customers), so the estimates mean nothing."""
+    hit = [k for k, v in zip(names, log_params) if abs(v) >= LOG_BOUND - 1e-6]
+    if hit:
+        raise InsufficientData(f"the {model} fit on {n:,} customers has no finite optimum: {', '.join(hit)} ends on "
+                               f"the bound of the search, the purchases are too few or too alike to fit the model")
+
+
 def _maximise(fun, x0, n: float):
     """Maximise a log-likelihood over log-parameters with L-BFGS-B (analytic gradient)."""
     def neg(theta):
@@ -304,7 +330,7 @@ def _maximise(fun, x0, n: float):
             return 1e10, np.zeros_like(theta)
         return -ll / n, -g / n
 
-    bounds = [(-12.0, 12.0)] * len(x0)
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(x0)
     res = optimize.minimize(neg, np.asarray(x0, dtype="float64"), jac=True, method="L-BFGS-B", bounds=bounds,
                             options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8})
     return res
@@ -314,18 +340,25 @@ def fit_bg_nbd(summary: pd.DataFrame, time_unit: str | None = None) -> BetaGeoMo
     """Fit BG/NBD by maximum likelihood to a :func:`summary` table (frequency, recency, T).
 
     Returns a :class:`BetaGeoModel` whose ``params`` are r, alpha, a, b; ``converged`` says
-    whether the optimiser met its tolerance.
+    whether the optimiser met its tolerance. Raises :class:`~saleslab.errors.InsufficientData` when
+    no customer has T > 0, fewer than :data:`MIN_REPEAT_CUSTOMERS` bought more than once, or the
+    likelihood has no finite optimum (a parameter ends on the search bound).
     """
     _check_columns(summary, ("frequency", "recency", "T"))
     df = summary[summary["T"] > 0]
     if df.empty:
         raise InsufficientData("no customer with T > 0 (a first purchase before the calibration end): "
                                "nothing to fit the BG/NBD model on")
+    repeat = int((df["frequency"] > 0).sum())
+    if repeat < MIN_REPEAT_CUSTOMERS:
+        raise InsufficientData(f"{repeat} of {len(df)} customer(s) bought more than once: the BG/NBD purchase model "
+                               f"needs at least {MIN_REPEAT_CUSTOMERS} with repeat purchases")
     (x, tx, T), w = _grouped(df, ["frequency", "recency", "T"])
     n = float(w.sum())
     mean_rate = max(float(np.sum(w * x) / np.sum(w * T)), 1e-6)
     x0 = np.log([1.0, 1.0 / mean_rate, 1.0, 3.0])
     res = _maximise(lambda th: bg_nbd_log_likelihood(th, x, tx, T, w, gradient=True), x0, n)
+    _at_bound("BG/NBD", ("r", "alpha", "a", "b"), res.x, int(n))
     r, alpha, a, b = np.exp(res.x)
     return BetaGeoModel({"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b)},
                         float(-res.fun * n), bool(res.success), int(n), int(res.nit), str(res.message),
@@ -334,17 +367,20 @@ def fit_bg_nbd(summary: pd.DataFrame, time_unit: str | None = None) -> BetaGeoMo
 
 def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaModel:
     """Fit Gamma-Gamma by maximum likelihood on the customers with frequency > 0 and
-    monetary_value > 0 of a :func:`summary` table. ``params``: p, q, v."""
+    monetary_value > 0 of a :func:`summary` table. ``params``: p, q, v. Raises
+    :class:`~saleslab.errors.InsufficientData` with fewer than :data:`MIN_REPEAT_CUSTOMERS` such
+    customers or when p or q ends on the search bound (no finite optimum)."""
     _check_columns(summary, ("frequency", "monetary_value"))
     df = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    if len(df) < 3:
+    if len(df) < MIN_REPEAT_CUSTOMERS:
         raise InsufficientData(f"{len(df)} customer(s) with repeat purchases of positive value: the Gamma-Gamma "
-                               f"model needs at least 3")
+                               f"spend model needs at least {MIN_REPEAT_CUSTOMERS}")
     (x, m), w = _grouped(df, ["frequency", "monetary_value"])
     n = float(w.sum())
     mean_m = float(np.sum(w * m) / n)
     x0 = np.log([1.0, 2.0, mean_m])
     res = _maximise(lambda th: gamma_gamma_log_likelihood(th, x, m, w, gradient=True), x0, n)
+    _at_bound("Gamma-Gamma", ("p", "q"), res.x[:2], int(n))  # v is money: its size depends on the currency unit
     p, q, v = np.exp(res.x)
     return GammaGammaModel({"p": float(p), "q": float(q), "v": float(v)}, float(-res.fun * n), bool(res.success),
                            int(n), int(res.nit), str(res.message))
@@ -378,7 +414,9 @@ def customer_value(summary: pd.DataFrame, bgf: BetaGeoModel, ggf: GammaGammaMode
         the yearly discount rate, discounted monthly: (1 + d)^(1/12) − 1 per month); None: defaults.
     margin : gross margin rate in (0, 1] turning expected revenue into margin; default: the
         summary's ``margin_rate`` (the calibration purchases' gross margin, 1.0 when the summary
-        was built on margin).
+        was built on margin). A summary whose margin is unknown (no product master) raises
+        :class:`~saleslab.errors.MissingSource` naming ``products``: a CLV on revenue would not be
+        the margin it says it is.
 
     Returns
     -------
@@ -386,11 +424,15 @@ def customer_value(summary: pd.DataFrame, bgf: BetaGeoModel, ggf: GammaGammaMode
     p_alive, expected_spend (value per purchase), clv (元, margin, discounted) — highest CLV first.
     Formula: clv = Σ_m (E[purchases by month m] − E[by month m−1]) × expected_spend × margin
     / (1 + monthly rate)^m. The result records ``params``, ``margin``, ``time_unit`` and
-    ``calibration_end`` (:func:`saleslab.params.attach`).
+    ``calibration_end`` (:func:`saleslab.params.attach`). Raises
+    :class:`~saleslab.errors.InsufficientData` when the models give no finite value for a customer.
     """
     params = params or Params()
     horizon, discount = params.clv_horizon_months, params.clv_annual_discount
     if margin is None:
+        if "margin_rate" in summary.attrs and summary.attrs["margin_rate"] is None:
+            raise MissingSource("CLV on gross margin needs products (unit costs): no source in this warehouse "
+                                "provides them", tables=("products",), needed_for="customer lifetime value")
         margin = summary.attrs.get("margin_rate")
         if margin is None:
             raise SalesLabError("pass margin= (gross margin rate): the summary does not record one")
@@ -407,6 +449,10 @@ def customer_value(summary: pd.DataFrame, bgf: BetaGeoModel, ggf: GammaGammaMode
         cum = bgf.expected_purchases(m * DAYS_PER_MONTH / unit, x, tx, T)
         discounted += (cum - prev) / (1 + monthly) ** m
         prev = cum
+    bad = int((~np.isfinite(discounted * spend)).sum())
+    if bad:
+        raise InsufficientData(f"the fitted models give no finite value for {bad:,} of {len(summary):,} customers: "
+                               f"the purchases are too few or too alike for the models", needed_for="CLV")
     out = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
     out["expected_purchases"] = np.round(prev, 6)
     out["p_alive"] = np.round(bgf.probability_alive(x, tx, T), 6)
@@ -498,7 +544,9 @@ def holdout_check(eng: Engine, as_of, params: Params | None = None, start=None, 
     total_relative_error ((predicted − actual) / actual), mae (mean |predicted − actual| per
     customer) and naive_mae / naive_total_relative_error of the baseline "same rate as in the
     calibration period" (frequency / T × hold-out length). ``groups`` records ``params`` and the
-    calibration_end.
+    calibration_end. Raises :class:`~saleslab.errors.InsufficientData` when nobody bought in the
+    hold-out (nothing to check the model against), when the model predicts no finite number of
+    purchases, or as :func:`fit_bg_nbd`.
     """
     params = params or Params()
     h_end = as_date(as_of)
@@ -510,8 +558,18 @@ def holdout_check(eng: Engine, as_of, params: Params | None = None, start=None, 
     h = eng.execute(holdout_purchases_expr(eng, cal_end, h_end))
     c = s.merge(h, on="customer_id", how="left")
     c["holdout_purchases"] = c["holdout_purchases"].fillna(0).astype("int64")
+    if not c["holdout_purchases"].sum():
+        raise InsufficientData(f"none of the {len(c):,} customers of the calibration period bought in the hold-out "
+                               f"({cal_end + dt.timedelta(days=1)} – {h_end}, the last {params.clv_holdout_months} "
+                               f"months): the check needs purchases after the calibration end",
+                               needed_for="hold-out check")
     length = (h_end - cal_end).days / unit
     c["predicted"] = bgf.expected_purchases(length, c["frequency"], c["recency"], c["T"])
+    bad = int((~np.isfinite(c["predicted"])).sum())
+    if bad:
+        raise InsufficientData(f"the purchase model fitted before the hold-out predicts no finite number of purchases "
+                               f"for {bad:,} of {len(c):,} customers: the purchases are too few or too alike",
+                               needed_for="hold-out check")
     c["naive"] = np.where(c["T"] > 0, c["frequency"] / c["T"].where(c["T"] > 0, 1.0), 0.0) * length
     c["frequency_group"] = frequency_group(c["frequency"])
     g = c.groupby("frequency_group").agg(
@@ -555,7 +613,8 @@ def holdout_errors_table(check: HoldoutCheck) -> pd.DataFrame:
 UNKNOWN_CHANNEL = facts.UNKNOWN
 
 
-def ltv_cac(eng: Engine, values: pd.DataFrame, start, end, facts_params: FactsParams | None = None) -> pd.DataFrame:
+def ltv_cac(eng: Engine, values: pd.DataFrame | None, start, end,
+            facts_params: FactsParams | None = None) -> pd.DataFrame:
     """Mean CLV of the customers won through each channel over the channel's CAC.
 
     Input: :func:`customer_value`'s table (customer_id, clv), customers(customer_id,
@@ -563,12 +622,22 @@ def ltv_cac(eng: Engine, values: pd.DataFrame, start, end, facts_params: FactsPa
     Returns: channel, customer_count, mean_clv, total_clv, cac, ltv_cac — highest LTV/CAC first;
     customers without a master row or acquisition channel fall under ``unknown`` (no CAC).
     Formula: ltv_cac = mean_clv / cac. The result records the parameters ``values`` was computed with.
+    Raises :class:`~saleslab.errors.MissingSource` when no source provides the customer master or
+    channel costs, :class:`~saleslab.errors.InsufficientData` when ``values`` is None (the CLV could
+    not be computed) or empty, or when no customer in the master has an acquisition channel.
     """
     from ..channels.performance import channel_performance
 
+    eng.require("customers", "channel_costs", needed_for="LTV/CAC")
+    if values is None or values.empty:
+        raise InsufficientData("no customer lifetime value could be computed (see the CLV section): LTV/CAC needs "
+                               "the CLV of the customers", needed_for="LTV/CAC")
     cm = eng.table("customers")
     ids = values[["customer_id"]]
     master = eng.execute(cm.select("customer_id", "acquisition_channel")).drop_duplicates("customer_id")
+    if not master["acquisition_channel"].notna().any():
+        raise InsufficientData(f"none of the {len(master):,} customers in the customer master has an acquisition "
+                               f"channel: LTV/CAC needs it", needed_for="LTV/CAC")
     df = ids.merge(master, on="customer_id", how="left").merge(values[["customer_id", "clv"]], on="customer_id")
     df["channel"] = df["acquisition_channel"].fillna(UNKNOWN_CHANNEL)
     g = df.groupby("channel").agg(customer_count=("customer_id", "size"), mean_clv=("clv", "mean"),

@@ -19,6 +19,10 @@ A rule is kept when it reaches ``crosssell_min_support``, ``crosssell_min_confid
 the rules table records them). Pair counts are an Ibis self-join of the distinct (basket, item)
 pairs on the basket (items ordered A < B, then mirrored), filtered to the pair-basket and support
 thresholds in the engine, so only frequent pairs reach pandas.
+
+Rules need baskets holding at least two different items (:class:`~saleslab.errors.InsufficientData`
+otherwise); rules on categories need the product master (:class:`~saleslab.errors.MissingSource`);
+without it product rules carry no names.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import pandas as pd
 
 from .. import facts
 from ..engine import Engine
-from ..errors import SalesLabError
+from ..errors import InsufficientData, SalesLabError
 from ..params import attach
 from ..periods import as_date
 from .params import Params
@@ -115,12 +119,22 @@ def association_rules(eng: Engine, start, end, params: Params | None = None) -> 
     decimals before sorting so every engine gives the same order. The result records ``params``.
     Formula: support = pair_baskets / N; confidence = pair_baskets / antecedent_baskets;
     lift = pair_baskets × N / (antecedent_baskets × consequent_baskets).
+    Raises :class:`~saleslab.errors.MissingSource` for category rules without a product master,
+    :class:`~saleslab.errors.InsufficientData` when no basket of the period holds two different
+    items (nothing to associate). No rule reaching the thresholds is an empty table.
     """
     params = params or Params()
+    eng.require("orders", "order_lines", needed_for="cross-sell baskets")
+    if params.crosssell_item == "category":
+        eng.require("products", needed_for="cross-sell by category")
     bi = basket_items(eng, start, end, params)
-    n = int(eng.execute(bi.basket_id.nunique()))
-    if n == 0:
-        return attach(_empty(RULE_COLUMNS), params)
+    sizes = bi.group_by("basket_id").aggregate(items=bi.item.count())
+    counts = eng.execute(sizes.aggregate(baskets=sizes.basket_id.count(),
+                                         multi=(sizes["items"] >= 2).cast("int64").sum())).iloc[0]
+    n, multi = (0 if pd.isna(counts[k]) else int(counts[k]) for k in ("baskets", "multi"))
+    if multi == 0:
+        raise InsufficientData(f"{n:,} basket(s) between {as_date(start)} and {as_date(end)}, none with two different "
+                               f"items: cross-sell rules need baskets with at least two", needed_for="cross-sell")
     need = max(params.crosssell_min_pair_baskets, int(np.ceil(params.crosssell_min_support * n - 1e-9)))
     pairs = eng.execute(pair_counts_expr(eng, start, end, params, need))
     counts = eng.execute(bi.group_by("item").aggregate(baskets=bi.basket_id.count()))

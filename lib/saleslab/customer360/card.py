@@ -21,6 +21,12 @@ Where the figures come from:
   table, or ``computed``;
 - next action: :func:`next_action`, a rule over stage, segment, value and risk;
 - cross-sell: :func:`saleslab.crosssell.recommendations` for this customer.
+
+What each part needs: the page needs a customer (one who bought in the period, or a known id);
+the profile needs the customer master (:func:`profile_view` raises
+:class:`~saleslab.errors.MissingSource` without it; the card then has no name), the follow-ups
+the CRM's follow-ups; value and risk need what the CLV and churn models need (computed with
+:func:`saleslab.clv.attempt`, the card's value columns stay empty when they cannot be computed).
 """
 
 from __future__ import annotations
@@ -34,9 +40,10 @@ import pandas as pd
 from .. import facts
 from ..churn.params import Params as ChurnParams
 from ..clv.params import Params as ClvParams
+from ..clv.parts import value_of
 from ..customers.params import Params as CustomersParams
 from ..engine import Engine
-from ..errors import InsufficientData, SalesLabError, UnknownCustomer
+from ..errors import InsufficientData, UnknownCustomer
 from ..facts import Params as FactsParams
 from ..lifecycle.params import Params as LifecycleParams
 from ..params import attach
@@ -103,6 +110,13 @@ def profile(eng: Engine, customer_id: str) -> pd.DataFrame:
     c = eng.table("customers")
     df = eng.execute(c.filter(c.customer_id == customer_id).select(*PROFILE_FIELDS))
     return df.reset_index(drop=True)
+
+
+def profile_view(eng: Engine, customer_id: str) -> pd.DataFrame:
+    """:func:`profile_table` of the customer's master row, for the profile section. Raises
+    :class:`~saleslab.errors.MissingSource` when no source provides the customer master."""
+    eng.require("customers", needed_for="the customer profile")
+    return profile_table(profile(eng, customer_id), customer_id)
 
 
 def profile_table(prof: pd.DataFrame, customer_id: str) -> pd.DataFrame:
@@ -178,12 +192,11 @@ def monthly_history(orders: pd.DataFrame, start, end) -> pd.DataFrame:
 
 def followups(eng: Engine, customer_id: str, end) -> pd.DataFrame:
     """The customer's CRM follow-ups up to ``end``, newest first: followup_date, followup_kind
-    (visit / call / complaint / ...), rep_id, followup_content."""
+    (visit / call / complaint / ...), rep_id, followup_content (no rows: the customer was not
+    followed up). Raises :class:`~saleslab.errors.MissingSource` when no source provides follow-ups."""
     cols = ["followup_date", "followup_kind", "rep_id", "followup_content"]
-    try:
-        f = eng.table("followups")
-    except SalesLabError:  # a warehouse without CRM follow-ups
-        return pd.DataFrame(columns=cols)
+    eng.require("followups", needed_for="the follow-up history")
+    f = eng.table("followups")
     f = f.filter((f.customer_id == customer_id) & (f.followup_date <= as_date(end)))
     df = eng.execute(f.select("followup_id", "followup_date", "rep_id", followup_kind=f.kind, followup_content=f.content))
     df = df.sort_values(["followup_date", "followup_id"], ascending=[False, False], kind="mergesort")
@@ -269,10 +282,13 @@ def value_info(eng: Engine, customer_id: str, as_of, clv_params: ClvParams | Non
     return out
 
 
-def risk_reasons(stage_row: dict, val: dict) -> pd.DataFrame:
+def risk_reasons(stage_row: dict, val) -> pd.DataFrame:
     """Why the customer is (or is not) at risk: the lifecycle rule that set the stage, then the
     churn model's top reasons (feature keys reason_1..3, or their texts when the run saved them).
+    ``val``: :func:`value_info`'s dict, or a part of it (:func:`saleslab.clv.attempt`; none when it
+    could not be computed: the lifecycle reason only).
     Returns c360_reason_from (``reason_lifecycle`` / ``reason_model``), c360_reason (a label key or text)."""
+    val = value_of(val) or {}
     rows = [("reason_lifecycle", stage_row.get("stage_reason") or "why_no_orders")]
     text = val.get("top_reasons")
     if isinstance(text, str) and text:
@@ -333,19 +349,22 @@ CARD_COLUMNS = ["customer_id", "customer_name", "stage", "stage_reason", "days_s
                 "next_action", "next_action_reason", "source_stage", "source_segment", "source_value"]
 
 
-def customer_card(customer_id: str, prof: pd.DataFrame, stage_row: dict, seg: dict, val: dict, revenue: dict,
+def customer_card(customer_id: str, prof: pd.DataFrame, stage_row: dict, seg: dict, val, revenue: dict,
                   params: Params | None = None, churn_params: ChurnParams | None = None,
                   facts_params: FactsParams | None = None) -> pd.DataFrame:
     """One row summarising the customer for the page and the run's table.
 
-    Input: :func:`profile`, :func:`stage_info`, :func:`segment_info`, :func:`value_info`,
-    :func:`customer_revenue` (the period's revenue as every stage counts it).
+    Input: :func:`profile`, :func:`stage_info`, :func:`segment_info`, :func:`value_info` (or a part
+    of it, :func:`saleslab.clv.attempt`: when it could not be computed clv, p_alive,
+    churn_probability and source_value are empty), :func:`customer_revenue` (the period's revenue
+    as every stage counts it).
     Returns: :data:`CARD_COLUMNS` — customer_id, customer_name, stage, stage_reason,
     days_since_last_order, orders, gross_sales, returns, revenue (in the period, facts layer),
     rfm_class, customer_tier, clv, p_alive, churn_probability, next_action, next_action_reason
     (:func:`next_action`), source_stage, source_segment, source_value (the stage whose table was
     read, or ``computed``). Records ``params``, ``churn_params`` and ``facts_params``.
     """
+    val = value_of(val) or {}
     action, why = next_action(stage_row.get("stage") or "stage_prospect", seg.get("rfm_class"),
                               seg.get("customer_tier"), val.get("churn_probability"), val.get("clv_percentile"),
                               params, churn_params)

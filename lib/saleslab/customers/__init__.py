@@ -6,6 +6,7 @@ from .segments import (  # noqa: F401
     tier_summary, activity_expr, customer_activity, rule_tags, tag_summary, industry_band, size_band,
     firmographics, firmographic_cuts, value_table, POTENTIAL_BASES, potential_value_table, value_threshold,
     value_matrix, quadrant_counts, SEGMENT_COLUMNS, segment_table, headline_figures, top_customers,
+    Part, attempt, value_of, FOLLOWUP_RULES, require_followups, require_clv_potential,
 )
 from .clusters import (  # noqa: F401
     NUMERIC, TRAITS, cluster_features, feature_matrix, choose_k, ClusterResult, fit_clusters,

@@ -1,6 +1,11 @@
 """Charts of the customer segments stage: RFM classes, the R × F heatmap, tiers and tags,
 firmographic cuts, the value matrix and the clusters. They draw; the figures come from
-:mod:`saleslab.customers`, thresholds from the tables (:func:`saleslab.params.used`)."""
+:mod:`saleslab.customers`, thresholds from the tables (:func:`saleslab.params.used`).
+
+The charts of the parts that may lack their inputs (firmographics, value matrix, clusters) are
+shown inside an ``st.section`` with their tables after them: they return figures detached from
+pyplot (:func:`_detached`), which a notebook shows with ``display(fig)`` where it wants them (a
+pyplot figure would be shown again, at the end of the cell)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,13 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from ..params import used
 from ..report.charts import palette_colours, setup_fonts
 from ..report.i18n import say, t
+
+
+def _detached(fig):
+    """``fig`` closed in pyplot (still drawable, savable and displayable), so that a notebook cell
+    shows it only where it calls ``display(fig)``."""
+    plt.close(fig)
+    return fig
 
 
 def _cmap(colour: str) -> LinearSegmentedColormap:
@@ -86,12 +98,13 @@ def tier_tag_chart(tiers, tags, lang: str, palette=None):
     labels = [t(r.tag, lang) if r.rule == "rule_any" else f"  {t(r.rule, lang)}" for r in tags.itertuples()]
     tag_colour = {tag: colours[(i + 2) % len(colours)] for i, tag in enumerate(dict.fromkeys(tags["tag"]))}
     y = np.arange(len(tags))
-    for yi, (tag, rule, v) in enumerate(zip(tags["tag"], tags["rule"], tags["customers"])):
+    counts = tags["customers"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)  # NA: rule not evaluated
+    for yi, (tag, rule, v) in enumerate(zip(tags["tag"], tags["rule"], counts)):
         # the tag itself solid, the rules behind it hatched (same colour: the palette stays at 5)
-        ax.barh(yi, v, color=tag_colour[tag], hatch=None if rule == "rule_any" else "///", edgecolor="white",
-                linewidth=0)
-    for yi, v in zip(y, tags["customers"]):
-        ax.text(v, yi, f" {v:,}", va="center", fontsize=8)
+        ax.barh(yi, 0.0 if np.isnan(v) else v, color=tag_colour[tag], hatch=None if rule == "rule_any" else "///",
+                edgecolor="white", linewidth=0)
+    for yi, v in zip(y, counts):
+        ax.text(0.0 if np.isnan(v) else v, yi, " –" if np.isnan(v) else f" {v:,.0f}", va="center", fontsize=8)
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlabel(t("customers", lang))
@@ -104,7 +117,7 @@ def tier_tag_chart(tiers, tags, lang: str, palette=None):
 
 def firmographic_chart(cuts, lang: str, palette=None):
     """Share of customers and of revenue per industry and per size band
-    (:func:`saleslab.customers.firmographic_cuts`)."""
+    (:func:`saleslab.customers.firmographic_cuts`); detached from pyplot (module doc)."""
     setup_fonts()
     colours = palette_colours(palette)
     dims = ("industry_band", "size_band")
@@ -118,7 +131,7 @@ def firmographic_chart(cuts, lang: str, palette=None):
     fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, fontsize=9)
     fig.suptitle(t("firmographic_chart", lang))
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return fig
+    return _detached(fig)
 
 
 def _symlog_wan(ax, axis: str, values) -> None:
@@ -142,7 +155,8 @@ def value_matrix_chart(matrix, counts, lang: str, palette=None, current: str = "
     """Customers by current × potential value (symmetric-log axes, 万元) with the split lines at the
     ``value_split`` ``matrix`` was computed with (named in the legend) and the customers per quadrant
     (:func:`saleslab.customers.value_matrix`, :func:`~saleslab.customers.quadrant_counts`); the
-    potential axis names its basis (CLV with its horizon, or revenue growth)."""
+    potential axis names its basis (CLV with its horizon, or revenue growth). Detached from pyplot
+    (module doc)."""
     from .segments import QUADRANTS, value_threshold
     from .story import split_text
 
@@ -178,12 +192,13 @@ def value_matrix_chart(matrix, counts, lang: str, palette=None, current: str = "
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, markerscale=2)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def cluster_chart(crosstab, scores, lang: str, palette=None):
     """Left: silhouette per k (:func:`saleslab.customers.choose_k`, may be None); right: each
-    cluster's customers by RFM class as row shares (:func:`saleslab.customers.cluster_rfm_crosstab`)."""
+    cluster's customers by RFM class as row shares (:func:`saleslab.customers.cluster_rfm_crosstab`).
+    Detached from pyplot (module doc)."""
     setup_fonts()
     colours = palette_colours(palette)
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), dpi=110, gridspec_kw={"width_ratios": [1, 2.6]})
@@ -210,4 +225,4 @@ def cluster_chart(crosstab, scores, lang: str, palette=None):
     ax.set_yticks(range(len(crosstab)), [f"{t('cluster', lang)} {c}" for c in crosstab["cluster"]])
     ax.set_title(t("cluster_chart", lang))
     fig.tight_layout()
-    return fig
+    return _detached(fig)

@@ -67,13 +67,19 @@ def cluster_features(eng: Engine, as_of, params: Params | None = None, facts_par
     ``channel:<code>`` shares — sorted by customer_id; records ``params`` and ``facts_params``.
     Formulas: tenure_days = as_of − first order date; share of a category (channel) = the
     customer's gross_sales in it / their gross_sales (negative sales count as 0; each group sums
-    to 1, or 0 for a customer without positive sales); missing category or channel → ``unknown``.
+    to 1, or 0 for a customer without positive sales); missing category or channel → ``unknown``
+    (without a product master every product's category is unknown: the category mix then adds
+    nothing to the clusters).
+    Raises :class:`~saleslab.errors.InsufficientData` when no customer bought in the RFM window.
     """
     p, fp = params or Params(), facts_params or FactsParams()
     as_of = as_date(as_of)
     lo, hi = window(as_of, p.rfm_window_months)
     if rfm_table is None:
         rfm_table = eng.execute(rfm_expr(eng, as_of, p, fp))
+    if rfm_table.empty:
+        raise InsufficientData(f"no identified customer bought in the {p.rfm_window_months} months up to {as_of}: "
+                               "nothing to cluster", needed_for="clusters")
     base = rfm_table[["customer_id", "recency_days", "frequency", "monetary"]].copy()
     first = first_orders(eng, hi)
     tenure = eng.execute(first.select("customer_id", tenure_days=ibis.literal(hi).delta(first.first_date, unit="day")))
@@ -164,8 +170,8 @@ def fit_clusters(features: pd.DataFrame, params: Params | None = None, k: int | 
 
     Input columns: customer_id, :data:`NUMERIC`, the ``category:`` / ``channel:`` shares.
     Returns a :class:`ClusterResult`; clusters are numbered 1..k by size (largest first, ties by the
-    first customer id). Fewer than 3 customers, or no k giving two clusters, raise
-    :class:`~saleslab.errors.InsufficientData`.
+    first customer id). Fewer than 3 customers, no more customers than the smallest k tried (or
+    than the given ``k``), or no k giving two clusters, raise :class:`~saleslab.errors.InsufficientData`.
 
     ``threads`` caps the OpenMP/BLAS threads of the fit: on a shared 2-core machine one thread
     was 15× faster than the default (busy-waiting threads compete with the other processes).
@@ -180,15 +186,21 @@ def fit_clusters(features: pd.DataFrame, params: Params | None = None, k: int | 
 
 
 def _fit(features, k, k_min, k_max, seed, sample_size, fit_sample, mix_weight, trait_z) -> ClusterResult:
-    if len(features) < 3:
-        raise InsufficientData(f"clustering needs at least 3 customers (got {len(features)})")
+    n = len(features)
+    if n < 3:
+        raise InsufficientData(f"clustering needs at least 3 customers (got {n})", needed_for="clusters")
+    fewest = k if k is not None else k_min
+    if n <= fewest:
+        raise InsufficientData(f"{n} customers cannot be split into {fewest} clusters: at least {fewest + 1} are needed",
+                               needed_for="clusters")
     features = features.sort_values("customer_id").reset_index(drop=True)
     X, _ = feature_matrix(features, mix_weight)
     scores = None
     if k is None:
         scores = choose_k(X, k_min, k_max, seed, sample_size, fit_sample)
         if scores.empty:
-            raise InsufficientData(f"no k in {k_min}..{k_max} gives two or more clusters on {len(features)} customers")
+            raise InsufficientData(f"no k in {k_min}..{k_max} gives two or more clusters on {n} customers "
+                                   "(their features are too alike)", needed_for="clusters")
         best = scores.sort_values(["silhouette", "k"], ascending=[False, True], kind="mergesort").iloc[0]
         k = int(best["k"])
     km = _kmeans(X, k, seed)

@@ -124,6 +124,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "high_tier_revenue_share": ("高价值客户销售额占比", "Revenue share of high-value tier"),
     "churn_risk_tagged": ("带流失风险标签客户数", "Customers tagged churn risk"),
     "clusters_found": ("聚类数", "Clusters"),
+    # sections that may lack their inputs (the line saying what they need names them)
+    "segments_firmographics": ("企业画像", "Firmographics"),
+    "segments_value_matrix": ("价值矩阵", "Value matrix"),
+    "segments_clusters": ("聚类", "Clusters"),
+    "segments_followup_rules": ("标签的跟进类规则（近期多次跟进未成交、长期未跟进）",
+                       "The follow-up rules of the tags (followed up without a deal, not followed up)"),
     "potential_clv_axis": ("潜在价值(预测未来{months}个月CLV)", "Potential value (predicted {months}-month CLV)"),
     "value_split_line": ("高低分界：{split}", "High/low split: {split}"),
     "split_median": ("中位数", "median"),
@@ -147,6 +153,12 @@ LABELS: dict[str, tuple[str, str]] = {
                                   "**{tagged}** customers carry the churn-risk tag (no follow-up for "
                                   "{no_followup_months} months, or purchases down by {decline} or more year over "
                                   "year); {both} of them are also high value: call them first."),
+    "story_customers_churn_tag_purchases": ("**{tagged}** 位客户带有流失风险标签（采购额同比下降 {decline} 以上；"
+                                            "没有跟进记录，跟进类规则未评估），其中 {both} 位同时是高价值客户，应优先回访。",
+                                            "**{tagged}** customers carry the churn-risk tag (purchases down by "
+                                            "{decline} or more year over year; without follow-up records the "
+                                            "follow-up rules were not evaluated); {both} of them are also high "
+                                            "value: call them first."),
     "story_customers_value_matrix": ("价值矩阵（以{split}划分高低）中「深耕」客户 {deepen} 位，占当前毛利的 {deepen_share}；"
                                      "「培育」客户 {develop} 位。",
                                      "In the value matrix (high/low split at the {split}), {deepen} customers to deepen "

@@ -39,6 +39,15 @@ Definitions used here (money in 元, rounded to the cent before any ranking or c
 
 Every result records the parameters it was computed with (:func:`saleslab.params.attach`): the
 customers area's, the facts layer's and, for the value matrix, the clv area's.
+
+**Partial data** (a warehouse from a few exports): RFM, tiers and the purchase-based tag rules need
+orders and their lines only. Without follow-ups (no CRM follow-up source) the two follow-up rules
+cannot be evaluated: their columns are NA, they set no tag (:func:`require_followups` says so);
+firmographics need the customer master (:func:`firmographics` raises
+:class:`~saleslab.errors.MissingSource`); the value matrix needs the product master's unit costs
+(gross profit), and when the CLV models cannot be fitted it falls back to the ``growth`` basis and
+says why (:func:`require_clv_potential`). A notebook computes such parts with :func:`attempt` and
+shows each, or the line saying what it needs, in its own ``st.section``.
 """
 
 from __future__ import annotations
@@ -53,7 +62,7 @@ from .. import facts
 from ..channels import first_orders
 from ..clv.params import Params as ClvParams
 from ..engine import Engine
-from ..errors import SalesLabError
+from ..errors import InsufficientData, MissingSource, SalesLabError
 from ..facts import Params as FactsParams
 from ..periods import as_date
 from .params import Params
@@ -79,6 +88,8 @@ THRESHOLDS = ("mean", "score3")
 
 TIERS = ("tier_high_value", "tier_potential", "tier_basic", "tier_churn_risk")
 TAGS = ("tag_high_value", "tag_potential", "tag_churn_risk")
+#: The tag rules that need CRM follow-ups (NA without them).
+FOLLOWUP_RULES = ("rule_followups", "rule_no_followup")
 INDUSTRIES = {"制造业": "industry_manufacturing", "零售业": "industry_retail", "服务业": "industry_services"}
 INDUSTRY_BANDS = ("industry_manufacturing", "industry_retail", "industry_services", "industry_other")
 SIZE_BANDS = ("size_large", "size_medium", "size_small", "size_unknown")
@@ -109,6 +120,58 @@ def _record(df, *sources, **models):
 
 def _facts(facts_params: FactsParams | None) -> FactsParams:
     return facts_params or FactsParams()
+
+
+# ---------------------------------------------------------------------------------------------
+# parts that may lack their inputs
+# ---------------------------------------------------------------------------------------------
+
+class Part:
+    """The outcome of a part of the analysis that may lack its inputs (see :func:`attempt`): its
+    ``value``, or the :class:`~saleslab.errors.MissingSource` / :class:`~saleslab.errors.InsufficientData`
+    that stopped it (``error``). :meth:`get` returns the value or raises that error again: in a
+    notebook, inside the ``st.section`` that shows the part, so that the page says there, once,
+    what the part needs."""
+
+    __slots__ = ("value", "error")
+
+    def __init__(self, value=None, error: SalesLabError | None = None):
+        self.value, self.error = value, error
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def get(self):
+        """The value; the error that stopped the part is raised again."""
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Part({type(self.value).__name__})" if self.ok else f"Part({type(self.error).__name__}: {self.error})"
+
+
+def attempt(fn, *args, **kwargs) -> Part:
+    """``fn(*args, **kwargs)`` as a :class:`Part`. Arguments that are parts are unwrapped first; a
+    failed one fails this part with its error (fn is not called). MissingSource and InsufficientData
+    are kept in the part; any other error propagates at once."""
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Part) and not a.ok:
+            return Part(error=a.error)
+    args = tuple(value_of(a) for a in args)
+    kwargs = {k: value_of(v) for k, v in kwargs.items()}
+    try:
+        return Part(fn(*args, **kwargs))
+    except (MissingSource, InsufficientData) as e:
+        return Part(error=e)
+
+
+def value_of(x):
+    """The value of a :class:`Part` (None when it failed); anything else as it is."""
+    if isinstance(x, Part):
+        return x.value if x.ok else None
+    return x
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,12 +410,16 @@ def customer_activity(eng: Engine, as_of, params: Params | None = None, facts_pa
     ``customer_ids`` (e.g. the RFM customers) restricts the rows to those customers, with zeros for
     one without activity; None keeps every customer of :func:`activity_expr`.
 
-    Input: :func:`activity_expr`, customers(customer_id, customer_type).
+    Input: :func:`activity_expr`, customers(customer_id, customer_type) (optional: without a
+    customer master no customer is a known company), followups (optional: see below).
     Returns: customer_id, revenue_12m, revenue_prev_12m, revenue_change (= revenue_12m −
     revenue_prev_12m), cost_12m, gross_profit_12m (= revenue_12m − cost_12m), orders_12m,
     repeat_orders_12m, orders_recent, followups_recent, followups, last_followup_date, crm_managed
     (company in the customer master or followed up at least once) — sorted by customer_id; money
     rounded to the cent. Records ``params`` and ``facts_params``.
+    Without follow-ups in the warehouse (no source provides them) followups_recent and followups are
+    NA (unknown, not 0) and last_followup_date is empty: :func:`rule_tags` then leaves the
+    follow-up rules unevaluated.
     """
     p, fp = params or Params(), _facts(facts_params)
     df = eng.execute(activity_expr(eng, as_of, p, fp))
@@ -372,6 +439,9 @@ def customer_activity(eng: Engine, as_of, params: Params | None = None, facts_pa
         df[col] = df[col].fillna(0).astype("int64")
     df["last_followup_date"] = pd.to_datetime(df["last_followup_date"]).dt.date
     df["crm_managed"] = df["customer_id"].isin(companies) | (df["followups"] > 0)
+    if eng.rows("followups") == 0:  # no source provides follow-ups: unknown, not zero
+        df["followups_recent"] = pd.array([pd.NA] * len(df), dtype="Int64")
+        df["followups"] = pd.array([pd.NA] * len(df), dtype="Int64")
     cols = ["customer_id", "revenue_12m", "revenue_prev_12m", "revenue_change", "cost_12m", "gross_profit_12m",
             "orders_12m", "repeat_orders_12m", "orders_recent", "followups_recent", "followups",
             "last_followup_date", "crm_managed"]
@@ -390,6 +460,9 @@ def rule_tags(activity: pd.DataFrame, as_of, params: Params | None = None) -> pd
     tag_decline_min) × revenue_prev_12m), tag_high_value (revenue or repeat), tag_potential
     (followups or rising), tag_churn_risk (no_followup or decline), tags (the tag keys that apply,
     comma-separated, "" when none). Records ``params`` (and what ``activity`` records).
+    A customer whose follow-ups are unknown (``followups`` NA: no follow-up source) gets NA in
+    rule_followups and rule_no_followup (nullable booleans); an unevaluated rule sets no tag, so
+    the tags rest on the purchase rules alone.
     """
     p = params or Params()
     recorded = activity.attrs.get("params", {}).get("tag_recent_months", p.tag_recent_months)
@@ -403,31 +476,55 @@ def rule_tags(activity: pd.DataFrame, as_of, params: Params | None = None) -> pd
     out = pd.DataFrame({"customer_id": a["customer_id"]})
     out["rule_revenue"] = cur >= p.tag_high_value_min
     out["rule_repeat"] = a["repeat_orders_12m"] >= p.tag_repeat_min
-    out["rule_followups"] = (a["followups_recent"] >= p.tag_followups_min) & (a["orders_recent"] == 0)
+    known = a["followups"].notna().to_numpy()
+    recent = a["followups_recent"].fillna(0).astype("int64")
+    out["rule_followups"] = (recent >= p.tag_followups_min) & (a["orders_recent"] == 0)
     out["rule_rising"] = (prev > 0) & (cur >= ((1 + p.tag_rising_min) * prev).round(2))
     out["rule_no_followup"] = a["crm_managed"].astype(bool) & ~(last > pd.Timestamp(cutoff))
     out["rule_decline"] = (prev > 0) & (cur <= ((1 - p.tag_decline_min) * prev).round(2))
+    fol, no_fol = out["rule_followups"].to_numpy(bool) & known, out["rule_no_followup"].to_numpy(bool) & known
+    if not known.all():  # follow-ups unknown: the follow-up rules are not evaluated (NA)
+        for rule in FOLLOWUP_RULES:
+            out[rule] = out[rule].astype("boolean").mask(~known)
     out["tag_high_value"] = out["rule_revenue"] | out["rule_repeat"]
-    out["tag_potential"] = out["rule_followups"] | out["rule_rising"]
-    out["tag_churn_risk"] = out["rule_no_followup"] | out["rule_decline"]
+    out["tag_potential"] = fol | out["rule_rising"].to_numpy(bool)
+    out["tag_churn_risk"] = no_fol | out["rule_decline"].to_numpy(bool)
     flags = out[list(TAGS)].to_numpy()
     out["tags"] = [",".join(t for t, on in zip(TAGS, row) if on) for row in flags]
     return _record(out.reset_index(drop=True), activity, params=p)
 
 
+def _customers_with(flags: pd.Series):
+    """How many flags are true; None when the rule was not evaluated for some customer (NA)."""
+    return None if flags.isna().any() else int(flags.sum())
+
+
 def tag_summary(tags: pd.DataFrame) -> pd.DataFrame:
     """Customers per tag and per rule behind it (:func:`rule_tags`): tag, rule (``rule_any`` for the
-    tag itself), customers, customer_share (= customers / all rows of ``tags``)."""
+    tag itself), customers, customer_share (= customers / all rows of ``tags``). A rule that could
+    not be evaluated (follow-up rules without follow-ups) has NA customers and share."""
     rules = {"tag_high_value": ("rule_revenue", "rule_repeat"), "tag_potential": ("rule_followups", "rule_rising"),
              "tag_churn_risk": ("rule_no_followup", "rule_decline")}
     n = len(tags)
     rows = []
     for tag, parts in rules.items():
         rows.append({"tag": tag, "rule": "rule_any", "customers": int(tags[tag].sum())})
-        rows += [{"tag": tag, "rule": r, "customers": int(tags[r].sum())} for r in parts]
+        rows += [{"tag": tag, "rule": r, "customers": _customers_with(tags[r])} for r in parts]
     out = pd.DataFrame(rows)
-    out["customer_share"] = out["customers"] / n if n else 0.0
+    if out["customers"].isna().any():
+        out["customers"] = out["customers"].astype("Int64")
+        out["customer_share"] = (out["customers"] / n if n else out["customers"] * 0.0).astype("Float64")
+    else:
+        out["customers"] = out["customers"].astype("int64")
+        out["customer_share"] = out["customers"] / n if n else 0.0
     return _record(out, tags)
+
+
+def require_followups(eng: Engine) -> None:
+    """Raise :class:`~saleslab.errors.MissingSource` when no source provides CRM follow-ups: the
+    follow-up rules of the tags (potential: followed up without an order; churn risk: a CRM
+    customer not followed up) are then not evaluated (:func:`rule_tags`)."""
+    eng.require("followups", needed_for="the follow-up rules of the tags")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,7 +552,9 @@ def firmographics(eng: Engine, customer_ids=None) -> pd.DataFrame:
     Returns: customer_id, customer_type (type_company / type_person / type_unknown), industry_band,
     size_band — for ``customer_ids`` (customers missing from the master get type_unknown,
     industry_other, size_unknown) or for every master row when None.
+    Raises :class:`~saleslab.errors.MissingSource` when no source provides the customer master.
     """
+    eng.require("customers", needed_for="firmographics (customer type, industry and size)")
     c = eng.table("customers")
     m = eng.execute(c.select("customer_id", "customer_type", "industry", "employees", "created_date"))
     m = m.sort_values(["customer_id", "created_date"], na_position="last", kind="mergesort").drop_duplicates(
@@ -532,17 +631,39 @@ def potential_value_table(eng: Engine, as_of, activity: pd.DataFrame, params: Pa
 
     Returns: customer_id, current_value, potential_value, potential_basis; records ``params``,
     ``clv_params`` and what ``activity`` records.
+
+    The current value is a gross profit: without a product master (no unit costs, so every cost
+    would be 0) this raises :class:`~saleslab.errors.MissingSource`.
+    When the CLV cannot be computed (the clv models raise InsufficientData or MissingSource, e.g.
+    too few repeat buyers) the potential value falls back to ``growth``: potential_basis says so and
+    ``attrs["potential_fallback"]`` holds why (:func:`require_clv_potential` raises it for the page).
     """
     p = params or Params()
     if p.value_potential not in POTENTIAL_BASES:  # the model allows only these; a guard for model_construct
         raise SalesLabError(f"value_potential must be one of {', '.join(POTENTIAL_BASES)} (got {p.value_potential!r})")
+    needed_for = "the value matrix (current value = gross profit, costed with the product master's unit costs)"
+    eng.require("products", needed_for=needed_for)
     if p.value_potential == "growth":
         return _record(value_table(activity), activity, params=p)
     from .. import clv
 
     cp = clv_params or ClvParams()
-    values = clv.predicted_clv(eng, as_of, cp)
+    try:
+        values = clv.predicted_clv(eng, as_of, cp)
+    except (InsufficientData, MissingSource) as e:
+        out = _record(value_table(activity), activity, params=p)
+        out.attrs["potential_fallback"] = (f"the predicted CLV could not be computed ({e}); the potential value "
+                                           "is the revenue change year over year instead")
+        return out
     return _record(value_table(activity, values[["customer_id", "clv"]]), activity, params=p, clv=cp)
+
+
+def require_clv_potential(values: pd.DataFrame) -> None:
+    """Raise :class:`~saleslab.errors.InsufficientData` (saying why) when :func:`potential_value_table`
+    was asked for the CLV but fell back to the revenue change; nothing otherwise."""
+    why = values.attrs.get("potential_fallback")
+    if why:
+        raise InsufficientData(why, needed_for="the predicted CLV as potential value")
 
 
 def value_threshold(values: pd.Series, split="median") -> float:
@@ -576,6 +697,8 @@ def value_matrix(values: pd.DataFrame, params: Params | None = None, *, current:
     out["current_high"] = out[current].astype(float) > cx
     out["potential_high"] = out[potential].astype(float) > py
     out["quadrant"] = [_QUADRANT_OF[k] for k in zip(out["current_high"], out["potential_high"])]
+    if values.attrs.get("potential_fallback"):
+        out.attrs["potential_fallback"] = values.attrs["potential_fallback"]
     return _record(out, values, params=p)
 
 
@@ -613,9 +736,18 @@ def segment_table(scored: pd.DataFrame, tiers: pd.Series | None = None, tags: pd
     Returns the columns of :data:`SEGMENT_COLUMNS` that the given parts provide: RFM values, scores
     and class; customer_tier (``tiers``, indexed like ``scored``); tag_* and tags (``tags``: False /
     "" for customers it lacks); customer_type, industry_band, size_band (``firmo``); current_value,
-    potential_value, quadrant (``matrix``); cluster (``clusters``: customer_id, cluster). Records the
-    parameters of every part.
+    potential_value, quadrant (``matrix``); cluster (``clusters``: customer_id, cluster, or a
+    :class:`~saleslab.customers.ClusterResult`). Records the parameters of every part.
+    A part may be a :class:`Part`: one that failed (its inputs are missing) leaves its columns
+    empty (NA) — they are there, unknown.
     """
+    failed = [(x, cols) for x, cols in ((tiers, ["customer_tier"]), (tags, [*TAGS, "tags"]),
+                                         (firmo, ["customer_type", "industry_band", "size_band"]),
+                                         (matrix, ["current_value", "potential_value", "quadrant"]),
+                                         (clusters, ["cluster"])) if isinstance(x, Part) and not x.ok]
+    tiers, tags, firmo, matrix, clusters = map(value_of, (tiers, tags, firmo, matrix, clusters))
+    if clusters is not None and not isinstance(clusters, pd.DataFrame):
+        clusters = clusters.labels  # a ClusterResult
     out = scored.copy()
     if tiers is not None:
         out["customer_tier"] = tiers.reindex(out.index)
@@ -634,6 +766,10 @@ def segment_table(scored: pd.DataFrame, tiers: pd.Series | None = None, tags: pd
                         how="left")
     if clusters is not None:
         out = out.merge(clusters[["customer_id", "cluster"]], on="customer_id", how="left")
+    empty = {"current_value": "float64", "potential_value": "float64", "cluster": "Int64"}
+    for _, cols in failed:
+        for c in cols:
+            out[c] = pd.Series(pd.NA if c == "cluster" else None, index=out.index, dtype=empty.get(c, "object"))
     cols = [c for c in SEGMENT_COLUMNS if c in out.columns]
     out = out[cols].sort_values("customer_id").reset_index(drop=True)
     return _record(out, scored, tiers, tags, matrix, clusters)

@@ -47,11 +47,19 @@ def describe_profiles(profiles: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def customers_narrative(seg: pd.DataFrame, summary: pd.DataFrame, lang: str, quadrants: pd.DataFrame | None = None,
-                        clusters=None) -> str:
+                        clusters=None, tags: pd.DataFrame | None = None) -> str:
     """Findings from :func:`saleslab.customers.segment_table` (``seg``) and :func:`~saleslab.customers.rfm_summary`:
     who carries the revenue, the tiers, the churn-risk tag, the value matrix and the clusters
     (:class:`~saleslab.customers.ClusterResult`). The RFM window and the tag thresholds are those
-    ``seg`` was computed with."""
+    ``seg`` was computed with.
+
+    ``quadrants`` and ``clusters`` may be :class:`~saleslab.customers.Part` objects: a part that
+    could not be computed (its section says why) gives no finding. With ``tags``
+    (:func:`~saleslab.customers.rule_tags`) whose follow-up rules were not evaluated (no follow-ups
+    in the warehouse), the churn-risk finding names the purchase rule only and says so."""
+    from .segments import FOLLOWUP_RULES, value_of
+
+    quadrants, clusters = value_of(quadrants), value_of(clusters)
     months = used(seg, "rfm_window_months")
     n = len(seg)
     if n == 0:
@@ -69,10 +77,12 @@ def customers_narrative(seg: pd.DataFrame, summary: pd.DataFrame, lang: str, qua
                          high_share=f"{(float(hi['monetary'].sum()) / total if total else 0.0):.1%}",
                          risk=f"{len(risk):,}", days=int(risk["recency_days"].min()) if len(risk) else 0,
                          risk_revenue=wan(float(risk["monetary"].sum())), unit=unit))
-    if "tag_churn_risk" in seg:
+    if "tag_churn_risk" in seg and seg["tag_churn_risk"].notna().all():
         tagged = seg[seg["tag_churn_risk"]]
         both = seg[seg["tag_churn_risk"] & seg["tag_high_value"]]
-        lines.append(say("story_customers_churn_tag", lang, tagged=f"{len(tagged):,}", both=f"{len(both):,}",
+        unevaluated = tags is not None and any(tags[r].isna().any() for r in FOLLOWUP_RULES if r in tags)
+        lines.append(say("story_customers_churn_tag_purchases" if unevaluated else "story_customers_churn_tag", lang,
+                         tagged=f"{len(tagged):,}", both=f"{len(both):,}",
                          no_followup_months=used(seg, "tag_no_followup_months"),
                          decline=f"{used(seg, 'tag_decline_min'):.0%}"))
     if quadrants is not None and len(quadrants):

@@ -64,6 +64,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "all_cohorts": ("全部同期群(加权)", "All cohorts (weighted)"),
     "monthly_customer_rates": ("月度复购率与流失率", "Monthly repurchase and churn rates"),
     "customer_monthly_orders": ("客户月度销售额", "Customer revenue by month"),
+    "lifecycle_prospects": ("潜在客户", "Prospects"),
     "lc_active_buyers": ("在册购买客户数", "Buying customers"),
     "lc_at_risk": ("预警客户数", "Customers at risk"),
     "lc_churned": ("流失客户数", "Churned customers"),
@@ -76,6 +77,10 @@ LABELS: dict[str, tuple[str, str]] = {
                                "**{buying}** customers have bought: {new} new, {mature} mature, **{at_risk} at risk** "
                                "and {churned} churned (no order for {churned_days} days); {prospects} more are "
                                "prospects."),
+    "story_lifecycle_stages_buyers": ("有购买记录的客户 **{buying}** 位：新客 {new}、成熟客户 {mature}、预警客户 **{at_risk}**、"
+                                      "流失客户 {churned}（超过 {churned_days} 天未下单）。",
+                                      "**{buying}** customers have bought: {new} new, {mature} mature, **{at_risk} at "
+                                      "risk** and {churned} churned (no order for {churned_days} days)."),
     "story_lifecycle_since_previous_run": ("与上一次运行相比", "Since the previous run"),
     "story_lifecycle_since_month_earlier": ("未找到上一次运行的结果，与一个月前相比",
                                             "No previous run was found; compared with one month earlier"),

@@ -34,6 +34,13 @@ same rule as the churned stage, so it is the monthly flow into ``stage_churned``
 Stage movements compare with the previous run's stages (:func:`previous_stages`, read through
 :meth:`saleslab.engine.Engine.previous_result`), or with the stages one month earlier. Results
 record the parameters they were computed with (:func:`saleslab.params.attach`).
+
+**Partial data**: everything here needs orders only (:func:`buying_orders` raises
+:class:`~saleslab.errors.MissingSource` without them), except the prospects: customers known
+without an order come from the customer master or CRM leads. Without either, no prospect can be
+known: :func:`lifecycle_stages` finds none and records ``attrs["prospects_known"] = False`` (kept
+by :func:`stage_counts`; the narrative then does not count them), and
+:func:`require_prospect_sources` says so for the page.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine import Engine
-from ..errors import SalesLabError
+from ..errors import MissingSource, SalesLabError
 from ..params import attach
 from ..periods import as_date
 from .params import Params
@@ -81,7 +88,9 @@ def _index_of_month(d: dt.date) -> int:
 
 def buying_orders(eng: Engine, end) -> ibis.Table:
     """(customer_id, order_id, order_date) of orders with a known customer dated up to ``end``
-    (one row per order header; counts use distinct order ids / customers)."""
+    (one row per order header; counts use distinct order ids / customers). Raises
+    :class:`~saleslab.errors.MissingSource` when no source provides orders."""
+    eng.require("orders", needed_for="customer purchases (lifecycle, cohorts, repurchase)")
     o = eng.table("orders")
     o = o.filter(o.customer_id.notnull() & o.order_date.notnull() & (o.order_date <= as_date(end)))
     return o.select("customer_id", "order_id", "order_date")
@@ -136,6 +145,20 @@ def known_customers(eng: Engine, as_of, include_open_leads: bool = True) -> pd.D
     return df.drop_duplicates("customer_id", keep="first").reset_index(drop=True)
 
 
+def prospects_known(eng: Engine) -> bool:
+    """Whether prospects can be known: some source provides the customer master or CRM leads."""
+    return eng.rows("customers") > 0 or eng.rows("leads") > 0
+
+
+def require_prospect_sources(eng: Engine) -> None:
+    """Raise :class:`~saleslab.errors.MissingSource` (naming both tables; either would do) when no
+    source provides the customer master nor CRM leads: prospects cannot be known then."""
+    if not prospects_known(eng):
+        raise MissingSource("prospects (customers known without an order) need the customer master or CRM leads: "
+                            "no source in this warehouse provides either", tables=("customers", "leads"),
+                            needed_for="prospects")
+
+
 def lifecycle_stages(eng: Engine, as_of, params: Params | None = None, include_open_leads: bool = True,
                      min_prior_orders: int = MIN_PRIOR_ORDERS) -> pd.DataFrame:
     """The lifecycle stage of every known or buying customer at ``as_of`` (rules in the module doc).
@@ -146,7 +169,8 @@ def lifecycle_stages(eng: Engine, as_of, params: Params | None = None, include_o
     Returns one row per customer_id, sorted by id: customer_id, known_from (``from_orders`` when the
     id only appears on orders, else ``from_customers`` / ``from_leads`` / ``from_open_lead``), first_order_date,
     last_order_date, orders, orders_recent, orders_prior, days_since_last_order, stage (a key of
-    :data:`STAGES`), stage_reason (a key of :data:`REASONS`). Records ``params``.
+    :data:`STAGES`), stage_reason (a key of :data:`REASONS`). Records ``params``, and
+    ``attrs["prospects_known"]`` (False without a customer master and leads: no prospect can be known).
     Formula: days_since_last_order = as_of − last_order_date; the first rule of the module doc
     that holds sets stage and stage_reason.
     """
@@ -178,7 +202,9 @@ def lifecycle_stages(eng: Engine, as_of, params: Params | None = None, include_o
                                    default="why_regular_buyer")
     cols = ["customer_id", "known_from", "first_order_date", "last_order_date", "orders", "orders_recent", "orders_prior",
             "days_since_last_order", "stage", "stage_reason"]
-    return attach(df[cols].sort_values("customer_id").reset_index(drop=True), p)
+    out = attach(df[cols].sort_values("customer_id").reset_index(drop=True), p)
+    out.attrs["prospects_known"] = prospects_known(eng)
+    return out
 
 
 def _carry(df: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
@@ -188,12 +214,15 @@ def _carry(df: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
 
 def stage_counts(stages: pd.DataFrame) -> pd.DataFrame:
     """Customers per stage of :func:`lifecycle_stages`, in lifecycle order: stage, customers, share
-    (= customers / all customers); records the parameters of ``stages``."""
+    (= customers / all customers); records the parameters of ``stages`` and its
+    ``attrs["prospects_known"]``."""
     n = stages["stage"].value_counts().reindex(list(STAGES), fill_value=0)
     out = pd.DataFrame({"stage": list(STAGES), "customers": n.to_numpy().astype("int64")})
     total = out["customers"].sum()
     out["share"] = out["customers"] / total if total else np.nan
-    return _carry(out, stages)
+    out = _carry(out, stages)
+    out.attrs["prospects_known"] = bool(stages.attrs.get("prospects_known", True))
+    return out
 
 
 def headline_counts(counts: pd.DataFrame) -> dict:

@@ -24,7 +24,9 @@ def lifecycle_narrative(counts: pd.DataFrame, movements: pd.DataFrame, basis: st
     earlier when there is none — said so); repurchase and monthly churn rate; retention after 1
     and 12 months. Inputs: :func:`saleslab.lifecycle.stage_counts` (its churn threshold is the
     ``lifecycle_churned_days`` it was computed with), :func:`~saleslab.lifecycle.stage_movements`
-    with its basis, :func:`~saleslab.lifecycle.rates_summary`, :func:`~saleslab.lifecycle.retention_curve`."""
+    with its basis, :func:`~saleslab.lifecycle.rates_summary`, :func:`~saleslab.lifecycle.retention_curve`.
+    When ``counts`` records that no prospect could be known (``attrs["prospects_known"]`` False: no
+    customer master, no leads) the first finding does not count prospects."""
     c = counts.set_index("stage")["customers"]
     buying = int(c.drop("stage_prospect").sum())
     mv = movements[movements["moved"]]
@@ -34,8 +36,9 @@ def lifecycle_narrative(counts: pd.DataFrame, movements: pd.DataFrame, basis: st
                       & mv["to_stage"].isin(["stage_new", "stage_mature"]), "customers"].sum())
     r = curve.set_index("months_since")["retention_rate"]
     since = "story_lifecycle_since_previous_run" if basis == "previous_run" else "story_lifecycle_since_month_earlier"
+    stages_key = "story_lifecycle_stages" if counts.attrs.get("prospects_known", True) else "story_lifecycle_stages_buyers"
     lines = [
-        say("story_lifecycle_stages", lang, buying=f"{buying:,}", new=f"{c['stage_new']:,}",
+        say(stages_key, lang, buying=f"{buying:,}", new=f"{c['stage_new']:,}",
             mature=f"{c['stage_mature']:,}", at_risk=f"{c['stage_at_risk']:,}", churned=f"{c['stage_churned']:,}",
             prospects=f"{c['stage_prospect']:,}", churned_days=used(counts, "lifecycle_churned_days")),
         say("story_lifecycle_movements", lang, since=t(since, lang), to_risk=f"{to_risk:,}", to_churn=f"{to_churn:,}",

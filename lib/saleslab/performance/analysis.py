@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import kpis
 from ..engine import Engine
-from ..errors import SalesLabError
+from ..errors import InsufficientData, MissingSource, SalesLabError
 from ..facts import Params as FactsParams
 from ..params import attach
 from .params import Params
@@ -111,6 +111,28 @@ def comparison(cube: pd.DataFrame, by=(), team_params=None) -> pd.DataFrame:
     return _carry(out, cube, team_params)
 
 
+def target_comparison(eng: Engine, start, end, by: str = "region", team_params=None,
+                      facts_params: FactsParams | None = None, grain: str = "year") -> pd.DataFrame:
+    """:func:`comparison` against target of the ``by`` level (region, team or rep_id) over [start, end]:
+    the :func:`saleslab.performance.kpi_cube` by ``by`` at ``grain``, compared per ``by`` segment.
+
+    Returns :func:`comparison`'s columns with target, gap_to_target, achievement_rate and
+    achievement_band. Raises :class:`MissingSource` (targets) when no source provides targets and
+    :class:`InsufficientData` when no target of that level falls in [start, end]: without targets
+    there is no achievement to show (every row would read "no target").
+    """
+    if by not in kpis.TARGET_LEVELS:
+        raise SalesLabError(f"targets are set per {', '.join(kpis.TARGET_LEVELS)} (got {by!r})")
+    eng.require("targets", needed_for="achievement against target")
+    cube = kpis.kpi_cube(eng, start, end, grain, by, facts_params)
+    out = comparison(cube, by, team_params)
+    if "target" not in out.columns or not out["target"].notna().any():
+        start, end = kpis.as_date(start), kpis.as_date(end)
+        raise InsufficientData(f"no {kpis.TARGET_LEVELS[by]} target of the sales falls between {start} and {end}",
+                               needed_for="achievement against target")
+    return out
+
+
 # ---- structure --------------------------------------------------------------------------------
 
 def shares(df: pd.DataFrame, value: str, by, within=(), period: str = "period") -> pd.DataFrame:
@@ -165,6 +187,8 @@ def anomalies(series_df: pd.DataFrame, params: Params | None = None, value: str 
     deviation, is_anomaly, direction (``up`` / ``down``), method (the rule used) — one row per period
     and segment with an expectation. The result records the input's parameters, ``params`` and
     ``anomaly_method``.
+    Raises :class:`InsufficientData` when no period has an expected level (at most ``min_periods``
+    periods of history): "no anomaly" would then be a claim the data cannot support.
     """
     params = params if params is not None else Params()
     threshold = params.anomaly_threshold
@@ -201,6 +225,10 @@ def anomalies(series_df: pd.DataFrame, params: Params | None = None, value: str 
         for d in by:
             out[d] = np.tile(cols[d].to_numpy(), n)
     out = out[out["expected"].notna()].copy()
+    if out.empty:
+        raise InsufficientData(f"{n} period{'s' if n != 1 else ''} of history; an expected level needs at least "
+                               f"{min_periods} earlier periods, so at least {min_periods + 1} periods are needed",
+                               needed_for="anomalies")
     out["deviation"] = _ratio(out["value"], out["expected"]) - 1
     out["is_anomaly"] = (out["deviation"].abs() > threshold) & (out["expected"] > 0)
     out["direction"] = np.where(out["deviation"] >= 0, "up", "down")
@@ -276,6 +304,8 @@ def biggest_movements(cube: pd.DataFrame, period, dims, params: Params | None = 
     for each comparison; ranked by the size of the change (元), at most one movement per
     (dimension, segment). Driver: within the segment, the explain_change of the other dimensions
     taken one at a time; the one whose top segment carries the largest share of the change.
+    A dimension whose every value is :data:`~saleslab.performance.kpis.UNKNOWN` (not in the
+    warehouse: category without a product master) is left out.
 
     Returns columns comparison, dimension, segment, period, base_period, value, base_value, change
     (value − base_value), pct_change (change / base_value), driver_dimension, driver_segment,
@@ -285,7 +315,9 @@ def biggest_movements(cube: pd.DataFrame, period, dims, params: Params | None = 
     params = params if params is not None else Params()
     top = params.top_movements
     _check_additive(value)
-    dims = _tuple(dims)
+    # a dimension the warehouse does not know (every value unknown, e.g. category without a
+    # product master) has one segment, the total: it is neither a movement nor a driver
+    dims = tuple(d for d in _tuple(dims) if not (len(cube) and (cube[d] == kpis.UNKNOWN).all()))
     rows = []
     for kind in comparisons:
         base = comparison_period(period, grain, kind)
@@ -355,7 +387,12 @@ def marketing_spend(eng: Engine, start, end, cost_types=None) -> pd.DataFrame:
     end_date, spend). Returns columns month, channel, channel_costs, campaign_spend, spend (元).
     Formula: spend = channel_costs (all cost types, or ``cost_types``) + campaign spend spread
     evenly over the campaign's days (start_date..end_date), the days in [start, end] only.
+    Either source may be missing (its part is then 0); raises :class:`MissingSource` when no
+    source provides either.
     """
+    if eng.rows("channel_costs") == 0 and eng.rows("campaigns") == 0:
+        raise MissingSource("marketing spend needs channel costs or campaigns: no source in this warehouse "
+                            "provides either", tables=("channel_costs", "campaigns"), needed_for="marketing spend")
     start, end = kpis.as_date(start), kpis.as_date(end)
     cc = eng.table("channel_costs")
     cc = cc.filter(cc.month.between(start.replace(day=1), end))
@@ -400,7 +437,8 @@ def spend_vs_revenue(eng: Engine, start, end, cost_types=None,
     channel and month, with Pearson and Spearman correlation over the months of each channel.
 
     Months where a channel has spend or revenue count (a missing side is 0); channels without any
-    spend are not correlated. A correlation says that spend and revenue moved together, not that
+    spend are not correlated. Raises :class:`MissingSource` without channel costs and campaigns
+    (:func:`marketing_spend`). A correlation says that spend and revenue moved together, not that
     spend caused the revenue: budgets are often set from expected sales, and seasons drive both.
     Both frames record ``facts_params``.
     """

@@ -128,7 +128,8 @@ def anomaly_chart(anoms: pd.DataFrame, lang: str, palette=None):
 
 
 def monthly_revenue_chart(monthly, lang: str, palette=None):
-    """Bars of monthly revenue with the gross margin as a line on a second axis.
+    """Bars of monthly revenue with the gross margin as a line on a second axis (left out when the
+    margin is unknown: a warehouse without unit costs).
 
     ``monthly`` is :func:`saleslab.performance.monthly_overview`'s table.
     """
@@ -138,16 +139,18 @@ def monthly_revenue_chart(monthly, lang: str, palette=None):
     x = [m.strftime("%Y-%m") for m in monthly["month"]]
     ax.bar(x, monthly["revenue"], color=colours[0], label=t("revenue", lang))
     money_axis(ax, lang)
-    ax2 = ax.twinx()
-    ax2.plot(x, monthly["gross_margin"], color=colours[1 % len(colours)], marker="o", ms=3,
-             label=t("gross_margin", lang))
-    ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax2.set_ylabel(t("gross_margin", lang))
-    ax2.set_ylim(0, max(0.05, float(monthly["gross_margin"].max() or 0) * 1.3))
+    handles = ax.get_legend_handles_labels()[0]
+    if monthly["gross_margin"].notna().any():
+        ax2 = ax.twinx()
+        ax2.plot(x, monthly["gross_margin"], color=colours[1 % len(colours)], marker="o", ms=3,
+                 label=t("gross_margin", lang))
+        ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax2.set_ylabel(t("gross_margin", lang))
+        ax2.set_ylim(0, max(0.05, float(monthly["gross_margin"].max() or 0) * 1.3))
+        handles += ax2.get_legend_handles_labels()[0]
     step = max(1, len(x) // 18)
     ax.set_xticks(range(0, len(x), step), [x[i] for i in range(0, len(x), step)], rotation=45, ha="right")
     ax.set_title(t("revenue_by_month", lang))
-    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="upper left", frameon=False)
     ax.spines[["top"]].set_visible(False)
     fig.tight_layout()

@@ -8,6 +8,12 @@ quantity × unit cost, less the returned quantities; gross profit (毛利) = rev
 margin (毛利率) = gross profit / revenue; orders (订单数) = distinct orders with a sale line;
 active customers = distinct known customers among them. Price bands are :func:`facts.price_band`'s.
 
+Partial warehouses: without a product master giving unit costs (a warehouse of order lines
+only), the cost of goods is unknown: cost, gross_profit and gross_margin are empty (NaN), not
+computed from a cost of 0 (:func:`costs_known`). Targets, invoices and payments are optional
+sources: target columns stay empty without targets, and :func:`collection_rate` raises
+:class:`~saleslab.errors.MissingSource` without invoices or payments.
+
 The names other areas import from here (``as_date``, ``period_start``, ``sales_lines`` ...) are
 re-exported from :mod:`saleslab.periods` and :mod:`saleslab.facts`.
 """
@@ -38,6 +44,26 @@ def _ratio(a: pd.Series, b: pd.Series) -> pd.Series:
     return (a / b).where(b != 0)
 
 
+def costs_known(eng: Engine) -> bool:
+    """Whether the warehouse knows any unit cost: a product master with at least one unit_cost.
+
+    Without one (no product master, or one without costs) the cost of goods of every sale is
+    unknown; :mod:`saleslab.facts` counts a missing unit cost as 0, which summed over all sales
+    would read as a 100 % gross margin, so the KPIs leave cost and margin empty instead.
+    """
+    if eng.rows("products") == 0:
+        return False
+    p = facts.products(eng)
+    return int(eng.execute(p.filter(p.unit_cost.notnull()).count())) > 0
+
+
+def _unknown_cost(df: pd.DataFrame, known: bool) -> pd.DataFrame:
+    """cost, gross_profit, gross_margin empty when no unit cost is known (:func:`costs_known`)."""
+    if not known:
+        df[["cost", "gross_profit", "gross_margin"]] = np.nan
+    return df
+
+
 def monthly_overview(eng: Engine, start, end, facts_params: FactsParams | None = None) -> pd.DataFrame:
     """Revenue, orders, active customers, gross profit and margin per month over [start, end].
 
@@ -46,9 +72,11 @@ def monthly_overview(eng: Engine, start, end, facts_params: FactsParams | None =
     active_customers, average_order_value — one row per month with sales or returns, sorted.
     Formula: revenue = gross_sales − returns; gross_profit = revenue − cost; gross_margin =
     gross_profit / revenue; average_order_value = revenue / orders. The result records
-    ``facts_params`` (``df.attrs["params"]``).
+    ``facts_params`` (``df.attrs["params"]``). cost, gross_profit and gross_margin are empty
+    without any unit cost (:func:`costs_known`).
     """
     fp = _facts(facts_params)
+    eng.require("orders", "order_lines", needed_for="the monthly overview")
     month = ibis._.date.truncate("M").cast("date").name("month")
     expr = facts.revenue_by_expr(eng, start, end, [month], fp.returns_basis).order_by("month")
     df = eng.execute(expr)
@@ -59,6 +87,7 @@ def monthly_overview(eng: Engine, start, end, facts_params: FactsParams | None =
     df["cost"] = (df["sales_cost"] - df["returns_cost"]).astype("float64").round(2)
     df["gross_profit"] = (df["revenue"] - df["cost"]).round(2)
     df["gross_margin"] = _ratio(df["gross_profit"], df["revenue"])
+    df = _unknown_cost(df, costs_known(eng))
     df["orders"] = df["orders"].astype("int64")
     df["active_customers"] = df["active_customers"].astype("int64")
     df["average_order_value"] = _ratio(df["revenue"], df["orders"]).round(2)
@@ -75,14 +104,16 @@ def active_customers(eng: Engine, start, end) -> int:
 
 def headline_totals(monthly: pd.DataFrame) -> dict:
     """Period totals from :func:`monthly_overview`: revenue, orders, gross_profit (Σ of the months)
-    and gross_margin = Σ gross_profit / Σ revenue (active customers are not additive: not summed)."""
+    and gross_margin = Σ gross_profit / Σ revenue (active customers are not additive: not summed);
+    gross_profit and gross_margin are None when the cost of goods is unknown (no unit cost)."""
     revenue = float(monthly["revenue"].sum())
+    known = bool(monthly["gross_profit"].notna().any())
     profit = float(monthly["gross_profit"].sum())
     return {
         "revenue": round(revenue, 2),
         "orders": int(monthly["orders"].sum()),
-        "gross_profit": round(profit, 2),
-        "gross_margin": round(profit / revenue, 4) if revenue else None,
+        "gross_profit": round(profit, 2) if known else None,
+        "gross_margin": round(profit / revenue, 4) if revenue and known else None,
     }
 
 
@@ -280,9 +311,17 @@ def kpi_cube(eng: Engine, start, end, grain: str = "month", by=("channel", "regi
       ("gross") of that level's member in the period / target. With further dimensions in ``by``
       the level's target and achievement repeat on each of its rows (targets are not split by
       channel or product).
+
+    Partial warehouses: cost, gross_profit and gross_margin are empty without any unit cost
+    (:func:`costs_known`); target and achievement_rate are empty without targets; category and
+    team read :data:`UNKNOWN` without product master or rep list; a cube by ``price_band`` raises
+    :class:`~saleslab.errors.MissingSource` without a product master (no list prices, no bands).
     """
     by = _check_cube_args(grain, by)
     fp = _facts(facts_params)
+    eng.require("orders", "order_lines", needed_for="the KPI cube")
+    if "price_band" in by:
+        eng.require("products", needed_for="price bands")
     start, end = as_date(start), as_date(end)
     yoy, pop = _offset(grain, "yoy"), _offset(grain, "pop")
     # whole comparison periods: from the start of the period a year before the first one
@@ -303,6 +342,7 @@ def kpi_cube(eng: Engine, start, end, grain: str = "month", by=("channel", "regi
         cur[c] = cur[c].astype("int64")
     cur["gross_profit"] = (cur["revenue"] - cur["cost"]).round(2)
     cur["gross_margin"] = _ratio(cur["gross_profit"], cur["revenue"])
+    cur = _unknown_cost(cur, costs_known(eng))
     cur["average_order_value"] = _ratio(cur["revenue"], cur["orders"]).round(2)
     cur["revenue_per_customer"] = _ratio(cur["revenue"], cur["active_customers"]).round(2)
     cur["revenue_per_rep"] = _ratio(cur["rep_revenue"], cur["reps"]).round(2)
@@ -344,12 +384,15 @@ def collection_rate(eng: Engine, start, end, grain: str = "month", by=()) -> pd.
     invoiced. (facts' own ``collected`` counts payments up to ``end`` for every period; here an
     invoice due in January is judged on what was paid by the end of January.)
     ``by``: channel, region, rep_id, team (through the invoice's order; :data:`UNKNOWN` otherwise).
+    Raises :class:`~saleslab.errors.MissingSource` without invoices or payments (with no
+    payments source nothing would read as collected: a rate of 0 that is not known).
     """
     _check_grain(grain)
     by = (by,) if isinstance(by, str) else tuple(by or ())
     if any(d not in COLLECTION_DIMENSIONS for d in by):
         raise SalesLabError(f"collection_rate can be cut by {', '.join(COLLECTION_DIMENSIONS)} (got {by!r})")
     start, end = as_date(start), as_date(end)
+    eng.require("invoices", "payments", needed_for="the collection rate")
     inv = facts.invoices_due_expr(eng, start, end).select("invoice_id", "due_date", "amount", "channel", "region",
                                                           "rep_id")
     if "team" in by:

@@ -87,6 +87,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "channel_region_share": ("各区域渠道结构(销售额占比)", "Channel mix by region (revenue share)"),
     "anomaly_chart": ("月度销售额与预期(异常标红)", "Monthly revenue vs expected (anomalies in red)"),
     "anomaly": ("异常", "Anomaly"),
+    "segment_anomalies": ("区域×渠道异常", "Anomalies by region and channel"),
+    "price_band_ytd": ("各价格带业绩(年初至今)", "Price bands (year to date)"),
     "anomaly_band": ("预期 ±{threshold}", "Expected ±{threshold}"),
     "achievement_reward_line": ("奖励线 {value}", "Reward tier {value}"),
     "achievement_coaching_line": ("辅导线 {value}", "Coaching list {value}"),
@@ -97,6 +99,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "销售额最高的月份是 {best:%Y年%m月}（{best_revenue} {unit}）。",
         "Revenue from {first:%b %Y} to {last:%b %Y} was **{revenue} {unit}** at a gross margin of **{margin}**. "
         "The best month was {best:%b %Y} ({best_revenue} {unit})."),
+    "story_performance_overview_total_no_cost": (
+        "{first:%Y年%m月}至{last:%Y年%m月}销售额 **{revenue} {unit}**（本仓库没有产品单位成本，毛利率未知）。"
+        "销售额最高的月份是 {best:%Y年%m月}（{best_revenue} {unit}）。",
+        "Revenue from {first:%b %Y} to {last:%b %Y} was **{revenue} {unit}** (the gross margin is unknown: no "
+        "source gives unit costs of the products). The best month was {best:%b %Y} ({best_revenue} {unit})."),
     "story_performance_overview_grew": ("最近12个月销售额较前12个月增长 **{growth}**。",
                                         " The last 12 months grew **{growth}** against the 12 months before."),
     "story_performance_overview_fell": ("最近12个月销售额较前12个月下降 **{growth}**。",
@@ -105,6 +112,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "**{month:%Y年%m月}** 销售额 **{revenue} {unit}**，环比 **{pop}**，同比 **{yoy}**；毛利率 {margin}。",
         "Revenue in **{month:%b %Y}** was **{revenue} {unit}**: **{pop}** on the month before and **{yoy}** on "
         "a year earlier; gross margin {margin}."),
+    "story_performance_latest_no_cost": (
+        "**{month:%Y年%m月}** 销售额 **{revenue} {unit}**，环比 **{pop}**，同比 **{yoy}**（没有产品单位成本，毛利率未知）。",
+        "Revenue in **{month:%b %Y}** was **{revenue} {unit}**: **{pop}** on the month before and **{yoy}** on "
+        "a year earlier (gross margin unknown: no unit costs of the products)."),
     "story_performance_movements": ("**前 {n} 大变动及主因：**", "**The biggest movements and what drove them:**"),
     "story_performance_vs_pop": ("环比", "vs the previous month"),
     "story_performance_vs_yoy": ("同比", "vs last year"),
@@ -145,6 +156,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "story_performance_returns_return_date": ("退货计入退货日期所在期间", "returns counting in the period of their return date"),
     "story_performance_returns_order_date": ("退货计入原订单日期所在期间",
                                              "returns counting in the period of their original order's date"),
+    "story_performance_achievement_definition": ("口径：目标达成率 = {achievement} / 目标。",
+                                                 "Definition: achievement = {achievement} / target."),
     "story_performance_achievement_net": ("扣除退货后的销售额", "revenue net of returns"),
     "story_performance_achievement_gross": ("未扣退货的销售总额", "gross sales before returns"),
 }

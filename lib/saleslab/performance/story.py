@@ -30,18 +30,20 @@ def _plain(v):
     return round(float(v), 4) if _ok(v) else None
 
 
-def headline_figures(monthly: pd.DataFrame, vs_target: pd.DataFrame, collection: pd.DataFrame) -> dict:
+def headline_figures(monthly: pd.DataFrame, vs_target: pd.DataFrame | None = None,
+                     collection: pd.DataFrame | None = None) -> dict:
     """Headline numbers (plain floats or None): latest month's revenue and YoY growth, year-to-date
     achievement (Σ actual / Σ target of :func:`saleslab.performance.comparison`) and collection rate
-    (:func:`saleslab.performance.collection_rate` at year grain)."""
+    (:func:`saleslab.performance.collection_rate` at year grain). ``vs_target`` and ``collection``
+    may be left out (a warehouse without targets, invoices or payments): their figures are None."""
     from .analysis import overall_achievement
 
     last = monthly.sort_values("period").iloc[-1] if len(monthly) else None
-    coll = collection.sort_values("period").iloc[-1] if len(collection) else None
+    coll = collection.sort_values("period").iloc[-1] if collection is not None and len(collection) else None
     return {
         "latest_month_revenue": _plain(last["revenue"]) if last is not None else None,
         "yoy_growth": _plain(last["yoy_growth"]) if last is not None else None,
-        "ytd_achievement": overall_achievement(vs_target),
+        "ytd_achievement": overall_achievement(vs_target) if vs_target is not None else None,
         "collection_rate": _plain(coll["collection_rate"]) if coll is not None else None,
     }
 
@@ -84,7 +86,10 @@ def performance_headline(monthly: pd.DataFrame, movements: pd.DataFrame, lang: s
         return t("story_performance_empty", lang)
     last = monthly.sort_values("period").iloc[-1]
     unit = t("wan_yuan", lang)
-    out = [say("story_performance_latest", lang, month=pd.Timestamp(last["period"]), revenue=wan(last["revenue"]),
+    # no unit costs in the warehouse: the margin is unknown and not mentioned
+    known = _ok(last["gross_margin"]) or _ok(last["cost"])
+    key = "story_performance_latest" if known else "story_performance_latest_no_cost"
+    out = [say(key, lang, month=pd.Timestamp(last["period"]), revenue=wan(last["revenue"]),
                unit=unit, pop=_growth(last["pop_growth"]), yoy=_growth(last["yoy_growth"]),
                margin=_share(last["gross_margin"]))]
     if len(movements):
@@ -120,16 +125,18 @@ def correlation_text(corr: pd.DataFrame, lang: str) -> str:
 
 def overview_narrative(monthly: pd.DataFrame, lang: str) -> str:
     """Up to three sentences on :func:`saleslab.performance.monthly_overview`: total revenue and
-    gross margin (Σ gross_profit / Σ revenue), the best month, and the last 12 months' growth
-    against the 12 before (with at least 24 months)."""
+    gross margin (Σ gross_profit / Σ revenue; said to be unknown when the warehouse has no unit
+    costs), the best month, and the last 12 months' growth against the 12 before (with at least
+    24 months)."""
     if monthly.empty:
         return t("story_performance_empty", lang)
     revenue = float(monthly["revenue"].sum())
     profit = float(monthly["gross_profit"].sum())
     best = monthly.loc[monthly["revenue"].idxmax()]
     unit = t("wan_yuan", lang)
-    text = say("story_performance_overview_total", lang, first=monthly["month"].iloc[0],
-               last=monthly["month"].iloc[-1], revenue=wan(revenue), unit=unit,
+    known = bool(monthly["gross_profit"].notna().any())
+    key = "story_performance_overview_total" if known else "story_performance_overview_total_no_cost"
+    text = say(key, lang, first=monthly["month"].iloc[0], last=monthly["month"].iloc[-1], revenue=wan(revenue), unit=unit,
                margin=f"{profit / revenue if revenue else 0.0:.1%}", best=best["month"],
                best_revenue=wan(best["revenue"]))
     if len(monthly) >= 24:
@@ -140,6 +147,14 @@ def overview_narrative(monthly: pd.DataFrame, lang: str) -> str:
             text += say("story_performance_overview_grew" if growth >= 0 else "story_performance_overview_fell",
                         lang, growth=f"{abs(growth):.1%}")
     return text
+
+
+def achievement_text(vs_target: pd.DataFrame, lang: str) -> str:
+    """One sentence on what achievement measures in ``vs_target``
+    (:func:`saleslab.performance.target_comparison`): revenue net of returns or gross sales, by
+    the ``achievement_basis`` it was computed with."""
+    return say("story_performance_achievement_definition", lang,
+               achievement=t(f"story_performance_achievement_{used(vs_target, 'achievement_basis')}", lang))
 
 
 def definitions_text(table: pd.DataFrame, lang: str) -> str:

@@ -20,6 +20,16 @@ def _short(name, width: int = 14) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+def _known(name) -> bool:
+    """A name the master gives (not missing: a product unknown to the master has none)."""
+    return name is not None and name == name and str(name) != ""  # name == name: not NaN
+
+
+def _product_label(name, pid) -> str:
+    """"name (id)", or the id alone for a product the master does not name (or without a master)."""
+    return f"{_short(name)} ({pid})" if _known(name) else str(pid)
+
+
 def _wan_formatter():
     return FuncFormatter(lambda v, _: f"{v / 1e4:,.0f}")
 
@@ -47,7 +57,8 @@ def bcg_chart(bcg, lang: str, palette=None, label_top: int = 6):
                    label=f"{t(q, lang)} ({int(sel.sum())})")
     for k, (_, r) in enumerate(df.nlargest(label_top, "revenue").iterrows()):
         # alternate label sides: leaders of several categories share x = 1
-        ax.annotate(_short(r["product_name"]), (r["market_share"], r["y"]), fontsize=8,
+        ax.annotate(_short(r["product_name"]) if _known(r["product_name"]) else str(r["product_id"]),
+                    (r["market_share"], r["y"]), fontsize=8,
                     xytext=(-6 if k % 2 else 6, 6 if k % 2 else -10), textcoords="offset points",
                     ha="right" if k % 2 else "left")
     ax.set_xscale("log")
@@ -109,7 +120,7 @@ def top_bottom_chart(tb, lang: str, palette=None, measure: str = "revenue"):
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.38 * n + 1.6), dpi=110)
     for i, (ax, g) in enumerate(zip(axes, groups)):
         d = tb[tb["rank_group"] == g]
-        labels = [f"{_short(nm)} ({pid})" for nm, pid in zip(d["product_name"], d["product_id"])]
+        labels = [_product_label(nm, pid) for nm, pid in zip(d["product_name"], d["product_id"])]
         ax.barh(labels, d[measure], color=colours[i % len(colours)])
         ax.invert_yaxis()
         wan = float(d[measure].max() or 0) >= 1e5  # small amounts in 元, large in 万元
@@ -132,7 +143,7 @@ def slow_days_chart(slow, lang: str, palette=None):
     days = slow["days_of_inventory"].astype(float)
     top = float(days.max()) if days.notna().any() else 365.0
     values = days.fillna(top * 1.2)
-    labels = [f"{_short(nm)} ({pid})" for nm, pid in zip(slow["product_name"], slow["product_id"])]
+    labels = [_product_label(nm, pid) for nm, pid in zip(slow["product_name"], slow["product_id"])]
     bars = ax.barh(labels, values, color=colours[0])
     for bar, d, v in zip(bars, days, values):
         if np.isnan(d):

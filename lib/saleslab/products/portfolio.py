@@ -15,6 +15,13 @@ product; only per-product results are brought into pandas. Definitions used thro
 - stock (库存) comes from the month-end ``inventory`` snapshots dated within the period, summed
   over warehouses; a product missing from a snapshot holds 0 units on that date.
 
+Partial warehouses: the product master and the inventory snapshots are optional sources. Without
+the master, products still have their sales (the product ids on the order lines) with an unknown
+name and category, and an unknown cost (empty, not 0); stars need the unit costs, turnover needs
+the master and the snapshots, slow movers and sell-through the snapshots, price bands the list
+prices: those analyses raise :class:`~saleslab.errors.MissingSource` naming the table (the stage
+says so in one line and goes on).
+
 :func:`product_performance` is computed once per period; the analyses of that period take its
 frame (``perf``) and the area's :class:`~saleslab.products.params.Params`, and their results
 record the parameters they were computed with (:func:`saleslab.params.attach`).
@@ -29,7 +36,7 @@ import pandas as pd
 
 from .. import facts
 from ..engine import Engine
-from ..errors import SalesLabError
+from ..errors import InsufficientData, MissingSource, SalesLabError
 from ..facts import Params as FactsParams
 from ..params import attach
 from ..periods import as_date
@@ -103,12 +110,16 @@ def product_performance(eng: Engine, start, end, facts_params: FactsParams | Non
     Returns: product_id, product_name, category, list_price, unit_cost, volume, gross_sales, returns,
     revenue, cost, gross_profit, gross_margin, orders, buyers — one row per product in the
     master (zeros when it did not sell) plus one per product sold but unknown to the master
-    (category ``category_unknown``); sorted by revenue (desc) then product_id.
+    (category ``category_unknown``, no name); sorted by revenue (desc) then product_id.
+    A product without a unit cost (unknown to the master, or none given) has an unknown cost:
+    cost, gross_profit and gross_margin are empty (NaN), not computed from a cost of 0; without
+    any master (a warehouse of order lines only) that holds for every product.
     Formula: revenue = gross_sales − returns; gross_margin = (revenue − cost) / revenue;
     volume = units sold − units returned; buyers = distinct customers who bought.
     The result records the period and ``facts_params`` (``df.attrs["params"]``).
     """
     fp = facts_params or FactsParams()
+    eng.require("orders", "order_lines", needed_for="product performance")
     agg = eng.execute(_sales_by_product(eng, start, end, fp))
     df = _master(eng).merge(agg, on="product_id", how="outer")
     df["category"] = df["category"].fillna(UNKNOWN)
@@ -116,9 +127,10 @@ def product_performance(eng: Engine, start, end, facts_params: FactsParams | Non
         df[c] = df[c].fillna(0)
     df["volume"] = df["volume"].astype(float)
     df["gross_sales"] = df["gross_sales"].astype(float).round(2)
-    df["returns"] = df["returns"].astype(float).round(2)
+    df["returns"] = df["returns"].astype(float).round(2) + 0.0  # + 0.0: no "-0.0" where nothing was returned
     df["revenue"] = (df["gross_sales"] - df["returns"]).round(2)
-    df["cost"] = (df["sales_cost"] - df["returns_cost"]).astype(float).round(2)
+    # no unit cost: the cost is unknown (facts counts it as 0, which would make a 100 % margin)
+    df["cost"] = (df["sales_cost"] - df["returns_cost"]).astype(float).round(2).where(df["unit_cost"].notna())
     df["gross_profit"] = (df["revenue"] - df["cost"]).round(2)
     df["gross_margin"] = (df["gross_profit"] / df["revenue"]).where(df["revenue"] > 0).round(6)
     df["orders"] = df["orders"].astype("int64")
@@ -154,6 +166,18 @@ def _stock_by_product(eng: Engine, start, end) -> tuple[pd.DataFrame, int]:
     return df[cols], n_snap
 
 
+def _require_snapshots(eng: Engine, start, end, needed_for: str, *tables: str) -> None:
+    """``inventory`` (and ``tables``) provided by a source, and at least one snapshot dated in
+    [start, end]: :class:`MissingSource` / :class:`InsufficientData` otherwise."""
+    eng.require("inventory", *tables, needed_for=needed_for)
+    start, end = as_date(start), as_date(end)
+    inv = eng.table("inventory")
+    n = int(eng.execute(inv.filter(inv.snapshot_date.between(start, end)).count()))
+    if n == 0:
+        raise InsufficientData(f"no inventory snapshot is dated between {start} and {end}; {needed_for} needs "
+                               "at least one", needed_for=needed_for)
+
+
 def _quantile(values: pd.Series, q: float) -> float:
     return float(values.quantile(q)) if len(values) else float("nan")
 
@@ -168,8 +192,13 @@ def star_products(perf: pd.DataFrame, params: Params | None = None) -> pd.DataFr
     gross_margin ≥ the ``params.star_margin_quantile`` quantile (0.8), both taken over the
     products with positive volume and revenue; percentiles are the products' ranks in [0, 1].
     The result records ``params`` and those of ``perf``.
+    Raises :class:`MissingSource` (products) when no product has a unit cost (no product master):
+    without costs there is no gross margin to rank.
     """
     params = params or Params()
+    if not perf["unit_cost"].notna().any():
+        raise MissingSource("star products rank the gross margin, which needs the unit costs of the product "
+                            "master", tables=("products",), needed_for="star products")
     sold = perf[(perf["volume"] > 0) & (perf["revenue"] > 0)].copy()
     v_cut = _quantile(sold["volume"], params.star_volume_quantile)
     m_cut = _quantile(sold["gross_margin"], params.star_margin_quantile)
@@ -195,10 +224,13 @@ def inventory_turnover(eng: Engine, start, end, perf: pd.DataFrame, by: str = "p
     inventory_turnover = cost of goods sold / avg_inventory_value;
     days_of_inventory = period days / inventory_turnover (empty when nothing sold).
     Products neither sold nor stocked in the period are left out.
+    Raises :class:`MissingSource` without inventory snapshots or product master (unit costs value
+    the stock), :class:`InsufficientData` when no snapshot is dated in the period.
     """
     if by not in ("product", "category", "all"):
         raise SalesLabError(f"inventory turnover is by product, category or all (got {by!r})")
     _check_period(perf, start, end)
+    _require_snapshots(eng, start, end, "inventory turnover", "products")
     stock, _ = _stock_by_product(eng, start, end)
     df = perf.merge(stock, on="product_id", how="left")
     df["avg_stock_units"] = df["avg_stock_units"].fillna(0.0)
@@ -241,9 +273,12 @@ def slow_movers(eng: Engine, start, end, perf: pd.DataFrame, params: Params | No
     Formula: among SKUs in stock (quantity > 0 in a snapshot of the period), slow ⇔ volume ≤ the
     ``params.slow_volume_quantile`` quantile (0.25) and average stock units ≥ the
     ``params.slow_stock_quantile`` quantile (0.5) of those SKUs. The result records ``params``.
+    Raises :class:`MissingSource` without inventory snapshots, :class:`InsufficientData` when no
+    snapshot is dated in the period.
     """
     params = params or Params()
     _check_period(perf, start, end)
+    _require_snapshots(eng, start, end, "slow movers")
     stock, _ = _stock_by_product(eng, start, end)
     df = stock[stock["in_stock"]].merge(perf, on="product_id", how="left")
     df["category"] = df["category"].fillna(UNKNOWN)
@@ -269,8 +304,12 @@ def sell_through_rate(eng: Engine, start, end) -> pd.DataFrame:
     the ``all`` row.
     Formula: sell_through_rate = SKUs in stock with at least one unit sold in the period / SKUs in
     stock (quantity > 0 in a snapshot dated in the period).
+    Categories come from the product master when there is one (``category_unknown`` otherwise).
+    Raises :class:`MissingSource` without inventory snapshots, :class:`InsufficientData` when no
+    snapshot is dated in the period.
     """
     start, end = as_date(start), as_date(end)
+    _require_snapshots(eng, start, end, "sell-through")
     inv = eng.table("inventory")
     inv = inv.filter(inv.snapshot_date.between(start, end) & (inv.quantity > 0))
     stocked = inv.select("product_id").distinct()
@@ -441,16 +480,20 @@ def price_band_performance(eng: Engine, perf: pd.DataFrame, facts_params: FactsP
     without a list price or missing from the master.
     Formula: band = [edge_i, edge_i+1) of list_price (the last band open above);
     band_lower = edge_i; revenue_share = band revenue / total revenue;
-    gross_margin = band gross profit / band revenue. The result records ``facts_params``.
+    gross_margin = band gross profit / band revenue (empty when no product of the band has a
+    cost). The result records ``facts_params``.
+    Raises :class:`MissingSource` without a product master (no list prices, no bands).
     """
     fp = facts_params or FactsParams()
+    eng.require("products", needed_for="price bands")
     edges = facts.parse_price_bands(fp.price_band_edges)
     labels = facts.price_band_labels(edges)
     lowers = [np.nan, *edges]
     df = perf.merge(_bands_of_products(eng, edges), on="product_id", how="left")
     df["price_band"] = df["price_band"].where(df["price_band"].isin(labels), facts.UNKNOWN)
-    g = df.groupby("price_band").agg(product_count=("product_id", "count"), volume=("volume", "sum"),
-                                       revenue=("revenue", "sum"), gross_profit=("gross_profit", "sum"))
+    grouped = df.groupby("price_band")
+    g = grouped.agg(product_count=("product_id", "count"), volume=("volume", "sum"), revenue=("revenue", "sum"))
+    g["gross_profit"] = grouped["gross_profit"].sum(min_count=1)  # unknown when no product of the band has a cost
     # edge order, not text order; the band below the first edge only when a product is in it
     order = labels if labels[0] in g.index else labels[1:]
     order = order + ([facts.UNKNOWN] if facts.UNKNOWN in g.index else [])
@@ -512,19 +555,22 @@ def leading_rows(ranked: pd.DataFrame, params: Params | None = None) -> pd.DataF
     return _carry(ranked.head(2 * params.product_top_n).copy(), ranked, params)
 
 
-def headline_figures(stars: pd.DataFrame, slow: pd.DataFrame, sell_through: pd.DataFrame,
-                     turnover_all: pd.DataFrame) -> dict:
-    """The stage's headline figures: star_product_count, slow_mover_count, sell_through_rate
-    (the ``all`` row of :func:`sell_through_rate`) and days_of_inventory, inventory_turnover
-    (:func:`inventory_turnover` with ``by="all"``); None where undefined."""
+def headline_figures(stars: pd.DataFrame | None = None, slow: pd.DataFrame | None = None,
+                     sell_through: pd.DataFrame | None = None, turnover_all: pd.DataFrame | None = None) -> dict:
+    """The stage's headline figures: star_product_count (:func:`star_products`), slow_mover_count
+    (:func:`slow_movers`), sell_through_rate (the ``all`` row of :func:`sell_through_rate`) and
+    days_of_inventory, inventory_turnover (:func:`inventory_turnover` with ``by="all"``); None where
+    undefined. Each figure comes from its own table: a table not given (its section could not be
+    computed) gives only None, e.g. ``headline_figures(stars=stars)["star_product_count"]``."""
     def first(df, col):
-        v = df[col].iloc[0] if len(df) else None
+        v = df[col].iloc[0] if df is not None and len(df) else None
         return None if v is None or pd.isna(v) else float(v)
 
     return {
-        "star_product_count": int(len(stars)),
-        "slow_mover_count": int(len(slow)),
-        "sell_through_rate": first(sell_through[sell_through["category"] == "all"], "sell_through_rate"),
+        "star_product_count": int(len(stars)) if stars is not None else None,
+        "slow_mover_count": int(len(slow)) if slow is not None else None,
+        "sell_through_rate": (first(sell_through[sell_through["category"] == "all"], "sell_through_rate")
+                              if sell_through is not None else None),
         "inventory_turnover": first(turnover_all, "inventory_turnover"),
         "days_of_inventory": first(turnover_all, "days_of_inventory"),
     }

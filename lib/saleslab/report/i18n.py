@@ -89,6 +89,16 @@ def join(items, lang: str) -> str:
     return ("、" if lang == "zh-CN" else ", ").join(str(i) for i in items)
 
 
+def join_all(items, lang: str) -> str:
+    """Items that all hold: "a, b and c" in English, "a、b和c" in Chinese."""
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    if lang == "zh-CN":
+        return "、".join(items[:-1]) + "和" + items[-1]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def label_columns(df, lang: str):
     """A copy of ``df`` with column names translated (unknown names kept)."""
     return df.rename(columns={c: t(c, lang) for c in df.columns if _has(c)})

@@ -2,5 +2,5 @@
 
 from .params import Params  # noqa: F401
 from .performance import (  # noqa: F401
-    TIERS, rep_performance, team_performance, reward_list, coaching_list, team_totals,
+    TIERS, rep_performance, team_performance, with_targets, reward_list, coaching_list, team_totals,
 )

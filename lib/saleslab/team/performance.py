@@ -23,6 +23,13 @@ Definitions used here:
   id — no ties; reps without a target rank last;
 - tiers: ``tier_reward`` (achievement ≥ ``reward_min``, 1.2), ``tier_on_target`` (≥ 1),
   ``tier_below_target``, ``tier_coaching`` (≤ ``coaching_max``, 0.6), ``tier_no_target``.
+
+Partial warehouses: the rep list, the targets, the invoices and the payments are optional
+sources. Without the rep list, reps are the rep ids on the orders (no name, no team) and the team
+table raises :class:`~saleslab.errors.MissingSource`; without targets, target and achievement are
+empty and every rep is ``tier_no_target`` (revenue per rep still shows), and
+:func:`with_targets` raises for the sections that show achievement; without invoices or payments
+the collection columns are empty (unknown, not 0).
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import pandas as pd
 from .. import facts
 from ..channels.performance import first_orders
 from ..engine import Engine
-from ..errors import SalesLabError
+from ..errors import InsufficientData, MissingSource, SalesLabError
 from ..facts import Params as FactsParams
 from ..params import attach, used
 from ..performance.kpis import target_by_period
@@ -76,10 +83,13 @@ def _rank(df: pd.DataFrame, basis: str) -> pd.Series:
     return rank.reindex(df.index).astype("int64")
 
 
-def _finish(df: pd.DataFrame, params: Params, basis: str) -> pd.DataFrame:
-    """Round the money, add achievement, collection, rank and tier."""
+def _finish(df: pd.DataFrame, params: Params, basis: str, collection_known: bool = True) -> pd.DataFrame:
+    """Round the money, add achievement, collection, rank and tier; the collection columns stay
+    empty when ``collection_known`` is False (no invoices or no payments in the warehouse)."""
     for c in ("gross_sales", "returns", "invoiced", "collected"):
         df[c] = df[c].fillna(0.0).astype(float).round(2)
+    if not collection_known:
+        df[["invoiced", "collected"]] = np.nan
     df["revenue"] = (df["gross_sales"] - df["returns"]).round(2)
     df["target"] = df["target"].astype(float).round(2)
     df["achievement_rate"] = (_actual(df, basis) / df["target"]).where(df["target"] > 0).round(6)
@@ -103,9 +113,14 @@ def rep_performance(eng: Engine, start, end, params: Params | None = None,
     target (``facts_params.achievement_basis="net"``) or gross_sales / target (``"gross"``);
     collection_rate = collected / invoiced; tier = tier_reward if ≥ ``params.reward_min``,
     tier_coaching if ≤ ``params.coaching_max``. The result records ``params`` and ``facts_params``.
+    Optional inputs: without the rep list the reps are the rep ids of the orders (rep_name and team
+    empty); without targets, target and achievement_rate are empty (tier ``tier_no_target``);
+    without invoices or payments, invoiced, collected and collection_rate are empty. No order
+    with a rep and no rep list: an empty table (there is no rep to show).
     """
     params, fp = params or Params(), facts_params or FactsParams()
     start, end = as_date(start), as_date(end)
+    eng.require("orders", "order_lines", needed_for="rep performance")
     m = facts.revenue_by_expr(eng, start, end, ["rep_id"], fp.returns_basis)
     m = m.filter(m.rep_id.notnull())
     sales = eng.execute(m.select("rep_id", "gross_sales", "returns", "orders"))
@@ -122,9 +137,27 @@ def rep_performance(eng: Engine, start, end, params: Params | None = None,
     for part in (reps, sales, tgt, new, coll):
         df = df.merge(part, on="rep_id", how="left")
     df["orders"] = df["orders"].fillna(0).astype("int64")
-    df = _finish(df, params, fp.achievement_basis)
+    df = _finish(df, params, fp.achievement_basis, _collection_known(eng))
     return attach(df[_REP_COLUMNS], params, period_start=str(start), period_end=str(end),
                   **fp.model_dump(mode="json"))
+
+
+def _collection_known(eng: Engine) -> bool:
+    """Collection needs both invoices and payments: with either missing it is unknown."""
+    return eng.rows("invoices") > 0 and eng.rows("payments") > 0
+
+
+def with_targets(eng: Engine, reps: pd.DataFrame) -> pd.DataFrame:
+    """``reps`` (:func:`rep_performance`) for a section showing achievement (the achievement chart,
+    the reward tier and the coaching list): raises :class:`MissingSource` (targets) when no source
+    provides targets, :class:`InsufficientData` when no rep has a target in the table's period."""
+    eng.require("targets", needed_for="achievement against target")
+    if not reps["target"].notna().any():
+        rec = reps.attrs.get("params", {})
+        when = f" between {rec['period_start']} and {rec['period_end']}" if "period_start" in rec else ""
+        raise InsufficientData(f"no rep has a sales target{when} (targets of level rep)",
+                               needed_for="achievement against target")
+    return reps
 
 
 def _recorded_params(reps: pd.DataFrame, params: Params | None, facts_params: FactsParams | None):
@@ -154,8 +187,12 @@ def team_performance(eng: Engine, start, end, reps: pd.DataFrame | None = None, 
     Formula: revenue = Σ rep revenue; target = team target (Σ rep targets when the team has none);
     achievement_rate = revenue (or gross_sales, by ``achievement_basis``) / target;
     revenue_per_rep = revenue / reps in the team. The result records ``params`` and ``facts_params``.
+    Raises :class:`MissingSource` without the rep list (teams are known from it only) and
+    :class:`InsufficientData` when no rep of the list has a team. Without targets, target and
+    achievement are empty and teams rank by revenue.
     """
     start, end = as_date(start), as_date(end)
+    eng.require("reps", needed_for="the team comparison")
     if reps is None:
         reps = rep_performance(eng, start, end, params, facts_params)
     params, fp = _recorded_params(reps, params, facts_params)
@@ -163,13 +200,15 @@ def team_performance(eng: Engine, start, end, reps: pd.DataFrame | None = None, 
     if "period_start" in rec and (rec["period_start"], rec["period_end"]) != (str(start), str(end)):
         raise SalesLabError(f"the rep table is of {rec['period_start']} .. {rec['period_end']}, not of {start} .. {end}")
     r = reps[reps["team"].notna()]
+    if r.empty:
+        raise InsufficientData("no rep of the rep list has a team", needed_for="the team comparison")
     g = r.groupby("team").agg(reps=("rep_id", "nunique"), gross_sales=("gross_sales", "sum"), returns=("returns", "sum"),
                               rep_target=("target", "sum"), new_customers=("new_customers", "sum"),
                               invoiced=("invoiced", "sum"), collected=("collected", "sum")).reset_index()
     df = g.merge(_targets(eng, start, end, "team", "team"), on="team", how="left")
     df["target"] = df["target"].where(df["target"].notna(), df["rep_target"].where(df["rep_target"] > 0))
     df["reps"] = df["reps"].astype("int64")
-    df = _finish(df, params, fp.achievement_basis)
+    df = _finish(df, params, fp.achievement_basis, bool(r["invoiced"].notna().any()))
     df["revenue_per_rep"] = (df["revenue"] / df["reps"]).round(2)
     return attach(df[_TEAM_COLUMNS], params, period_start=str(start), period_end=str(end),
                   **fp.model_dump(mode="json"))
@@ -194,6 +233,8 @@ def team_totals(reps: pd.DataFrame) -> dict:
     revenue), reward_reps, coaching_reps.
     Formula: achievement_rate = Σ actual / Σ target (actual = revenue or gross_sales, by the
     ``achievement_basis`` ``reps`` was computed with); revenue_per_rep = Σ revenue / those reps.
+    Without any target (no targets in the warehouse or the period) achievement_rate, reward_reps
+    and coaching_reps are None: the tiers are not defined.
     """
     basis = used(reps, "achievement_basis")
     active = reps[(reps["revenue"] != 0) | (reps["gross_sales"] > 0) | reps["target"].notna()]
@@ -205,6 +246,6 @@ def team_totals(reps: pd.DataFrame) -> dict:
         "target": round(target, 2),
         "achievement_rate": round(actual / target, 4) if target else None,
         "revenue_per_rep": round(revenue / len(active), 2) if len(active) else None,
-        "reward_reps": int((reps["tier"] == "tier_reward").sum()),
-        "coaching_reps": int((reps["tier"] == "tier_coaching").sum()),
+        "reward_reps": int((reps["tier"] == "tier_reward").sum()) if target else None,
+        "coaching_reps": int((reps["tier"] == "tier_coaching").sum()) if target else None,
     }

@@ -18,11 +18,45 @@ def _people(df: pd.DataFrame, lang: str) -> str:
                  for i, n, a in zip(df["rep_id"], df["rep_name"], df["achievement_rate"])), lang)
 
 
-def team_narrative(reps: pd.DataFrame, teams: pd.DataFrame, lang: str) -> str:
+def _no_targets(reps: pd.DataFrame, lang: str) -> str:
+    """What the rep table says without targets: revenue per rep, and that achievement needs targets."""
+    if reps.empty:
+        return say("story_team_no_reps", lang)
+    active = reps[(reps["revenue"] != 0) | (reps["gross_sales"] > 0)]
+    revenue = float(active["revenue"].sum())
+    unit = t("wan_yuan", lang)
+    return say("story_team_no_targets", lang, reps=len(active), revenue=wan(revenue), unit=unit,
+               per_rep=wan(revenue / len(active)) if len(active) else "–")
+
+
+def rep_narrative(reps: pd.DataFrame, lang: str) -> str:
+    """The findings of :func:`saleslab.team.rep_performance` alone (the stage's opening: it needs
+    only the orders): overall achievement, the reward tier, the coaching list; without targets,
+    the reps' revenue and revenue per rep, and that achievement needs targets. The best team is
+    :func:`team_text` (its section needs the rep list)."""
+    return team_narrative(reps, None, lang)
+
+
+def team_text(teams: pd.DataFrame, lang: str) -> str:
+    """One sentence on :func:`saleslab.team.team_performance`: the team ranked first, with its
+    achievement, or with its revenue when no team has a target."""
+    if teams.empty:
+        return ""
+    best = teams.sort_values("rank").iloc[0]
+    unit = t("wan_yuan", lang)
+    if pd.isna(best["achievement_rate"]):
+        return say("story_team_best_by_revenue", lang, team=best["team"], revenue=wan(best["revenue"]), unit=unit,
+                   per_rep=wan(best["revenue_per_rep"]))
+    return say("story_team_best", lang, team=best["team"], team_rate=f"{best['achievement_rate']:.1%}",
+               revenue=wan(best["revenue"]), unit=unit)
+
+
+def team_narrative(reps: pd.DataFrame, teams: pd.DataFrame | None, lang: str) -> str:
     """Three findings from :func:`saleslab.team.rep_performance` and :func:`~saleslab.team.team_performance`:
-    overall achievement and the best team, the reward tier, the coaching list."""
+    overall achievement and the best team (``teams`` None: not named), the reward tier, the
+    coaching list (without targets: revenue per rep, and that achievement needs targets)."""
     if reps.empty or reps["target"].isna().all():
-        return say("story_team_empty", lang)
+        return _no_targets(reps, lang)
     reward_min, coaching_max = used(reps, "reward_min"), used(reps, "coaching_max")
     column = "revenue" if used(reps, "achievement_basis") == "net" else "gross_sales"
     active = reps[reps["target"].notna()]
@@ -31,7 +65,7 @@ def team_narrative(reps: pd.DataFrame, teams: pd.DataFrame, lang: str) -> str:
     unit = t("wan_yuan", lang)
     head = dict(overall=f"{overall:.1%}", actual=wan(actual), target=wan(target), unit=unit,
                 basis=t(f"story_team_basis_{used(reps, 'achievement_basis')}", lang))
-    if len(teams):
+    if teams is not None and len(teams):
         best = teams.sort_values("rank").iloc[0]
         lines = [say("story_team_overall", lang, **head, team=best["team"], team_rate=f"{best['achievement_rate']:.1%}")]
     else:
