@@ -163,17 +163,20 @@ def test_a_sigkilled_ingest_leaves_the_previous_warehouse_and_the_rerun_equals_a
     before = _lines(wh)
     rng = random.Random(7)
     env = {**os.environ, "SALESLAB_INGEST_WORKERS": "2", "PYTHONPATH": str(ROOT / "lib")}
+    workers: set[int] = set()
     for _ in range(5):
         p = subprocess.Popen([*CLI, "ingest", "--input", str(inp), "--sources", str(src), "--warehouse", str(wh),
                               "--full"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.5, 4.0))
+        workers |= _spawned_children(p.pid)
         p.send_signal(signal.SIGKILL)
         p.wait(30)
         assert _lines(wh) == before  # the current version is untouched
     deadline = time.time() + 15  # the workers die with their parent
-    while time.time() < deadline and _workers_of(src):
+    while time.time() < deadline and _alive(workers):
         time.sleep(0.5)
-    assert not _workers_of(src)
+    assert workers, "no reader worker was running when killed: the trials prove nothing"
+    assert not _alive(workers)
     ingest(inp, src, wh)
     full = tmp_path / "full"
     ingest(inp, src, full, incremental=False)
@@ -181,10 +184,32 @@ def test_a_sigkilled_ingest_leaves_the_previous_warehouse_and_the_rerun_equals_a
     assert not [p for p in store.versions_dir(wh).iterdir() if p.name.endswith(".building")]
 
 
-def _workers_of(marker: Path) -> list[int]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [int(ln.split()[0]) for ln in out.splitlines()[1:]
-            if "multiprocessing" in ln and "spawn" in ln and str(os.getpid()) not in ln.split()[0]]
+def _spawned_children(pid: int) -> set[int]:
+    """The multiprocessing workers (spawn_main) whose parent is ``pid``."""
+    out = set()
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(stat[1]) == pid and "spawn_main" in cmd:
+            out.add(int(d.name))
+    return out
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
 
 
 # ------------------------------------------------------------------ guards
