@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..clv.parts import value_of
+from ..parts import value_of
 from ..params import used
 from ..report.format import wan
 from ..report.i18n import has, say, t

@@ -11,4 +11,4 @@ from .models import (  # noqa: F401
     ltv_cac, simulate_bg_nbd, simulate_gamma_gamma,
 )
 from .params import Params  # noqa: F401
-from .parts import Part, attempt, value_of  # noqa: F401
+from ..parts import Part, attempt, value_of  # noqa: F401

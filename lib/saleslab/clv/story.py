@@ -10,7 +10,7 @@ from ..params import used
 from ..report.format import wan
 from ..report.i18n import say, t
 from .models import clv_totals
-from .parts import value_of
+from ..parts import value_of
 
 
 def _pct(v) -> str:

@@ -1,6 +1,6 @@
 """Customer 360° (客户360, domain.md §6): one customer's profile, orders, segment, value, risk and next action."""
 
-from ..clv.parts import Part, attempt, value_of  # noqa: F401
+from ..parts import Part, attempt, value_of  # noqa: F401
 from .card import (  # noqa: F401
     ACTIONS, IMPORTANT_CLASSES, PROFILE_FIELDS, STAGES_TABLE, SEGMENTS_TABLE, SCORES_TABLE, COMPUTED, CARD_COLUMNS,
     top_customer, resolve_customer, profile, profile_view, profile_table, customer_revenue, order_history,

@@ -40,7 +40,7 @@ import pandas as pd
 from .. import facts
 from ..churn.params import Params as ChurnParams
 from ..clv.params import Params as ClvParams
-from ..clv.parts import value_of
+from ..parts import value_of
 from ..customers.params import Params as CustomersParams
 from ..engine import Engine
 from ..errors import InsufficientData, UnknownCustomer

@@ -64,6 +64,7 @@ from ..clv.params import Params as ClvParams
 from ..engine import Engine
 from ..errors import InsufficientData, MissingSource, SalesLabError
 from ..facts import Params as FactsParams
+from ..parts import Part, attempt, value_of  # noqa: F401  (the stage's parts API)
 from ..periods import as_date
 from .params import Params
 
@@ -122,56 +123,6 @@ def _facts(facts_params: FactsParams | None) -> FactsParams:
     return facts_params or FactsParams()
 
 
-# ---------------------------------------------------------------------------------------------
-# parts that may lack their inputs
-# ---------------------------------------------------------------------------------------------
-
-class Part:
-    """The outcome of a part of the analysis that may lack its inputs (see :func:`attempt`): its
-    ``value``, or the :class:`~saleslab.errors.MissingSource` / :class:`~saleslab.errors.InsufficientData`
-    that stopped it (``error``). :meth:`get` returns the value or raises that error again: in a
-    notebook, inside the ``st.section`` that shows the part, so that the page says there, once,
-    what the part needs."""
-
-    __slots__ = ("value", "error")
-
-    def __init__(self, value=None, error: SalesLabError | None = None):
-        self.value, self.error = value, error
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def get(self):
-        """The value; the error that stopped the part is raised again."""
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-    def __repr__(self) -> str:
-        return f"Part({type(self.value).__name__})" if self.ok else f"Part({type(self.error).__name__}: {self.error})"
-
-
-def attempt(fn, *args, **kwargs) -> Part:
-    """``fn(*args, **kwargs)`` as a :class:`Part`. Arguments that are parts are unwrapped first; a
-    failed one fails this part with its error (fn is not called). MissingSource and InsufficientData
-    are kept in the part; any other error propagates at once."""
-    for a in (*args, *kwargs.values()):
-        if isinstance(a, Part) and not a.ok:
-            return Part(error=a.error)
-    args = tuple(value_of(a) for a in args)
-    kwargs = {k: value_of(v) for k, v in kwargs.items()}
-    try:
-        return Part(fn(*args, **kwargs))
-    except (MissingSource, InsufficientData) as e:
-        return Part(error=e)
-
-
-def value_of(x):
-    """The value of a :class:`Part` (None when it failed); anything else as it is."""
-    if isinstance(x, Part):
-        return x.value if x.ok else None
-    return x
 
 
 # ---------------------------------------------------------------------------------------------

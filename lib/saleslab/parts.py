@@ -1,16 +1,14 @@
-"""Parts of a stage that may lack their data (the 07 and 08 stages): :func:`attempt` runs one and
+"""Parts of a stage that may lack their data (06, 07, 08): :func:`attempt` runs one and
 keeps its value, or the :class:`~saleslab.errors.MissingSource` / :class:`~saleslab.errors.InsufficientData`
 that stopped it, in a :class:`Part`. A part computed from a failed part fails with the same error
 (so LTV/CAC says why the CLV could not be computed), and :meth:`Part.get` raises the error again
 inside the ``st.section`` that shows the part: the page says there, once, what the part needs. The
 stage's narrative reads the parts that could be computed (:func:`value_of` is None for the others).
-
-The same interface as :class:`saleslab.customers.segments.Part` (06 stage).
 """
 
 from __future__ import annotations
 
-from ..errors import InsufficientData, MissingSource, SalesLabError
+from .errors import InsufficientData, MissingSource, SalesLabError
 
 
 class Part:
