@@ -60,17 +60,20 @@ class Engine:
                 pattern = EXTRA_TABLES[name]
             else:
                 raise SalesLabError(f"unknown warehouse table {name!r}; known: {', '.join(sorted(schema.TABLES))}")
-            path = self.warehouse / pattern
             if not any(self.warehouse.glob(pattern)):
                 raise SalesLabError(
                     f"warehouse {self.warehouse} has no table {name} (run `saleslab ingest` first)")
-            if self.backend == "pyspark":
-                # Spark reads a folder (or file); the 0-schema part carries the schema
-                target = str(path.parent) if "*" in path.name else str(path)
-                self._tables[name] = self.con.read_parquet(target, table_name=self._view_name(name))
-            else:
-                self._tables[name] = self.con.read_parquet(str(path), table_name=self._view_name(name))
+            self._tables[name] = self._read(name, pattern)
         return self._tables[name]
+
+    def _read(self, name: str, pattern: str) -> ibis.Table:
+        """The files of one warehouse table (``pattern`` under the warehouse) as an Ibis table."""
+        path = self.warehouse / pattern
+        if self.backend == "pyspark":
+            # Spark reads a folder (or file); the 0-schema part carries the schema
+            target = str(path.parent) if "*" in path.name else str(path)
+            return self.con.read_parquet(target, table_name=self._view_name(name))
+        return self.con.read_parquet(str(path), table_name=self._view_name(name))
 
     def rows(self, name: str) -> int:
         """Rows of warehouse table ``name`` (0 when no source provided it)."""
