@@ -139,7 +139,8 @@ def open_stage(name: str, namespace: dict | None = None, /, **values) -> Stage:
     ns = {**(namespace or {}), **values}
     where = f"notebook {name}: "
     for key in ("run_dir", "warehouse", "language", "engine", "palette", "duckdb_memory_limit",
-                "duckdb_temp_directory", "period_start", "period_end", "as_of"):
+                "duckdb_temp_directory", "period_start", "period_end", "as_of", "user", "access_policy",
+                "encryption_key_file"):
         if key in ns and not isinstance(ns[key], str):
             raise ParameterError(f"{where}key {key!r}: Input should be a valid string (got {ns[key]!r})")
     language = ns.get("language", "zh-CN")
