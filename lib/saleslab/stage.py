@@ -35,12 +35,15 @@ class Stage:
     duckdb_config: dict = field(default_factory=dict)
     #: the validated analysis parameters, one model per area: ``st.params.channels.roi_min``
     params: SimpleNamespace = field(default_factory=SimpleNamespace)
+    #: further keyword arguments of :func:`saleslab.engine.connect` (the user's identity, the warehouse key)
+    engine_options: dict = field(default_factory=dict)
     _engine: Engine | None = None
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = connect(self.warehouse, self.engine_name, self.duckdb_config, run_dir=self.run_dir)
+            self._engine = connect(self.warehouse, self.engine_name, self.duckdb_config, run_dir=self.run_dir,
+                                   **self.engine_options)
         return self._engine
 
     @property
@@ -158,4 +161,5 @@ def open_stage(name: str, namespace: dict | None = None, /, **values) -> Stage:
            "temp_directory": ns.get("duckdb_temp_directory") or str(PROJECT_ROOT / ".tmp" / "duckdb")}
     colours = [c.strip() for c in (ns.get("palette") or "").split(",") if c.strip()] or list(DEFAULT_PALETTE)
     run.mkdir(parents=True, exist_ok=True)
-    return Stage(name, run.resolve(), wh.resolve(), language, engine, colours, cfg, params)
+    options: dict = {}
+    return Stage(name, run.resolve(), wh.resolve(), language, engine, colours, cfg, params, options)
