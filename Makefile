@@ -39,6 +39,7 @@ system-deps:
 demo: install
 	@$(MAKE) --no-print-directory system-deps DEPS=font
 	$(BIN)/saleslab demo-data --out data/demo --scale $(SCALE) --seed $(SEED)
+	@test -f .keys/demo.key || $(BIN)/saleslab keys new --params parameters/demo.yaml   # the demo key (git-ignored)
 	$(BIN)/saleslab run --params parameters/demo.yaml --allow-shrink   # the demo data were just regenerated (maybe at another scale)
 	@echo ""
 	@echo "Report:     $(CURDIR)/reports/latest/index.html"
@@ -54,6 +55,7 @@ bench: install-test
 	$(BIN)/python benchmarks/kpi_cube.py --scale $${BENCH_SCALE:-medium}
 	$(BIN)/python benchmarks/cleaning_accuracy.py --scale $${BENCH_SCALE:-medium}
 	$(BIN)/python benchmarks/customers.py --scale $${BENCH_SCALE:-medium}
+	$(BIN)/python benchmarks/encryption.py --scale $${BENCH_SCALE:-medium}
 
 clean:
 	rm -rf data reports/[0-9]* reports/latest reports/_scratch .tmp

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what SalesLab needs outside Python, where the platform allows (Debian/Ubuntu with apt).
 #   font  a CJK font so Chinese labels in charts render (fonts-wqy-microhei, ~5 MB)
-#   java  a Java runtime for the PySpark engine and its parity tests (default-jre-headless)
+#   java  a Java development kit for the PySpark engine and its parity tests (default-jdk-headless:
+#         javac compiles the small key-service class Spark's Parquet decryption of the warehouse needs)
 # Without apt or root rights it prints what to install and carries on.
 set -u
 want=("$@")
@@ -13,7 +14,7 @@ for w in "${want[@]}"; do
       if ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 \
          && ! fc-list :lang=zh 2>/dev/null | grep -q .; then pkgs+=(fonts-wqy-microhei); fi ;;
     java)
-      command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless) ;;
+      { command -v java && command -v javac; } >/dev/null 2>&1 || pkgs+=(default-jdk-headless) ;;
     *) echo "system-deps: unknown item '$w' (known: font java)" >&2; exit 2 ;;
   esac
 done

@@ -35,7 +35,11 @@ def saleslab(*args) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def first_run(demo_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
-    r = saleslab("run", "--params", str(write_params(tmp, demo_dir)), "--run-id", "first")
+    # governed as `make demo` is: the demo's access policy (copied: its keys and audit trail stay in tmp)
+    (tmp / "policy").mkdir()
+    policy = tmp / "policy" / "access.yaml"
+    policy.write_text((ROOT / "parameters" / "access.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    r = saleslab("run", "--params", str(write_params(tmp, demo_dir, access_policy=policy)), "--run-id", "first")
     assert r.returncode == 0, r.stdout + r.stderr
     return tmp, r
 
@@ -55,6 +59,11 @@ def test_run_writes_the_report_pack(first_run):
     assert m["stages"][2]["tables"]["monthly"] == 36
     assert m["inputs"] and all(len(f["sha256"]) == 64 for f in m["inputs"])
     assert m["git_commit"] and m["saleslab_version"]
+    assert m["access"]["user"] == "report_service" and m["access"]["scope"] == "all" and not m["access"]["pii"]
+    # the whole pack's reads were recorded, and the trail verifies
+    v = saleslab("audit", "verify", "--params", str(tmp / "params.yaml"), "--json")
+    res = json.loads(v.stdout)
+    assert v.returncode == 0 and res["ok"] and res["entries"] > 100, v.stdout + v.stderr
     index = (run / "index.html").read_text(encoding="utf-8")
     assert "销售额" in index and "00_data_quality.html" in index and "data/01_overview/monthly.csv" in index
     assert (run / "data" / "01_overview" / "monthly.xlsx").exists()
@@ -62,7 +71,8 @@ def test_run_writes_the_report_pack(first_run):
 
 def test_two_runs_on_the_same_inputs_give_identical_numbers(first_run, demo_dir):
     tmp, _ = first_run
-    r = saleslab("run", "--params", str(write_params(tmp, demo_dir)), "--run-id", "second")
+    policy = tmp / "policy" / "access.yaml"
+    r = saleslab("run", "--params", str(write_params(tmp, demo_dir, access_policy=policy)), "--run-id", "second")
     assert r.returncode == 0, r.stderr
     # the second run's ingest reuses every file (incremental): its numbers must still be the same.
     # Tables about the run history itself differ by design: the ingest trend gains a row, lifecycle

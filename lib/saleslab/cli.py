@@ -15,6 +15,10 @@ EPILOG = """examples:
   saleslab run --params parameters/demo.yaml
   saleslab run --params parameters/monthly.yaml --stages 00_data_quality,01_overview --language en
   saleslab thresholds --area channels          # what a run file may set under thresholds:
+  saleslab users --params parameters/demo.yaml  # who may see what (parameters/access.yaml)
+  saleslab run --params parameters/demo.yaml --user sup_east --stages 01_overview
+  saleslab export --params parameters/demo.yaml --user sup_east --table customers --out east.csv
+  saleslab audit verify --params parameters/demo.yaml
 """
 
 
@@ -39,6 +43,8 @@ def _params(args, check_input=True):
     from .config import load_params
 
     overrides = {k: getattr(args, k, None) for k in ("engine", "language")}
+    if getattr(args, "user", None) and getattr(args, "func", None) is cmd_run:
+        overrides["user"] = args.user
     if getattr(args, "stages", None):
         overrides["stages"] = [s.strip() for s in args.stages.split(",") if s.strip()]
     if getattr(args, "no_ingest", False):
@@ -51,21 +57,26 @@ def cmd_ingest(args) -> int:
     from .ingest.load import ingest
     from .ingest.store import Safeguards
 
-    cleaning, safeguards, duck = None, Safeguards(), None
+    cleaning, safeguards, duck, keyring = None, Safeguards(), None, None
     if args.params:
         p = _params(args)
         input_dir, sources, warehouse = p.input_path, p.sources_path, p.warehouse_path
-        cleaning, safeguards, duck = p.cleaning, p.safeguards, p.duckdb_config()
+        cleaning, safeguards, duck, keyring = p.cleaning, p.safeguards, p.duckdb_config(), p.keyring()
     else:
         if not (args.input and args.warehouse):
             raise ParameterError("give --params FILE, or --input DIR and --warehouse DIR")
         input_dir, sources, warehouse = Path(args.input), Path(args.sources), Path(args.warehouse)
     if args.allow_shrink:
         safeguards = safeguards.model_copy(update={"allow_shrink": True})
+    trail = _service_trail(args)  # an ingest is a change: recorded before and after (an unusable trail stops it)
+    if trail is not None:
+        trail[1].record(trail[0], "change", table="warehouse", change={"ingest": str(input_dir)}, outcome="started")
     _say(f"ingesting {input_dir} -> {warehouse}")
     rep = ingest(input_dir, sources, warehouse, progress=_say, cleaning=cleaning,
-                 incremental=not args.full, safeguards=safeguards, duckdb_config=duck)
+                 incremental=not args.full, safeguards=safeguards, duckdb_config=duck, keyring=keyring)
     tot = rep.totals()
+    if trail is not None:
+        trail[1].record(trail[0], "change", table="warehouse", change={"ingest": tot})
     _say(f"{tot['files']} files ({tot['files_reused']} unchanged since the last ingest), {tot['rows_read']:,} rows "
          f"read = {tot['rows_loaded']:,} loaded + {tot['rows_merged']:,} merged + {tot['rows_quarantined']:,} "
          f"quarantined; {tot['values_filled']:,} values filled, {tot['outliers_flagged']:,} outliers flagged; "
@@ -82,13 +93,105 @@ def cmd_run(args) -> int:
     params = _params(args, check_input=not args.no_ingest)
     if args.allow_shrink:
         params.safeguards = params.safeguards.model_copy(update={"allow_shrink": True})
-    res = run(params, progress=_say, run_id=args.run_id)
+    with _key_in_environment(params.key_file_path):
+        res = run(params, progress=_say, run_id=args.run_id)
     m = res.manifest
     _say(f"\nrun {m['run_id']} finished in {m['seconds']:.1f}s")
     _say(f"  report:    {res.run_dir / 'index.html'}")
     _say(f"  latest:    {params.reports_path / 'latest'}")
     _say(f"  manifest:  {res.run_dir / 'manifest.json'}")
     return 0
+
+
+def _service_trail(args):
+    """(service user, audit trail) when the command was given a run file with an access policy."""
+    from . import access
+
+    if not getattr(args, "params", None):
+        return None
+    p = _params(args, check_input=False)
+    if not p.policy_path:
+        return None
+    ident, trail = access.governed(p.policy_path, None)
+    return ident.user, trail
+
+
+def _policy(p):
+    from .errors import ParameterError
+
+    if not p.policy_path:
+        raise ParameterError("the run parameter file sets no access_policy (users, roles, scopes)")
+    return p.policy_path
+
+
+def cmd_users(args) -> int:
+    import json
+
+    from . import access
+
+    rows = access.users(access.load_policy(_policy(_params(args, check_input=False))))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for r in rows:
+        scope = r["rep_id"] or ",".join(r["regions"] + r["teams"]) or "all"
+        _say(f"{r['user']:<16} {r['role']:<12} {scope:<20} export={'yes' if r['export'] else 'no':<4}"
+             f" pii={'yes' if r['pii'] else 'no'}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    import hashlib
+    import os
+
+    from . import access
+    from .engine import connect
+    from .errors import InvalidArgument
+    from .report.export import neutralise
+
+    p = _params(args, check_input=False)
+    ident, trail = access.governed(_policy(p), args.user)
+    access.require_export(ident, trail, args.table)
+    with connect(p.warehouse_path, p.engine, p.duckdb_config(), identity=ident, trail=trail,
+                 keyring=p.keyring()) as eng:
+        df = eng.execute(eng.table(args.table))
+    df = df.drop(columns=[c for c in ("_source", "_file", "_line") if c in df.columns])
+    out = Path(args.out)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        neutralise(df).to_csv(tmp, index=False, encoding="utf-8-sig")
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InvalidArgument(f"--out {out}: cannot write there ({e.strerror or e})") from None
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    # recorded before the file appears: an export the trail cannot record does not happen
+    trail.record(ident.user, "export", table=args.table, filter=ident.describe(), rows=len(df),
+                 file=str(out.resolve()), file_sha256=digest)
+    os.replace(tmp, out)
+    _say(f"{len(df):,} rows of {args.table} for {ident.user} -> {out} (sha256 {digest[:12]})")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    import json
+
+    from . import access
+
+    policy = access.load_policy(_policy(_params(args, check_input=False)))
+    trail = access.open_trail(policy)
+    if args.action == "prune":
+        dropped = trail.prune()
+        trail.record(policy.service_user, "change", table="audit", change={"pruned": dropped})
+        _say(f"{dropped} entries older than the retention dropped")
+        return 0
+    res = trail.verify()
+    if args.json:
+        print(json.dumps(res, ensure_ascii=False))
+    else:
+        _say(f"{res['log']}: {res['entries']} entries, " + ("ok" if res["ok"] else
+             f"BROKEN at entry {res['first_bad']}" + (f" ({res['reason']})" if res.get("reason") else "")))
+    return 0 if res["ok"] else 9
 
 
 def cmd_check(args) -> int:
@@ -128,9 +231,68 @@ def cmd_warehouse(args) -> int:
             _say(f"{'*' if v['current'] else ' '} {v['version']}  {v['created']}  {v['files']} files, "
                  f"{v['rows_read']:,} rows read, {v['order_lines']:,} order lines")
         return 0
+    trail = _service_trail(args)
+    if trail is not None:
+        trail[1].record(trail[0], "change", table="warehouse", change={"rollback_to": args.to or "previous"},
+                        outcome="started")
     with warehouse_lock(wh, wait=0):
         to = store.rollback(wh, args.to)
+    if trail is not None:
+        trail[1].record(trail[0], "change", table="warehouse", change={"rollback_to": str(to)})
     _say(f"{wh} now points at version {to}")
+    return 0
+
+
+def _key_in_environment(key_file):
+    """The run's key file as SALESLAB_KEY_FILE while the run lasts, so the ingest and the stage
+    kernels of `saleslab run` encrypt and decrypt with it (see saleslab.crypto)."""
+    import contextlib
+    import os
+
+    from .crypto import ENV_KEY_FILE
+
+    @contextlib.contextmanager
+    def scope():
+        if not key_file or os.environ.get(ENV_KEY_FILE):
+            yield
+            return
+        os.environ[ENV_KEY_FILE] = str(key_file)
+        try:
+            yield
+        finally:
+            os.environ.pop(ENV_KEY_FILE, None)
+    return scope()
+
+
+def cmd_keys(args) -> int:
+    from . import crypto
+    from .errors import ParameterError
+    from .ingest import store
+    from .locks import reports_lock, warehouse_lock
+
+    p = _params(args, check_input=False)
+    kf = Path(args.key_file).absolute() if args.key_file else p.key_file_path
+    if kf is None:
+        raise ParameterError(f"{args.params}: key 'encryption.key_file' is not set (or give --key-file)")
+    trail = _service_trail(args)
+    if trail is not None:
+        trail[1].record(trail[0], "change", table="keys", change={"keys": args.action}, outcome="started")
+    if args.action == "new":
+        crypto.new_key_file(kf)
+        _say(f"new 256-bit key {crypto.key_id(crypto.read_key_file(kf))} in {kf} (mode 0600; keep it outside "
+             f"the repository and back it up: without it the encrypted warehouse cannot be read)")
+        return 0
+    wh = p.warehouse_path
+    p.reports_path.mkdir(parents=True, exist_ok=True)
+    folders = [store.versions_dir(wh), p.reports_path] + ([wh] if wh.is_dir() and not wh.is_symlink() else [])
+    with warehouse_lock(wh, wait=p.safeguards.lock_wait_seconds), \
+            reports_lock(p.reports_path, wait=p.safeguards.lock_wait_seconds):
+        res = crypto.rotate_key_file(kf, folders, progress=_say)
+    if trail is not None:
+        trail[1].record(trail[0], "change", table="keys", change={"rotated_to": res["key_id"],
+                                                                 "files": res["reencrypted"]})
+    _say(f"rotated {kf}: {res['old_key_id']} -> {res['key_id']}; {res['reencrypted']:,} files re-encrypted, "
+         f"{res['already_new']:,} already under the new key; the old key is kept in {res['old_key_file']}")
     return 0
 
 
@@ -189,7 +351,27 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--run-id", help="name of the run folder: letters, digits, - and _ (default: timestamp and run name)")
     r.add_argument("--allow-shrink", action="store_true",
                    help="let the ingest publish even when a table loses more than safeguards.max_shrink of its rows")
+    r.add_argument("--user", help="the user the pack is for: it shows only their data (default: the access "
+                                  "policy's service user)")
     r.set_defaults(func=cmd_run)
+
+    u = sub.add_parser("users", help="list the users of the access policy with their role, scope and rights")
+    u.add_argument("--params", required=True, help="run parameter file (takes access_policy from it)")
+    u.add_argument("--json", action="store_true", help="print a JSON list")
+    u.set_defaults(func=cmd_users)
+
+    e = sub.add_parser("export", help="write the rows of a warehouse table a user may export (CSV)")
+    e.add_argument("--params", required=True, help="run parameter file (warehouse, access_policy)")
+    e.add_argument("--user", required=True, help="who exports: the rows and columns are theirs, the export is audited")
+    e.add_argument("--table", required=True, help="warehouse table, e.g. customers")
+    e.add_argument("--out", required=True, help="CSV file to write (formula-safe, UTF-8 with BOM)")
+    e.set_defaults(func=cmd_export)
+
+    a = sub.add_parser("audit", help="verify the audit trail (hash chain and anchor), or prune it to the retention")
+    a.add_argument("action", choices=["verify", "prune"])
+    a.add_argument("--params", required=True, help="run parameter file (takes access_policy from it)")
+    a.add_argument("--json", action="store_true", help="print {log, entries, ok, first_bad} as JSON")
+    a.set_defaults(func=cmd_audit)
 
     c = sub.add_parser("check-params", help="validate a run parameter file and exit")
     c.add_argument("params")
@@ -208,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("thresholds", help="list the analysis parameters a run file may set under thresholds:")
     t.add_argument("--area", help="only this area's (facts, channels, customers, ...)")
     t.set_defaults(func=cmd_thresholds)
+
+    k = sub.add_parser("keys", help="create the warehouse key, or rotate it (re-encrypt every encrypted file)")
+    k.add_argument("action", choices=["new", "rotate"])
+    k.add_argument("--params", required=True, help="run parameter file (encryption.key_file, warehouse_dir, "
+                                                   "reports_dir)")
+    k.add_argument("--key-file", help="key file to use instead of the parameter file's encryption.key_file")
+    k.set_defaults(func=cmd_keys)
     return ap
 
 

@@ -99,6 +99,14 @@ class SparkSettings(_Strict):
     driver_memory: str = "2g"
 
 
+class EncryptionSettings(_Strict):
+    """Encryption at rest (see :mod:`saleslab.crypto`): the master key comes from outside the repository."""
+
+    #: a key file (one base64 line, mode 0600; `saleslab keys new --params P` creates it); relative to the
+    #: project folder. None: the environment (SALESLAB_KEY_FILE / SALESLAB_KEY), else no encryption
+    key_file: Path | None = None
+
+
 class Period(_Strict):
     start: dt.date
     end: dt.date
@@ -129,6 +137,12 @@ class RunParams(_Strict):
     cleaning: CleaningRules = Field(default_factory=CleaningRules)  # whole-warehouse cleaning rules
     safeguards: Safeguards = Field(default_factory=Safeguards)  # locks, versions, shrink and quarantine guards
     thresholds: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)  # the warehouse key
+    #: access policy file (users, roles, scopes, audit trail; see saleslab.access); None: no
+    #: governance (every row, nothing masked or audited: for tests and a local analyst only)
+    access_policy: Path | None = None
+    #: the user the run acts for and whose scope the whole pack shows; None: the policy's service user
+    user: str | None = None
     palette: list[str] = Field(default_factory=lambda: list(DEFAULT_PALETTE), min_length=1, max_length=5)
     project_dir: Path = Field(PROJECT_ROOT, exclude=True)
 
@@ -222,7 +236,26 @@ class RunParams(_Strict):
             "palette": ",".join(self.palette),
             "duckdb_memory_limit": self.duckdb.memory_limit,
             "duckdb_temp_directory": str(self.path(Path(self.duckdb.temp_directory))),
+            "encryption_key_file": str(self.key_file_path) if self.key_file_path else "",
+            "access_policy": str(self.policy_path) if self.policy_path else "",
+            "user": self.user or "",
         }
+
+    @property
+    def key_file_path(self) -> Path | None:
+        """The warehouse key file (resolved), or None (then the environment decides, see :mod:`saleslab.crypto`)."""
+        return self.path(self.encryption.key_file) if self.encryption.key_file else None
+
+    def keyring(self):
+        """The :class:`saleslab.crypto.KeyRing` of this run (key file, else the environment), or None."""
+        from .crypto import keyring_from
+
+        return keyring_from(self.key_file_path)
+
+    @property
+    def policy_path(self) -> Path | None:
+        """The access policy file (resolved), or None when the run is ungoverned."""
+        return self.path(self.access_policy) if self.access_policy else None
 
 
 def _project_dir(path: Path) -> Path:
@@ -252,12 +285,16 @@ def load_params(path: str | Path, overrides: dict | None = None, check_input: bo
             f"(generate the demo exports with `saleslab demo-data --out DIR`, or point input_dir at your exports)")
     if not params.sources_path.is_dir():
         raise ParameterError(f"{path}: key 'sources_dir': folder {params.sources_path} does not exist")
+    if params.policy_path:
+        from .access import load_policy
+
+        load_policy(params.policy_path)  # validated with the run file (an unknown --user is refused, and audited, later)
     return params
 
 
 def _with_allowed_keys(text: str, err: ValidationError) -> str:
     models = {(): RunParams, ("duckdb",): DuckDBSettings, ("spark",): SparkSettings, ("period",): Period,
-              ("cleaning",): CleaningRules, ("safeguards",): Safeguards}
+              ("cleaning",): CleaningRules, ("safeguards",): Safeguards, ("encryption",): EncryptionSettings}
     lines = text.splitlines()
     for i, e in enumerate(err.errors()):
         if e["type"] == "extra_forbidden" and i < len(lines):

@@ -1,7 +1,9 @@
 """The single read path: the warehouse opened as an Ibis backend (DuckDB by default, or PySpark).
 
-Every analysis reads tables through :meth:`Engine.table`, so access control and auditing can
-later be enforced here, in one place. DuckDB runs in-process with an explicit memory limit,
+Every analysis reads tables through :meth:`Engine.table`, so access control and auditing are
+enforced here, in one place: an engine opened for a user (``identity``, see :mod:`saleslab.access`)
+filters every table to the user's rows, masks personal data the user may not see, drops hidden
+columns, and records every table read and every query in the audit trail. DuckDB runs in-process with an explicit memory limit,
 thread count and spill directory (without one it spills into ``./.tmp`` of whatever the
 working directory is).
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 import ibis
 import pandas as pd
 
-from . import schema
+from . import access, schema
 from .errors import MissingSource, SalesLabError
 
 #: Tables beside the canonical ones that ingestion writes.
@@ -43,7 +45,15 @@ class Engine:
     con: object
     #: the run folder (``reports/<run-id>``) whose earlier stages' results this engine reads, if any
     run_dir: Path | None = None
+    #: the user this engine reads for (None: ungoverned, every row: tests and a local analyst
+    #: without an access policy)
+    identity: access.Identity | None = None
+    #: the audit trail every read and query of a governed engine is recorded in
+    trail: object | None = None
+    #: the :class:`saleslab.crypto.KeyRing` decrypting the warehouse and stage tables (None: plaintext)
+    keyring: object | None = None
     _tables: dict = field(default_factory=dict)
+    _scoped: dict = field(default_factory=dict)
     _rows: dict = field(default_factory=dict)
 
     def _view_name(self, name: str) -> str:
@@ -52,7 +62,29 @@ class Engine:
         return f"wh_{tag}_{name.strip('_')}"
 
     def table(self, name: str) -> ibis.Table:
-        """The warehouse table ``name`` (a canonical table or ``_quarantine`` / ``_accounting``)."""
+        """The warehouse table ``name`` (a canonical table or ``_quarantine`` / ``_accounting``),
+        limited to the engine's user's rows and columns when it was opened for a user."""
+        if self.identity is None:
+            return self._raw(name)
+        if name not in self._scoped:
+            scope = access.Scope(self.identity, self._raw, self.has)
+            t = access.mask(scope.table(name), name, self.identity)
+            self.audit("read", table=name)
+            self._scoped[name] = t
+        return self._scoped[name]
+
+    def has(self, name: str) -> bool:
+        """Whether the warehouse holds files of table ``name`` (empty ones included)."""
+        pattern = f"{name}/*.parquet" if name in schema.TABLES else EXTRA_TABLES.get(name)
+        return pattern is not None and any(self.warehouse.glob(pattern))
+
+    def audit(self, action: str, **what) -> None:
+        """Record ``action`` by the engine's user (a no-op for an ungoverned engine). A failed
+        audit write fails the action (:class:`saleslab.audit.AuditError`)."""
+        if self.trail is not None and self.identity is not None:
+            self.trail.record(self.identity.user, action, filter=self.identity.describe(), **what)
+
+    def _raw(self, name: str) -> ibis.Table:
         if name not in self._tables:
             if name in schema.TABLES:
                 pattern = f"{name}/*.parquet"
@@ -67,13 +99,21 @@ class Engine:
         return self._tables[name]
 
     def _read(self, name: str, pattern: str) -> ibis.Table:
-        """The files of one warehouse table (``pattern`` under the warehouse) as an Ibis table."""
+        """The files of one warehouse table (``pattern`` under the warehouse) as an Ibis table.
+
+        Encrypted files (Parquet modular encryption, :mod:`saleslab.crypto`) on DuckDB are
+        decrypted through a ``pyarrow.dataset`` registered in the connection (DuckDB cannot read
+        KMS-wrapped files; filters and projections are pushed into the dataset scan); on Spark see
+        :func:`_spark_crypto`.
+        """
         path = self.warehouse / pattern
         if self.backend == "pyspark":
+            if self.keyring is not None:
+                _spark_crypto(self.con, self.keyring, path)
             # Spark reads a folder (or file); the 0-schema part carries the schema
             target = str(path.parent) if "*" in path.name else str(path)
             return self.con.read_parquet(target, table_name=self._view_name(name))
-        return self.con.read_parquet(str(path), table_name=self._view_name(name))
+        return read_parquet_files(self.con, path, self._view_name(name), self.keyring)
 
     def rows(self, name: str) -> int:
         """Rows of warehouse table ``name`` (0 when no source provided it)."""
@@ -114,7 +154,20 @@ class Engine:
         latest = self.run_dir.parent / "latest"
         if not latest.exists() or latest.resolve() == self.run_dir.resolve():
             return None
+        if self._scope_of(latest.resolve()) != (self.identity.fingerprint if self.identity else None):
+            return None  # results are keyed by the scope they were computed for
         return self._result(latest.resolve(), stage, name)
+
+    @staticmethod
+    def _scope_of(run_dir: Path) -> str | None:
+        """The scope fingerprint a run was computed for (None: ungoverned)."""
+        import json
+
+        try:
+            manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return (manifest.get("access") or {}).get("fingerprint")
 
     def accounting(self) -> dict:
         """The last ingest's accounting (files, rows read / loaded / merged / quarantined, cleaning)."""
@@ -128,16 +181,26 @@ class Engine:
 
         return read_history(self.warehouse)
 
-    @staticmethod
-    def _result(run_dir: Path | None, stage: str, name: str) -> pd.DataFrame | None:
+    def _result(self, run_dir: Path | None, stage: str, name: str) -> pd.DataFrame | None:
         if run_dir is None:
             return None
+        finished = (Path(run_dir) / "manifest.json").is_file()
+        if finished and self._scope_of(Path(run_dir)) != (self.identity.fingerprint if self.identity else None):
+            return None  # a finished run computed for another scope: its results are not this user's
         path = Path(run_dir) / "data" / stage / f"{name}.parquet"
-        return pd.read_parquet(path) if path.is_file() else None
+        if not path.is_file():
+            return None
+        from . import crypto
+
+        return crypto.read_table(path, self.keyring).to_pandas()  # encrypted or plaintext
 
     def execute(self, expr) -> pd.DataFrame:
         """Run an Ibis expression and return a pandas frame (only for aggregated results)."""
-        return self.con.execute(expr)
+        out = self.con.execute(expr)
+        if self.trail is not None and self.identity is not None:
+            rows = len(out) if hasattr(out, "__len__") and not isinstance(out, str) else 1
+            self.audit("query", tables=_tables_of(expr), rows=rows)
+        return out
 
     def close(self) -> None:
         if self.backend == "duckdb":
@@ -150,8 +213,20 @@ class Engine:
         self.close()
 
 
+def _tables_of(expr) -> list[str]:
+    """The warehouse tables a query reads, for the audit trail (never the data)."""
+    import ibis.expr.operations as ops
+
+    try:
+        names = {t.name for t in expr.op().find(ops.PhysicalTable)}
+    except Exception:  # noqa: BLE001 — a query whose tables cannot be listed is still recorded
+        return []
+    return sorted(n.split("_", 2)[2] if n.startswith("wh_") and n.count("_") >= 2 else n for n in names)
+
+
 def connect(warehouse: str | Path, backend: str = "duckdb", duckdb_config: dict | None = None,
-            spark_master: str = "local[2]", spark_driver_memory: str = "2g", run_dir: str | Path | None = None) -> Engine:
+            spark_master: str = "local[2]", spark_driver_memory: str = "2g", run_dir: str | Path | None = None,
+            identity: access.Identity | None = None, trail=None, keyring=None) -> Engine:
     """Open the warehouse folder as an Ibis backend.
 
     Parameters
@@ -160,7 +235,15 @@ def connect(warehouse: str | Path, backend: str = "duckdb", duckdb_config: dict 
     backend : ``duckdb`` (default, in-process) or ``pyspark`` (needs Java and the ``spark`` extra).
     duckdb_config : ``memory_limit``, ``threads``, ``temp_directory``, ``max_temp_directory_size``.
     run_dir : the run folder whose earlier stages' results :meth:`Engine.stage_result` reads.
+    identity, trail : the user the engine reads for and the audit trail (see :func:`governed`);
+        without them the engine is ungoverned (every row, nothing recorded).
+    keyring : the :class:`saleslab.crypto.KeyRing` (or a key file path) decrypting an encrypted
+        warehouse and stage tables; None: plaintext (an encrypted file then fails with one line).
     """
+    if keyring is not None and not hasattr(keyring, "write_key"):
+        from . import crypto
+
+        keyring = crypto.resolve(keyring)
     run = Path(run_dir).resolve() if run_dir else None
     warehouse = Path(warehouse).resolve()
     if not warehouse.is_dir():
@@ -175,9 +258,12 @@ def connect(warehouse: str | Path, backend: str = "duckdb", duckdb_config: dict 
             temp_directory=str(cfg["temp_directory"]),
             max_temp_directory_size=cfg["max_temp_directory_size"],
         )
-        return Engine(warehouse, "duckdb", con, run)
+        return Engine(warehouse, "duckdb", con, run, identity=identity, trail=trail, keyring=keyring)
     if backend == "pyspark":
-        return Engine(warehouse, "pyspark", _spark_backend(spark_master, spark_driver_memory), run)
+        if keyring is not None:
+            _spark_classpath()
+        return Engine(warehouse, "pyspark", _spark_backend(spark_master, spark_driver_memory), run,
+                      identity=identity, trail=trail, keyring=keyring)
     raise SalesLabError(f"unknown engine {backend!r}; allowed: duckdb, pyspark")
 
 
@@ -186,6 +272,66 @@ def scratch_backend(temp_directory: str | Path, memory_limit: str = "2GB", threa
     so that no module but this one names a database driver). Spills into ``temp_directory``."""
     Path(temp_directory).mkdir(parents=True, exist_ok=True)
     return ibis.duckdb.connect(memory_limit=memory_limit, threads=int(threads), temp_directory=str(temp_directory))
+
+
+def read_parquet_files(con, pattern: str | Path, table_name: str, keyring=None) -> ibis.Table:
+    """Parquet files (one path or a glob) as a table of the Ibis DuckDB backend ``con``.
+
+    Plaintext files: DuckDB's own reader. Encrypted ones: a ``pyarrow.dataset`` with
+    ``ParquetDecryptionConfig`` (the keys of ``keyring``) registered in the connection as
+    ``table_name``; without a key an encrypted file fails with one line. Used by the engine and by
+    the cleaning layer (only this module names the database).
+    """
+    from . import crypto
+
+    pattern = Path(pattern)
+    files = sorted(pattern.parent.glob(pattern.name)) if any(c in pattern.name for c in "*?[") else [pattern]
+    if not any(crypto.is_encrypted(f) for f in files if f.is_file()):
+        return con.read_parquet(str(pattern), table_name=table_name)
+    con.con.register(table_name, crypto.dataset(files, keyring))
+    return con.table(table_name)
+
+
+def _spark_crypto(con, keyring, path: Path) -> None:
+    """Let Spark decrypt the warehouse's files: parquet-mr's ``PropertiesDrivenCryptoFactory`` with
+    SalesLab's Java KMS client (:data:`saleslab.crypto.SPARK_KMS_CLASS`, the same local key wrap as
+    pyarrow's files carry) and the key ring's keys in the session's Hadoop configuration. The class
+    must be on the driver's class path: :func:`connect` puts it there when it starts the JVM."""
+    from . import crypto
+
+    files = sorted(path.parent.glob(path.name)) if "*" in path.name else [path]
+    if not any(crypto.is_encrypted(f) for f in files if f.is_file()):
+        return
+    session = con._session
+    try:
+        session._jvm.java.lang.Class.forName(crypto.SPARK_KMS_CLASS)
+    except Exception:  # noqa: BLE001 — py4j's error for a missing class
+        raise SalesLabError("the pyspark engine cannot read this encrypted warehouse: its Spark session was started "
+                            "without SalesLab's KMS client on the class path (open the engine with the key before "
+                            "any other Spark session starts in this process)") from None
+    conf = session.sparkContext._jsc.hadoopConfiguration()
+    for k, v in crypto.spark_hadoop_conf(keyring).items():
+        conf.set(k, v)
+
+
+def _spark_classpath() -> None:
+    """Put SalesLab's Java KMS client on the class path of the JVM pyspark is about to start (through
+    ``PYSPARK_SUBMIT_ARGS``; a JVM already running is left alone, :func:`_spark_crypto` then says so)."""
+    import os
+
+    from . import crypto
+
+    try:
+        import pyspark
+        from pyspark import SparkContext
+    except ImportError:
+        return
+    if SparkContext._active_spark_context is not None:
+        return
+    classes = crypto.spark_kms_classes(Path(pyspark.__file__).parent / "jars")
+    args = os.environ.get("PYSPARK_SUBMIT_ARGS", "pyspark-shell")
+    if str(classes) not in args:
+        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-class-path {classes} {args}"
 
 
 def _spark_backend(master: str, driver_memory: str):

@@ -29,9 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import pyarrow.parquet as pq
-
-from . import __version__
+from . import __version__, access
 from .config import NOTEBOOKS, PROJECT_ROOT, RunParams, dump_params
 from .errors import IngestError, ParameterError, StageFailed
 from .ingest import store
@@ -142,9 +140,11 @@ def render_html(notebook: Path) -> Path:
     return out
 
 
-def _table_rows(run_dir: Path, stage: str) -> dict[str, int]:
+def _table_rows(run_dir: Path, stage: str, keyring=None) -> dict[str, int]:
+    from .crypto import num_rows
+
     d = run_dir / "data" / stage
-    return {p.stem: pq.ParquetFile(p).metadata.num_rows for p in sorted(d.glob("*.parquet"))} if d.is_dir() else {}
+    return {p.stem: num_rows(p, keyring) for p in sorted(d.glob("*.parquet"))} if d.is_dir() else {}
 
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
@@ -173,8 +173,18 @@ def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str 
     reports.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
         check_run_id(run_id)
+    name = params.name
+    if params.user and not params.policy_path:
+        raise ParameterError(f"--user {params.user}: the run file sets no access_policy, so there is no scope to "
+                             f"apply (a pack for one user without a policy would show everything)")
+    if params.policy_path:
+        # refuse a user the policy does not know before anything runs (recorded as denied)
+        ident, trail = access.governed(params.policy_path, params.user)
+        params = params.model_copy(update={"user": ident.user})
+        if not _is_service_user(params):
+            name = f"{params.name}-{re.sub(r'[^A-Za-z0-9_.-]', '_', ident.user)}"
     with reports_lock(reports, wait=params.safeguards.lock_wait_seconds, progress=progress):
-        run_id = run_id or new_run_id(reports, params.name)
+        run_id = run_id or new_run_id(reports, name)
         run_dir = reports / run_id
         if run_dir.exists() or run_dir.is_symlink():
             raise ParameterError(f"run id {run_id!r}: {run_dir} already exists; choose another --run-id")
@@ -191,6 +201,11 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path)
         "python": platform.python_version(), "engine": params.engine,
         "parameters": dump_params(params), "stages": [], "inputs": [],
     }
+    trail = None
+    if params.policy_path:
+        ident, trail = access.governed(params.policy_path, params.user)
+        manifest["access"] = ident.describe()  # the pack shows this scope only; results are keyed by it
+        trail.record(ident.user, "run", run_id=run_id, stages=stages)
     t_run = time.perf_counter()
     total = len(stages) + (1 if params.ingest else 0)
     step = 0
@@ -198,11 +213,16 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path)
         if params.ingest:
             step += 1
             progress(f"[{step}/{total}] ingest {params.input_path} -> {params.warehouse_path}")
+            if trail is not None:
+                trail.record(params.user, "change", table="warehouse", change={"ingest": str(params.input_path)},
+                             outcome="started")
             t0 = time.perf_counter()
             rep = ingest(params.input_path, params.sources_path, params.warehouse_path,
                          progress=lambda m: progress("      " + m.strip()), cleaning=params.cleaning,
-                         safeguards=params.safeguards, duckdb_config=params.duckdb_config())
+                         safeguards=params.safeguards, duckdb_config=params.duckdb_config(), keyring=params.keyring())
             tot = rep.totals()
+            if trail is not None:
+                trail.record(params.user, "change", table="warehouse", change={"ingest": tot})
             manifest["stages"].append({"stage": "ingest", "status": "ok", "seconds": round(time.perf_counter() - t0, 2),
                                        "rows": tot})
             progress(f"      ingest done in {time.perf_counter() - t0:.1f}s: {tot['rows_read']:,} rows read, "
@@ -230,7 +250,7 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path)
                 entry.update(status="failed", seconds=round(time.perf_counter() - t0, 2))
                 raise
             render_html(run_dir / f"{stage}.ipynb")
-            entry.update(status="ok", seconds=round(time.perf_counter() - t0, 2), tables=_table_rows(run_dir, stage))
+            entry.update(status="ok", seconds=round(time.perf_counter() - t0, 2), tables=_table_rows(run_dir, stage, params.keyring()))
             progress(f"      {stage} done in {entry['seconds']:.1f}s")
         manifest["status"] = "ok"
     except BaseException:
@@ -241,8 +261,15 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path)
         manifest["seconds"] = round(time.perf_counter() - t_run, 2)
         (run_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     write_index(run_dir, manifest, params)
-    _point_latest(reports, run_dir)
+    if _is_service_user(params):
+        _point_latest(reports, run_dir)  # another user's pack is theirs: latest stays the scheduled one
     return RunResult(run_dir, manifest)
+
+
+def _is_service_user(params: RunParams) -> bool:
+    if not params.policy_path:
+        return True
+    return params.user in (None, "", access.load_policy(params.policy_path).service_user)
 
 
 def _point_latest(reports: Path, run_dir: Path) -> None:

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
+from . import access
 from .config import DEFAULT_PALETTE, PROJECT_ROOT
 from .engine import Engine, connect
 from .errors import InsufficientData, MissingSource, ParameterError
@@ -77,9 +78,25 @@ class Stage:
 
     def save_table(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
         """Write ``df`` as Parquet (for later stages) and as CSV and Excel for people
-        (formula-safe, see :mod:`saleslab.report.export`)."""
-        df.to_parquet(self.data_dir / f"{name}.parquet", index=False)
-        export.write_table(df, self.data_dir, name)
+        (formula-safe, see :mod:`saleslab.report.export`). The Parquet is encrypted when the stage
+        has a key (``encryption_key_file`` or the environment, see :mod:`saleslab.crypto`); the
+        plaintext CSV/Excel copies are then written only for a user without the right to personal
+        data (whose tables the engine masked)."""
+        keyring = self.engine_options.get("keyring")
+        if keyring is None:
+            df.to_parquet(self.data_dir / f"{name}.parquet", index=False)
+        else:
+            import pyarrow as pa
+
+            from . import crypto
+
+            crypto.write_table(pa.Table.from_pandas(df, preserve_index=False), self.data_dir / f"{name}.parquet",
+                               keyring)
+        ident = self.engine_options.get("identity")
+        if keyring is None or (ident is not None and not ident.pii):
+            # the CSV/Excel copies are plaintext: written when the warehouse is, or when the pack's
+            # user sees no personal data in clear (masked by the engine)
+            export.write_table(df, self.data_dir, name)
         return df
 
     def headline(self, key: str, value, kind: str = "number") -> None:
@@ -160,6 +177,19 @@ def open_stage(name: str, namespace: dict | None = None, /, **values) -> Stage:
     cfg = {"memory_limit": ns.get("duckdb_memory_limit") or "4GB",
            "temp_directory": ns.get("duckdb_temp_directory") or str(PROJECT_ROOT / ".tmp" / "duckdb")}
     colours = [c.strip() for c in (ns.get("palette") or "").split(",") if c.strip()] or list(DEFAULT_PALETTE)
-    run.mkdir(parents=True, exist_ok=True)
     options: dict = {}
+    from .crypto import keyring_from
+
+    keyring = keyring_from(ns.get("encryption_key_file") or None)  # the key file, else the environment
+    if keyring is not None:
+        options["keyring"] = keyring
+    if ns.get("access_policy"):
+        # the stage reads only what its user may see; a user the policy does not know gets nothing
+        options["identity"], options["trail"] = access.governed(ns["access_policy"], ns.get("user") or None)
+        if not run_dir:  # an interactive run's scratch folder is the scope's own
+            run = run / options["identity"].fingerprint
+    elif ns.get("user"):
+        raise ParameterError(f"{where}key 'user': {ns['user']!r} needs an access_policy (without one there is no "
+                             f"scope to apply)")
+    run.mkdir(parents=True, exist_ok=True)
     return Stage(name, run.resolve(), wh.resolve(), language, engine, colours, cfg, params, options)

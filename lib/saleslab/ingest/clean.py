@@ -49,10 +49,9 @@ import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import schema
+from .. import crypto, schema
 from .entities import MAP_COLUMNS, REVIEW_COLUMNS, resolve_customers
 
 CLEANED = ("orders", "order_lines", "customers", "returns")
@@ -101,8 +100,26 @@ def _con(build: Path, memory_limit: str | None = None, threads: int = 2):
     return scratch_backend(build / "_tmp", memory_limit=limit, threads=threads)
 
 
-def _read(con, build: Path, name: str):
-    return con.read_parquet(str(build / "_parts" / name / "*.parquet"), table_name=f"p_{name.strip('_')}")
+def _read(con, build: Path, name: str, keyring=None):
+    return _read_files(con, build / "_parts" / name / "*.parquet", f"p_{name.strip('_')}", keyring)
+
+
+def _read_files(con, pattern: Path, table_name: str, keyring=None):
+    """Parquet files (a path or glob) as a table of the cleaning connection, decrypted with
+    ``keyring`` when they are encrypted (through the engine's helper: DuckDB cannot decrypt them)."""
+    from ..engine import read_parquet_files
+
+    return read_parquet_files(con, pattern, table_name, keyring)
+
+
+def _to_parquet(con, expr, path: Path, keyring=None) -> None:
+    """Write an expression of the cleaning connection to one Parquet file: DuckDB's writer when
+    plaintext; with a key, its result streamed as Arrow record batches into an encrypting writer."""
+    if keyring is None:
+        con.to_parquet(expr, path)
+        return
+    with con.to_pyarrow_batches(expr) as reader:
+        crypto.write_batches(reader, path, keyring)
 
 
 class _Timer:
@@ -141,7 +158,7 @@ def _link_parts(build: Path, name: str) -> None:
             shutil.copy2(p, dst)
 
 
-def _write(df: pd.DataFrame, sch: pa.Schema, path: Path) -> None:
+def _write(df: pd.DataFrame, sch: pa.Schema, path: Path, keyring=None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     cols = {}
     for f in sch:
@@ -154,17 +171,19 @@ def _write(df: pd.DataFrame, sch: pa.Schema, path: Path) -> None:
             cols[f.name] = pa.array(pd.to_datetime(v).dt.date, type=f.type, from_pandas=True)
         else:
             cols[f.name] = pa.array(v.astype(object).where(v.notna(), None).tolist(), type=f.type)
-    pq.write_table(pa.table(cols, schema=sch), path)
+    crypto.write_table(pa.table(cols, schema=sch), path, keyring)
 
 
 # --------------------------------------------------------------------------------------------
 def clean_warehouse(build: Path, accounts: list, rules: CleaningRules, priority: dict[str, int],
                     systems: dict[str, str], progress: Callable[[str], None] | None = None,
-                    name_sources: frozenset[str] = frozenset(), duckdb_config: dict | None = None) -> dict:
+                    name_sources: frozenset[str] = frozenset(), duckdb_config: dict | None = None,
+                    keyring=None) -> dict:
     """Run the cleaning steps over ``build`` (a warehouse being built); update ``accounts`` in place.
     ``name_sources``: sources whose customers may be merged on their name alone.
 
-    Returns a summary: counts per step and the coverage of order lines.
+    Returns a summary: counts per step and the coverage of order lines. With ``keyring`` every file
+    written (and the temporary ones) is encrypted.
     """
     say = progress or (lambda m: None)
     build = Path(build)
@@ -176,24 +195,24 @@ def clean_warehouse(build: Path, accounts: list, rules: CleaningRules, priority:
     cfg = duckdb_config or {}
     con = _con(build, cfg.get("memory_limit"), int(cfg.get("threads", 2)))
     try:
-        summary = _clean(con, build, accounts, rules, priority, systems, say, name_sources)
+        summary = _clean(con, build, accounts, rules, priority, systems, say, name_sources, keyring)
     finally:
         con.disconnect()
         shutil.rmtree(build / "_tmp", ignore_errors=True)
     return summary
 
 
-def _clean(con, build, accounts, rules, priority, systems, say, name_sources=frozenset()) -> dict:
+def _clean(con, build, accounts, rules, priority, systems, say, name_sources=frozenset(), keyring=None) -> dict:
     summary: dict = {}
     by_file = {a.file: a for a in accounts}
 
     timer = _Timer()
     # 1. customers and entity resolution ----------------------------------------------------
-    cust = _read(con, build, "customers").to_pandas()
+    cust = _read(con, build, "customers", keyring).to_pandas()
     cust = cust.sort_values(["customer_id", "_source", "_file", "_line"]).reset_index(drop=True)
     cmap, review = resolve_customers(cust, priority, name_sources)
-    _write(cmap, MAP_SCHEMA, build / "customer_map" / "customer_map.parquet")
-    _write(review, REVIEW_SCHEMA, build / "customer_review" / "customer_review.parquet")
+    _write(cmap, MAP_SCHEMA, build / "customer_map" / "customer_map.parquet", keyring)
+    _write(review, REVIEW_SCHEMA, build / "customer_review" / "customer_review.parquet", keyring)
     summary.update(customers=int(len(cmap)), canonical_customers=int(cmap.canonical_id.nunique()),
                    review_pairs=int(len(review)), customer_rules=cmap.rule.value_counts().to_dict())
     say(f"  entity resolution: {len(cmap):,} customer records -> {cmap.canonical_id.nunique():,} customers "
@@ -207,12 +226,12 @@ def _clean(con, build, accounts, rules, priority, systems, say, name_sources=fro
                                    "value": rules.fill_industry, "rule": "missing industry -> marker",
                                    "_source": f._source, "_file": f._file, "_line": f._line}))
         cust.loc[miss_ind, "industry"] = rules.fill_industry
-    _write(cust, schema.TABLES["customers"].arrow_schema(), build / "customers" / "customers.parquet")
+    _write(cust, schema.TABLES["customers"].arrow_schema(), build / "customers" / "customers.parquet", keyring)
 
     timer.lap("entity_resolution")
     # 2. impossible values ------------------------------------------------------------------
-    o = _read(con, build, "orders")
-    ln = _read(con, build, "order_lines")
+    o = _read(con, build, "orders", keyring)
+    ln = _read(con, build, "order_lines", keyring)
     latest = rules.latest_date or dt.date.today()
     bad_o = o.filter(o.order_date > latest)
     bad_o = bad_o.mutate(reason=ibis.literal("impossible_date"), column=ibis.literal("order_date"),
@@ -241,7 +260,7 @@ def _clean(con, build, accounts, rules, priority, systems, say, name_sources=fro
                 reason="no_valid_lines", column="order_id", expected="at least one order line that is not quarantined")
             bad_o = pd.concat([bad_o, extra], ignore_index=True)
             bad_ids |= set(empty)
-    orphans = _orphan_lines(con, build, o, ln)
+    orphans = _orphan_lines(con, build, o, ln, keyring)
     if len(orphans):
         bad_l = pd.concat([bad_l, orphans], ignore_index=True) if len(bad_l) else orphans
     if bad_ids:
@@ -273,7 +292,8 @@ def _clean(con, build, accounts, rules, priority, systems, say, name_sources=fro
     drop_ids = sorted(bad_ids | set(merged_o.order_id))
     drop_t = _tbl(con, "drop_ids", pd.DataFrame({"order_id": pd.Series(drop_ids, dtype=object)}))
     keep_o = ok_o.filter(~ok_o.order_id.isin(drop_t.order_id))
-    reps = _read(con, build, "reps").select("rep_id", rep_region="region").distinct(on="rep_id", keep="first")
+    reps = _read(con, build, "reps", keyring).select("rep_id", rep_region="region").distinct(
+        on="rep_id", keep="first")
     regions = (cust.merge(cmap[["customer_id", "canonical_id"]], on="customer_id")
                .dropna(subset=["region"]).groupby("canonical_id")["region"].agg(lambda s: sorted(set(s))))
     creg = pd.DataFrame({"canonical_id": pd.Series(regions.index, dtype="string"),
@@ -293,28 +313,28 @@ def _clean(con, build, accounts, rules, priority, systems, say, name_sources=fro
     final_o = final_o.select(*[c.name for c in schema.TABLES["orders"].columns], "_source", "_file", "_line",
                              "_filled", "_fill_rule")
     tmp_o = build / "_tmp" / "orders.parquet"
-    con.to_parquet(final_o, tmp_o)
-    fo = con.read_parquet(str(tmp_o), table_name="final_orders")
+    _to_parquet(con, final_o, tmp_o, keyring)
+    fo = _read_files(con, tmp_o, "final_orders", keyring)
     rf = fo.filter(fo._filled).select(key=fo.order_id, value=fo.region, rule=fo._fill_rule,
                                       _source=fo._source, _file=fo._file, _line=fo._line).to_pandas()
     if len(rf):
         fills.append(rf.assign(table="orders", column="region"))
     # sorted by input row: the same inputs give byte-identical tables (and sums in the same order)
-    con.to_parquet(fo.drop("_filled", "_fill_rule").order_by(["_file", "_line", "order_id"]),
-                   build / "orders" / "orders.parquet")
-    fo = con.read_parquet(str(build / "orders" / "orders.parquet"), table_name="final_orders2")
+    _to_parquet(con, fo.drop("_filled", "_fill_rule").order_by(["_file", "_line", "order_id"]),
+                build / "orders" / "orders.parquet", keyring)
+    fo = _read_files(con, build / "orders" / "orders.parquet", "final_orders2", keyring)
 
     keep_l = ln.filter(~ln.order_id.isin(drop_t.order_id))
     if len(bad_l):
         bl = _tbl(con, "bad_lines", bad_l[["_file", "_line"]].drop_duplicates())
         keep_l = keep_l.anti_join(bl, ["_file", "_line"])
-    con.to_parquet(keep_l.order_by(["_file", "_line", "order_id", "line_no"]),
-                   build / "order_lines" / "order_lines.parquet")
-    fl = con.read_parquet(str(build / "order_lines" / "order_lines.parquet"), table_name="final_lines")
+    _to_parquet(con, keep_l.order_by(["_file", "_line", "order_id", "line_no"]),
+                build / "order_lines" / "order_lines.parquet", keyring)
+    fl = _read_files(con, build / "order_lines" / "order_lines.parquet", "final_lines", keyring)
 
     timer.lap("final_orders_and_lines")
     # returns follow their order: a return booked against a merged copy points at the kept order
-    r = _read(con, build, "returns")
+    r = _read(con, build, "returns", keyring)
     relink = _tbl(con, "relink", merged_o[["order_id", "into_id"]].rename(columns={"order_id": "copy_id"}))
     rj = r.left_join(relink, r.order_id == relink.copy_id)
     r2 = rj.select(*[rj[c] if c != "order_id" else ibis.coalesce(rj.into_id, rj.order_id).name("order_id")
@@ -329,15 +349,15 @@ def _clean(con, build, accounts, rules, priority, systems, say, name_sources=fro
     if len(bad_r):
         quarantined = pd.concat([quarantined, _quarantine_table(bad_r, "returns")], ignore_index=True)
     r2 = r2.semi_join(known, r2.order_id == known.o_id)
-    con.to_parquet(r2.order_by(["_file", "_line", "return_id"]), build / "returns" / "returns.parquet")
-    r2 = con.read_parquet(str(build / "returns" / "returns.parquet"), table_name="final_returns")
+    _to_parquet(con, r2.order_by(["_file", "_line", "return_id"]), build / "returns" / "returns.parquet", keyring)
+    r2 = _read_files(con, build / "returns" / "returns.parquet", "final_returns", keyring)
     relinked = rj.into_id.notnull().sum().to_pandas()
     summary["returns"] = {"rows": _int(r2.count().to_pandas()), "relinked_to_kept_order": _int(relinked),
                           "quarantined_without_order": int(len(bad_r))}
 
     fills_df = pd.concat(fills, ignore_index=True).sort_values(["table", "_file", "_line", "key"], ignore_index=True) \
         if fills else pd.DataFrame(columns=FILLS_SCHEMA.names)
-    _write(fills_df, FILLS_SCHEMA, build / "_fills" / "fills.parquet")
+    _write(fills_df, FILLS_SCHEMA, build / "_fills" / "fills.parquet", keyring)
     summary["values_filled"] = fills_df.groupby(["table", "column"]).size().rename("n").reset_index() \
         .to_dict(orient="records") if len(fills_df) else []
 
@@ -345,7 +365,7 @@ def _clean(con, build, accounts, rules, priority, systems, say, name_sources=fro
     # 5. outliers ---------------------------------------------------------------------------
     out = _outliers(fl, fo, rules).to_pandas().sort_values(["_file", "_line", "order_id", "line_no"],
                                                            ignore_index=True)
-    _write(out, OUTLIER_SCHEMA, build / "_outliers" / "outliers.parquet")
+    _write(out, OUTLIER_SCHEMA, build / "_outliers" / "outliers.parquet", keyring)
     summary["outliers"] = int(len(out))
     say(f"  fills: {len(fills_df):,} values; outliers flagged: {len(out):,} lines")
 
@@ -353,7 +373,7 @@ def _clean(con, build, accounts, rules, priority, systems, say, name_sources=fro
     # coverage of the final order lines
     # a customer is known when its id is in the customer master; a product when in the product master
     cov = fl.left_join(fo.select("order_id", "customer_id", "region", "channel"), "order_id")
-    known_products = _read(con, build, "products").select("product_id").distinct()
+    known_products = _read(con, build, "products", keyring).select("product_id").distinct()
     cov = cov.left_join(known_products.mutate(_known=True), cov.product_id == known_products.product_id)
     known_c = cm.select(kc=cm.canonical_id).distinct()
     cov = cov.left_join(known_c, cov.customer_id == known_c.kc)
@@ -369,9 +389,9 @@ def _clean(con, build, accounts, rules, priority, systems, say, name_sources=fro
     # accounting ----------------------------------------------------------------------------
     merged_rows = _merged_rows(merged_o, merged_l).sort_values(["file", "line"], ignore_index=True)
     quarantined = quarantined.sort_values(["file", "line"], ignore_index=True)
-    _write(merged_rows, pq.read_schema(build / "_merged" / "0-schema.parquet"), build / "_merged" / "clean.parquet")
-    from .load import QUARANTINE_SCHEMA
-    _write(quarantined, QUARANTINE_SCHEMA, build / "_quarantine" / "clean.parquet")
+    from .load import MERGED_SCHEMA, QUARANTINE_SCHEMA
+    _write(merged_rows, MERGED_SCHEMA, build / "_merged" / "clean.parquet", keyring)
+    _write(quarantined, QUARANTINE_SCHEMA, build / "_quarantine" / "clean.parquet", keyring)
     _account(by_file, quarantined, merged_rows, fills_df, out)
     timer.lap("accounting")
     summary["step_seconds"] = timer.laps
@@ -403,7 +423,7 @@ _REASON_RANK = {"impossible_date": 0, "impossible_value": 1, "order_quarantined"
                 "no_valid_lines": 3}
 
 
-def _orphan_lines(con, build: Path, o, ln) -> pd.DataFrame:
+def _orphan_lines(con, build: Path, o, ln, keyring=None) -> pd.DataFrame:
     """Order lines whose order header is not among the loaded headers, with their reason:
     ``order_quarantined`` when a row quarantined while reading mentions the order id (its header
     could not be read), else ``order_missing`` (no system exported the header)."""
@@ -415,7 +435,7 @@ def _orphan_lines(con, build: Path, o, ln) -> pd.DataFrame:
     ids = [i for i in orphans.order_id.dropna().unique()]
     raw = pd.Series(dtype=object)
     if any((build / "_parts" / "_quarantine").glob("*.parquet")):
-        q = _read(con, build, "_quarantine")
+        q = _read(con, build, "_quarantine", keyring)
         raw = q.filter(q.raw.notnull()).raw.to_pandas()
     text = "\n".join(raw.astype(str))
     seen = {i for i in ids[:5000] if i in text}  # bounded: orphans are rare; beyond that, missing

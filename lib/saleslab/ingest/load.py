@@ -29,9 +29,11 @@ Merge rules: ``duplicate_row`` (same file), ``external_ref`` and ``customer_date
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -43,7 +45,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import schema
+from .. import crypto, schema
 from ..errors import IngestError, ParameterError, SourceError
 from . import normalise as N
 from .mapping import SourceMapping, Target, load_mappings
@@ -62,6 +64,11 @@ MERGED_SCHEMA = pa.schema([
 ])
 
 PARTS = "_parts"
+#: a Chinese resident ID-card number (18 characters, the last a digit or X): scrubbed from raw lines
+_ID_CARD = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{16}[\dXx](?![0-9A-Za-z])")
+ID_CARD_MARK = "[ID number removed]"
+#: the raw text of a line that cannot be matched to its header in a file with columns outside the model
+WITHHELD = "[withheld: the file has columns outside the model and this line's fields do not match its header]"
 #: Changing any of these files changes how a file is loaded: cached parts are then rebuilt.
 _CODE_FILES = ("load.py", "reader.py", "normalise.py", "mapping.py", "regions.py", "text.py")
 
@@ -97,6 +104,8 @@ class FileAccount:
     values_filled: int = 0
     outliers_flagged: int = 0
     unmapped_regions: int = 0
+    #: header columns outside the canonical model (not mapped): never stored, not even in quarantine
+    columns_dropped: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cache_key: str = ""
     reused: bool = False
@@ -179,8 +188,10 @@ def _arrow_column(values: pd.Series, kind: str) -> pa.Array:
 class _FileLoader:
     """Loads one input file; keeps the writers and per-file key indexes."""
 
-    def __init__(self, mapping: SourceMapping, path: Path, display: str, out: Path, account: FileAccount):
+    def __init__(self, mapping: SourceMapping, path: Path, display: str, out: Path, account: FileAccount,
+                 keyring: crypto.KeyRing | None = None):
         self.m, self.path, self.display, self.out, self.acc = mapping, path, display, out, account
+        self.keyring = keyring
         stem = f"{mapping.source}--{path.stem}-{account.sha256[:8]}"
         self.part_name = f"{stem}.parquet"
         self.writers: dict[str, pq.ParquetWriter] = {}
@@ -189,11 +200,38 @@ class _FileLoader:
         self.row_index = _KeyIndex()
         self.key_index = {t.table: _KeyIndex() for t in mapping.targets}
         self.line_counts: dict[str, int] = {}
+        self.keep_cols: list[str] | None = None  # the header's columns that may be stored (the allowlist)
+        self.drop_idx: set[int] = set()
+        self.width = 0
+
+    # ---- the allowlist: only columns of the canonical model are stored --------------------
+    def set_header(self, header: list[str]) -> None:
+        """Columns of the file the mapping does not use are dropped (and reported in the accounting):
+        they are never stored, also not among a quarantined row's raw values."""
+        allowed = self.m.source_columns
+        names = _unique(header)
+        self.keep_cols = [n for n, h in zip(names, header) if h in allowed]
+        self.drop_idx = {i for i, h in enumerate(header) if h not in allowed}
+        self.width = len(header)
+        self.acc.columns_dropped = [h for h in header if h not in allowed]
+
+    def safe_raw(self, text: str | None) -> str | None:
+        """A raw line as it may be stored: without the fields of dropped columns (a line whose fields
+        cannot be matched to the header is withheld then), and without ID-card numbers."""
+        if text is None:
+            return None
+        if self.drop_idx:
+            fields = _split(text, self.m.delimiter)
+            if fields is None or len(fields) != self.width:
+                return WITHHELD
+            text = self.m.delimiter.join(f for i, f in enumerate(fields) if i not in self.drop_idx)
+        return _ID_CARD.sub(ID_CARD_MARK, text)
 
     # ---- output -------------------------------------------------------------------------
     def _write(self, table: str, arrow: pa.Table) -> None:
         if table not in self.writers:
-            self.writers[table] = pq.ParquetWriter(self.out / PARTS / table / self.part_name, arrow.schema)
+            self.writers[table] = crypto.parquet_writer(self.out / PARTS / table / self.part_name, arrow.schema,
+                                                        self.keyring)
         self.writers[table].write_table(arrow)
 
     def quarantine(self, rows: list[dict]) -> None:
@@ -204,7 +242,8 @@ class _FileLoader:
         self.acc.rows_quarantined += len(rows)
         tbl = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
         if self.q_writer is None:
-            self.q_writer = pq.ParquetWriter(self.out / PARTS / "_quarantine" / self.part_name, QUARANTINE_SCHEMA)
+            self.q_writer = crypto.parquet_writer(self.out / PARTS / "_quarantine" / self.part_name,
+                                                  QUARANTINE_SCHEMA, self.keyring)
         self.q_writer.write_table(tbl)
 
     def merge(self, lines: np.ndarray, into: np.ndarray) -> None:
@@ -220,7 +259,8 @@ class _FileLoader:
             "merged_into_file": [self.display] * n, "merged_into_line": into.astype(np.int64),
             "merged_into_key": pa.nulls(n, pa.string())}, schema=MERGED_SCHEMA)
         if self.m_writer is None:
-            self.m_writer = pq.ParquetWriter(self.out / PARTS / "_merged" / self.part_name, MERGED_SCHEMA)
+            self.m_writer = crypto.parquet_writer(self.out / PARTS / "_merged" / self.part_name, MERGED_SCHEMA,
+                                                  self.keyring)
         self.m_writer.write_table(tbl)
 
     def close(self) -> None:
@@ -236,6 +276,8 @@ class _FileLoader:
 
     # ---- rows ---------------------------------------------------------------------------
     def load_chunk(self, chunk: Chunk, header: list[str]) -> None:
+        if self.keep_cols is None:
+            self.set_header(header)
         self.acc.rows_read += len(chunk.rows) + len(chunk.rejects)
         skip = self.m.skip_pattern
         if skip is not None:
@@ -247,7 +289,7 @@ class _FileLoader:
                           rejects)
         self.quarantine([
             dict(source=self.m.source, file=self.display, line=r.line, reason=r.reason, column=None,
-                 expected=r.detail, raw=r.raw)
+                 expected=r.detail, raw=self.safe_raw(r.raw))
             for r in chunk.rejects
         ])
         if not chunk.rows:
@@ -334,7 +376,7 @@ class _FileLoader:
 
         bad_idx = np.flatnonzero(~ok & ~merged)
         if len(bad_idx):
-            recs = raw.iloc[bad_idx].to_dict(orient="records")
+            recs = raw.iloc[bad_idx][self.keep_cols].to_dict(orient="records")  # the allowlist
             self.quarantine([
                 dict(source=self.m.source, file=self.display, line=int(lines[i]), reason=err_reason[i],
                      column=err_col[i], expected=err_exp[i], raw=json.dumps(rec, ensure_ascii=False))
@@ -447,6 +489,14 @@ class _FileLoader:
                 frame[c] = (frame[c] / (1 + rate)).round(2)
 
 
+def _split(text: str, delimiter: str) -> list[str] | None:
+    """The fields of one raw line (None when it cannot be split)."""
+    try:
+        return next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter or ","), [])
+    except (csv.Error, StopIteration):
+        return None
+
+
 def _unique(header: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -476,7 +526,7 @@ def _files_of(mapping: SourceMapping, input_dir: Path) -> list[Path]:
 
 
 def _reject_file(mapping: SourceMapping, path: Path, display: str, out: Path, acc: FileAccount,
-                 part_name: str, err: SourceError) -> None:
+                 part_name: str, err: SourceError, keyring: crypto.KeyRing | None = None) -> None:
     """A file that cannot be read as its mapping says: drop anything written for it, then keep
     every non-blank line (row) of it in quarantine, so nothing is lost and the accounting balances."""
     for p in (out / PARTS).glob(f"*/{part_name}"):
@@ -484,12 +534,24 @@ def _reject_file(mapping: SourceMapping, path: Path, display: str, out: Path, ac
     acc.status, acc.message = "rejected", str(err)
     acc.rows_read = acc.rows_loaded = acc.rows_quarantined = acc.rows_merged = 0
     acc.loaded_by_table, acc.quarantined_by_reason, acc.merged_by_rule = {}, {}, {}
-    loader = _FileLoader(mapping, path, display, out, acc)
+    loader = _FileLoader(mapping, path, display, out, acc, keyring)
     batch: list[dict] = []
+    delimiter = mapping.delimiter if mapping.format == "csv" else ","
     try:
         for line, text in raw_records(path, mapping.format):
+            if loader.keep_cols is None and line >= mapping.header_row:
+                # the header line, if it is one (it names a mapped column): the allowlist applies
+                fields = [f.strip().lstrip("\ufeff") for f in (_split(text, delimiter) or [])]
+                if set(fields) & mapping.source_columns:
+                    loader.set_header(fields)
+                    loader.m = mapping.model_copy(update={"delimiter": delimiter})
+                else:
+                    loader.keep_cols = []
+                raw = _ID_CARD.sub(ID_CARD_MARK, text)
+            else:
+                raw = loader.safe_raw(text)
             batch.append(dict(source=mapping.source, file=display, line=line, reason="file_rejected",
-                              column=err.column, expected=err.message, raw=text))
+                              column=err.column, expected=err.message, raw=raw))
             if len(batch) >= 100_000:
                 loader.quarantine(batch)
                 batch = []
@@ -518,12 +580,12 @@ def cache_key(mapping: SourceMapping, code: str) -> str:
 
 
 def ingest_file(mapping: SourceMapping, path: Path, input_dir: Path, out: Path,
-                sha256: str | None = None) -> FileAccount:
+                sha256: str | None = None, keyring: crypto.KeyRing | None = None) -> FileAccount:
     """Load one file into ``out/_parts`` (a warehouse being built); never raises for bad content."""
     t0 = time.perf_counter()
     display = path.relative_to(input_dir).as_posix()
     acc = FileAccount(mapping.source, mapping.system, display, sha256 or sha256_file(path), path.stat().st_size)
-    loader = _FileLoader(mapping, path, display, out, acc)
+    loader = _FileLoader(mapping, path, display, out, acc, keyring)
     try:
         reader = FileReader(path, display, mapping)
         acc.encoding = reader.encoding
@@ -533,7 +595,7 @@ def ingest_file(mapping: SourceMapping, path: Path, input_dir: Path, out: Path,
         acc.encoding = reader.encoding or acc.encoding
     except SourceError as e:
         loader.close()
-        _reject_file(mapping, path, display, out, acc, loader.part_name, e)
+        _reject_file(mapping, path, display, out, acc, loader.part_name, e, keyring)
     finally:
         loader.close()
     acc.seconds = round(time.perf_counter() - t0, 3)
@@ -568,15 +630,15 @@ def _reuse(old: Path, old_files: dict, mapping: SourceMapping, path: Path, displ
     return acc
 
 
-def _schema_folders(build: Path) -> None:
+def _schema_folders(build: Path, keyring: crypto.KeyRing | None = None) -> None:
     for name, tbl in schema.TABLES.items():
         for root in (build / PARTS / name, build / name):
             root.mkdir(parents=True)
-            pq.write_table(tbl.arrow_schema().empty_table(), root / "0-schema.parquet")
+            crypto.write_table(tbl.arrow_schema().empty_table(), root / "0-schema.parquet", keyring)
     for name, sch in (("_quarantine", QUARANTINE_SCHEMA), ("_merged", MERGED_SCHEMA)):
         for root in (build / PARTS / name, build / name):
             root.mkdir(parents=True)
-            pq.write_table(sch.empty_table(), root / "0-schema.parquet")
+            crypto.write_table(sch.empty_table(), root / "0-schema.parquet", keyring)
     (build / "_ingest").mkdir()
 
 
@@ -654,7 +716,7 @@ def _plan_files(mappings: list[SourceMapping], input_dir: Path, say) -> tuple[li
 def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
            progress: Callable[[str], None] | None = None, cleaning=None,
            incremental: bool = True, workers: int | None = None, safeguards=None,
-           duckdb_config: dict | None = None) -> IngestReport:
+           duckdb_config: dict | None = None, keyring=None) -> IngestReport:
     """Read every source's files from ``input_dir`` into a new version of ``warehouse``, then clean it.
 
     With ``incremental`` (the default), files whose content, mapping and ingest code are unchanged
@@ -672,6 +734,11 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
     refuse to publish a table that would shrink by more than ``max_shrink`` or a source more than
     ``max_quarantine_share`` of whose rows were quarantined. ``duckdb_config`` (``memory_limit``,
     ``threads``) bounds the cleaning layer as it bounds the analyses.
+
+    ``keyring`` (a :class:`saleslab.crypto.KeyRing` or a key file path; default: the environment's
+    ``SALESLAB_KEY_FILE`` / ``SALESLAB_KEY``, see :mod:`saleslab.crypto`): when a key is configured
+    every Parquet file of the new version (parts, tables, quarantine, merged, fills, outliers,
+    customer map and review, accounting) is written encrypted; without one, plaintext.
     """
     from ..locks import warehouse_lock
     from . import store
@@ -685,7 +752,7 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
         build = store.new_build(warehouse)
         try:
             report = _ingest_into(build, input_dir, sources_dir, warehouse, progress, cleaning, incremental,
-                                  workers, safeguards, duckdb_config)
+                                  workers, safeguards, duckdb_config, crypto.resolve(keyring))
             store.publish(warehouse, build, safeguards.keep_versions if safeguards is not None else 3)
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
@@ -694,7 +761,8 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
 
 
 def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Path, progress, cleaning,
-                 incremental: bool, workers, safeguards, duckdb_config=None) -> IngestReport:
+                 incremental: bool, workers, safeguards, duckdb_config=None,
+                 keyring: crypto.KeyRing | None = None) -> IngestReport:
     from . import store
     from .clean import CleaningRules, clean_warehouse
 
@@ -706,10 +774,11 @@ def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Pat
         raise IngestError(f"no file in {input_dir} matches any mapping in {Path(sources_dir).resolve()} "
                           f"({len(inventory['unmapped_files'])} other files there); nothing was changed — "
                           f"check input_dir and the mappings' file patterns")
-    _schema_folders(build)
+    _schema_folders(build, keyring)
     current = store.current(warehouse)
     previous = _previous(current) if (incremental and current is not None) else {}
-    code = code_version()
+    # parts written under another key (or none) are not reused: one table, one key
+    code = code_version() + (f"+{keyring.write_key}" if keyring is not None else "")
 
     # plan: every file is either reused from the last ingest or read again
     plan: list[tuple[SourceMapping, Path, str, str, str, FileAccount | None]] = []
@@ -727,7 +796,9 @@ def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Pat
         if progress:
             state = "REJECTED" if acc.status == "rejected" else ("unchanged" if acc.reused else "ok")
             extra = (f"  skipped {acc.rows_skipped:,}" if acc.rows_skipped else "") + \
-                (f"  regions unresolved {acc.unmapped_regions:,}" if acc.unmapped_regions else "")
+                (f"  regions unresolved {acc.unmapped_regions:,}" if acc.unmapped_regions else "") + \
+                (f"  columns dropped (not in the model, not stored): {', '.join(acc.columns_dropped)}"
+                 if acc.columns_dropped else "")
             progress(f"  {acc.source:<24} {acc.file:<40} read {acc.rows_read:>9,}  loaded {acc.rows_loaded:>9,}"
                      f"  merged {acc.rows_merged:>6,}  quarantined {acc.rows_quarantined:>7,}"
                      f"  {acc.seconds:6.1f}s  {state}{extra}")
@@ -747,14 +818,14 @@ def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Pat
         order = sorted(todo, key=lambda i: -plan[i][1].stat().st_size)
         with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_die_with_parent,
                                  initargs=(os.getpid(),)) as pool:
-            futures = {i: pool.submit(ingest_file, plan[i][0], plan[i][1], input_dir, build, plan[i][3])
+            futures = {i: pool.submit(ingest_file, plan[i][0], plan[i][1], input_dir, build, plan[i][3], keyring)
                        for i in order}
             for i in order:
                 results[i] = futures[i].result()
                 report(results[i])
     else:
         for i in todo:
-            results[i] = ingest_file(plan[i][0], plan[i][1], input_dir, build, sha256=plan[i][3])
+            results[i] = ingest_file(plan[i][0], plan[i][1], input_dir, build, sha256=plan[i][3], keyring=keyring)
             report(results[i])
     accounts: list[FileAccount] = []
     for i, p in enumerate(plan):
@@ -767,7 +838,7 @@ def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Pat
     summary = clean_warehouse(build, accounts, rules, {m.source: m.priority for m in mappings},
                               {m.source: m.system for m in mappings}, progress=progress,
                               name_sources=frozenset(m.source for m in mappings if m.merge_customers_on_name),
-                              duckdb_config=duckdb_config)
+                              duckdb_config=duckdb_config, keyring=keyring)
     summary.update(inventory)
     unbalanced = [a for a in accounts if not a.balanced]
     if unbalanced:
@@ -776,9 +847,9 @@ def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Pat
                                       f"{a.rows_quarantined})" for a in unbalanced))
     report = IngestReport(warehouse, accounts, round(time.perf_counter() - t0, 3))
     if safeguards is not None:
-        _check_safeguards(report, build, current, safeguards)
+        _check_safeguards(report, build, current, safeguards, keyring)
     summary["seconds_clean"] = round(time.perf_counter() - t1, 3)
-    _write_accounting(build, report, input_dir, Path(sources_dir).resolve(), summary)
+    _write_accounting(build, report, input_dir, Path(sources_dir).resolve(), summary, keyring)
     _append_history(build, current, report, summary)
     return report
 
@@ -798,7 +869,8 @@ def _die_with_parent(parent_pid: int) -> None:
         pass
 
 
-def _check_safeguards(report: IngestReport, build: Path, current: Path | None, safeguards) -> None:
+def _check_safeguards(report: IngestReport, build: Path, current: Path | None, safeguards,
+                      keyring: crypto.KeyRing | None = None) -> None:
     from ..errors import GuardRefused
     from . import store
 
@@ -824,7 +896,7 @@ def _check_safeguards(report: IngestReport, build: Path, current: Path | None, s
                             f"worst file {worst.file}, top reason {reason}")
     if current is not None and not safeguards.allow_shrink:
         tables = [t for t in schema.TABLES]
-        old, new = store.table_rows(current, tables), store.table_rows(build, tables)
+        old, new = store.table_rows(current, tables, keyring), store.table_rows(build, tables, keyring)
         for t in tables:
             if old[t] and new[t] < old[t] * (1 - safeguards.max_shrink):
                 problems.append(f"table {t} would shrink from {old[t]:,} to {new[t]:,} rows "
@@ -835,17 +907,19 @@ def _check_safeguards(report: IngestReport, build: Path, current: Path | None, s
 
 
 def _write_accounting(build: Path, report: IngestReport, input_dir: Path, sources_dir: Path,
-                      summary: dict | None = None) -> None:
+                      summary: dict | None = None, keyring: crypto.KeyRing | None = None) -> None:
     rows = [asdict(a) for a in report.files]
     (build / "_ingest" / "accounting.json").write_text(
         json.dumps({"input_dir": str(input_dir), "sources_dir": str(sources_dir), "seconds": report.seconds,
                     "cleaning": summary or {}, "files": rows}, ensure_ascii=False, indent=1, default=str),
         encoding="utf-8")
-    flat = pd.DataFrame([{k: v for k, v in r.items() if not isinstance(v, dict)} for r in rows])
+    flat = pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in r.items()
+                          if not isinstance(v, dict)} for r in rows])
     if flat.empty:
         flat = pd.DataFrame({c: pd.Series(dtype="object") for c in FileAccount.__dataclass_fields__
                              if c not in ("loaded_by_table", "quarantined_by_reason", "merged_by_rule", "layer1")})
-    flat.to_parquet(build / "_ingest" / "accounting.parquet", index=False)
+    crypto.write_table(pa.Table.from_pandas(flat, preserve_index=False), build / "_ingest" / "accounting.parquet",
+                       keyring)
 
 
 def _append_history(build: Path, current: Path | None, report: IngestReport, summary: dict) -> None:

@@ -24,7 +24,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import SalesLabError
@@ -162,12 +161,15 @@ def prune(warehouse: Path, keep_versions: int) -> list[Path]:
     return drop
 
 
-def table_rows(folder: Path | None, tables) -> dict[str, int]:
-    """Rows per table of a warehouse folder, from the Parquet footers (nothing is read)."""
+def table_rows(folder: Path | None, tables, keyring=None) -> dict[str, int]:
+    """Rows per table of a warehouse folder, from the Parquet footers (nothing is read; encrypted
+    footers are decrypted with ``keyring``)."""
+    from ..crypto import num_rows
+
     out = {}
     for name in tables:
         d = Path(folder) / name if folder else None
-        out[name] = sum(pq.ParquetFile(p).metadata.num_rows for p in d.glob("*.parquet")) \
+        out[name] = sum(num_rows(p, keyring) for p in d.glob("*.parquet")) \
             if d is not None and d.is_dir() else 0
     return out
 
