@@ -55,6 +55,7 @@ bench: install-test
 	$(BIN)/python benchmarks/kpi_cube.py --scale $${BENCH_SCALE:-medium}
 	$(BIN)/python benchmarks/cleaning_accuracy.py --scale $${BENCH_SCALE:-medium}
 	$(BIN)/python benchmarks/customers.py --scale $${BENCH_SCALE:-medium}
+	$(BIN)/python benchmarks/forecast.py --scale $${BENCH_SCALE:-medium}
 	$(BIN)/python benchmarks/encryption.py --scale $${BENCH_SCALE:-medium}
 
 clean:

@@ -1,0 +1,151 @@
+"""Labels of the forecasting stage (domain.md §9): series, models, back-test, intervals, effects."""
+
+#: Columns that hold shares in [0, 1] (shown as percentages).
+SHARES = {"coverage_80", "coverage_95", "fc_mape", "promo_lift", "promo_lift_lo", "promo_lift_hi", "growth_yoy"}
+
+LABELS: dict[str, tuple[str, str]] = {
+    # stage
+    "09_forecast": ("销售预测", "Sales forecast"),
+    # columns
+    "unique_id": ("序列", "Series"),
+    "level": ("层级", "Level"),
+    "member": ("成员", "Member"),
+    "y": ("实际值", "Actual"),
+    "y_fit": ("拟合用值（插补后）", "Value fitted (after imputation)"),
+    "forecast": ("预测值", "Forecast"),
+    "lo_80": ("80%区间下限", "80% lower"),
+    "hi_80": ("80%区间上限", "80% upper"),
+    "lo_95": ("95%区间下限", "95% lower"),
+    "hi_95": ("95%区间上限", "95% upper"),
+    "model": ("模型", "Model"),
+    "reconciliation": ("协调方法", "Reconciliation"),
+    "test_months": ("回测月数", "Months tested"),
+    "fc_mae": ("平均绝对误差 MAE", "MAE"),
+    "fc_rmse": ("均方根误差 RMSE", "RMSE"),
+    "fc_mape": ("平均绝对百分比误差 MAPE", "MAPE"),
+    "mase": ("MASE（相对季节朴素）", "MASE"),
+    "fc_bias": ("偏差（预测−实际）", "Bias (forecast − actual)"),
+    "coverage_80": ("80%区间实际覆盖率", "80% interval coverage"),
+    "coverage_95": ("95%区间实际覆盖率", "95% interval coverage"),
+    "mase_seasonal_naive": ("季节朴素 MASE", "Seasonal naive MASE"),
+    "relative_mase": ("相对季节朴素", "Relative to seasonal naive"),
+    "chosen": ("入选", "Chosen"),
+    "winner": ("胜出", "Winner"),
+    "outlier": ("异常值", "Outlier"),
+    "zero_run": ("连续零值", "Zero run"),
+    "n_obs": ("月数", "Months"),
+    "first_ds": ("首月", "First month"),
+    "last_ds": ("末月", "Last month"),
+    "new_series": ("新序列", "New series"),
+    "short_series": ("短序列", "Short series"),
+    "very_short": ("极短序列", "Very short"),
+    "gaps": ("缺失月数", "Missing months"),
+    "zero_runs": ("连续零值段数", "Zero runs"),
+    "zero_run_kind": ("零值类型", "Zero-run kind"),
+    "zero_run_months": ("零值月份", "Zero-run months"),
+    "outliers": ("异常月数", "Outlier months"),
+    "outlier_months": ("异常月份", "Outlier months (list)"),
+    "nonpositive": ("含非正值", "Non-positive values"),
+    "warnings": ("提示", "Warnings"),
+    "elasticity": ("价格弹性", "Price elasticity"),
+    "elasticity_lo": ("弹性95%下限", "Elasticity 95% low"),
+    "elasticity_hi": ("弹性95%上限", "Elasticity 95% high"),
+    "promo_lift": ("促销提升", "Promotion lift"),
+    "promo_lift_lo": ("提升95%下限", "Lift 95% low"),
+    "promo_lift_hi": ("提升95%上限", "Lift 95% high"),
+    "promo_days": ("促销天数", "Promotion days"),
+    "days_used": ("样本天数", "Days used"),
+    "days_left_out": ("剔除天数（无销量）", "Days left out (no sales)"),
+    "r2": ("拟合优度 R²", "R²"),
+    "growth_yoy": ("同比增长", "Growth vs last year"),
+    "observed": ("观测值", "Observed"),
+    "trend_component": ("趋势", "Trend"),
+    "seasonal_component": ("季节", "Seasonal"),
+    "remainder": ("残差", "Remainder"),
+    "seasonal_index": ("季节指数", "Seasonal index"),
+    "month_of_year": ("自然月", "Calendar month"),
+    # codes: levels, models, reconciliation methods, zero runs, warnings
+    "total": ("合计", "Total"),
+    "seasonal_naive": ("季节朴素", "Seasonal naive"),
+    "ets": ("指数平滑 ETS", "ETS"),
+    "arima": ("ARIMA", "ARIMA"),
+    "theta": ("Theta", "Theta"),
+    "mlp": ("神经网络 MLP", "Neural network (MLP)"),
+    "mean_fallback": ("均值（序列过短）", "Mean (series too short)"),
+    "base": ("未协调", "Unreconciled"),
+    "bottom_up": ("自下而上 BottomUp", "BottomUp"),
+    "mint_ols": ("MinTrace（OLS）", "MinTrace (OLS)"),
+    "mint_wls_struct": ("MinTrace（结构加权）", "MinTrace (structural WLS)"),
+    "overall": ("各层平均", "All levels"),
+    "stock_out": ("缺货", "Stock-out"),
+    "data_gap": ("数据缺口", "Data gap"),
+    "ongoing": ("至今为零", "Zero to date"),
+    "warn_short_series": ("不足两个季节：改用非季节模型", "fewer than two seasons: non-seasonal models"),
+    "warn_very_short_series": ("月数过少：用均值预测", "too few months: mean forecast"),
+    "warn_new_series": ("新序列（晚于其他序列开始）", "new series (starts late)"),
+    "warn_stock_out": ("连续零值：判定为缺货，拟合时插补", "zero run: a stock-out, imputed for fitting"),
+    "warn_data_gap": ("连续零值：判定为数据缺口，拟合时插补", "zero run: a data gap, imputed for fitting"),
+    "warn_ongoing_zeros": ("最近几个月为零（可能已停售）", "zero in the latest months (maybe discontinued)"),
+    "warn_outliers": ("有异常月份（已标记，未删除）", "outlier months (flagged, kept)"),
+    "warn_gaps": ("有缺失月份", "missing months"),
+    # sections, charts, headlines
+    "forecast_fan_total": ("合计销售额预测（80% / 95% 区间）", "Total forecast (80 % / 95 % intervals)"),
+    "forecast_fan_region": ("各区域预测", "Forecast by region"),
+    "forecast_fan_channel": ("各渠道预测", "Forecast by channel"),
+    "forecast_fan_category": ("各品类预测", "Forecast by category"),
+    "forecast_decomposition": ("季节分解（STL）", "Seasonal decomposition (STL)"),
+    "forecast_backtest": ("滚动回测：与季节朴素对比", "Rolling back-test against seasonal naive"),
+    "forecast_methods": ("层级协调方法回测", "Reconciliation methods in the back-test"),
+    "forecast_preprocessing": ("数据预处理", "Pre-processing"),
+    "forecast_effects": ("价格弹性与促销效果", "Price elasticity and promotion effect"),
+    "forecast_table": ("预测明细", "Forecast table"),
+    "forecast_history": ("历史", "History"),
+    "forecast_band_80": ("80% 区间", "80 % interval"),
+    "forecast_band_95": ("95% 区间", "95 % interval"),
+    "forecast_next_quarter": ("下季度预测销售额", "Next quarter forecast"),
+    "forecast_growth_yoy": ("下季度同比增长", "Next quarter vs last year"),
+    "forecast_coverage_80": ("80%区间回测覆盖率", "80 % interval coverage (back-test)"),
+    "forecast_relative_mase": ("合计相对季节朴素 MASE", "Total MASE relative to seasonal naive"),
+    "forecast_unit_volume": ("件", "units"),
+    # story templates
+    "story_forecast_head": (
+        "**未来{months}个月{measure}预测：{value} {unit}**（80% 区间 {lo}–{hi} {unit}），比去年同期{direction} **{growth}**；"
+        "{level_name}中 **{driver}** 贡献了最多的增长（{driver_delta} {unit}）。",
+        "**{measure}, next {months} months: {value} {unit}** (80 %: {lo}–{hi} {unit}), {direction} **{growth}** vs the "
+        "same months last year; **{driver}** drives most of the growth among the {level_name} ({driver_delta} {unit})."),
+    "story_forecast_head_no_yoy": (
+        "**未来{months}个月{measure}预测：{value} {unit}**（80% 区间 {lo}–{hi} {unit}）；去年同期没有数据，无法比较。",
+        "**{measure}, next {months} months: {value} {unit}** (80 %: {lo}–{hi} {unit}); last year has no data for "
+        "the same months."),
+    "story_forecast_up": ("增长", "up"),
+    "story_forecast_down": ("下降", "down"),
+    "story_forecast_levels_region": ("各区域", "regions"),
+    "story_forecast_backtest": (
+        "回测（{windows} 个滚动起点，每次预测 {h} 个月）：合计序列选用 **{model}**，MASE {mase}，季节朴素为 {naive}；"
+        "{beat}/{series} 条序列优于季节朴素。",
+        "Back-test ({windows} rolling origins, {h} months each): the total uses **{model}**, MASE {mase} against "
+        "{naive} for seasonal naive; {beat} of {series} series beat seasonal naive."),
+    "story_forecast_coverage": (
+        "区间按回测残差校准（共形）：回测中 80% 区间覆盖 **{cov80}** 的实际值，95% 区间覆盖 **{cov95}**。",
+        "Intervals are calibrated on the back-test errors (conformal): in the back-test the 80 % intervals held "
+        "**{cov80}** of the actual months and the 95 % intervals **{cov95}**."),
+    "story_forecast_method": (
+        "层级协调：**{method}** 在回测中最好（各层平均 MASE {mase}），合计 = 各区域之和 = 各渠道之和 = 各品类之和（精确到分）。",
+        "Reconciliation: **{method}** back-tested best (mean MASE over the levels {mase}); the total equals the sum of "
+        "the regions, of the channels and of the categories (to the cent)."),
+    "story_forecast_season": (
+        "季节分解：最低月份为 **{low}**（春节所在月），高峰为 **{peaks}**（618、双11 等大促）。",
+        "Decomposition: the lowest months are **{low}** (the Spring Festival months), the peaks **{peaks}** (618, "
+        "Double 11 and other campaigns)."),
+    "story_forecast_prep": ("预处理：{n} 条序列有提示（{items}），均已标记，没有删除数据。",
+                            "Pre-processing: {n} series carry a warning ({items}); flagged, nothing deleted."),
+    "story_forecast_prep_clean": ("预处理：所有序列完整，没有缺失、连续零值或异常月份。",
+                                  "Pre-processing: every series is complete, with no gaps, zero runs or outlier months."),
+    "story_forecast_effects": (
+        "**{channel}**：价格弹性 {elasticity}（95% 区间 {lo} 至 {hi}）；促销期间销量 {lift}（95% 区间 {lift_lo} 至 {lift_hi}）。",
+        "**{channel}**: price elasticity {elasticity} (95 %: {lo} to {hi}); promotion days sell {lift} (95 %: "
+        "{lift_lo} to {lift_hi})."),
+    "story_forecast_effects_no_promo": (
+        "**{channel}**：价格弹性 {elasticity}（95% 区间 {lo} 至 {hi}）；该渠道没有促销活动。",
+        "**{channel}**: price elasticity {elasticity} (95 %: {lo} to {hi}); the channel had no campaign."),
+}
