@@ -317,6 +317,7 @@ _table(
     C("campaign_id", "id", True),
     C("name", "text", True),
     C("channel", "channel"),
+    C("region", "region", doc="the region the campaign targets; null = nationwide (no control region)"),
     C("start_date", "date", True),
     C("end_date", "date", True),
     C("spend", "money", True),

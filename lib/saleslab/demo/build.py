@@ -7,7 +7,7 @@ import pandas as pd
 
 from . import calendar as cal
 from . import crm as crm_mod
-from . import fmt, sales, world
+from . import fmt, regional, sales, world
 from .config import LINE_SHARE, LINES_PER_ORDER, N_DAYS, Scale
 from .regions import REGION_CODES, REGIONS
 
@@ -95,6 +95,8 @@ class Demo:
         self.weights = cal.daily_weights()
         self.campaigns = cal.campaigns()
         self._simulate()
+        # regional campaigns with control regions: their own random stream, appended last
+        self.regional_campaigns = regional.plant(self)
 
     # ---- ids ---------------------------------------------------------------------------
     def _member_ids(self):

@@ -393,7 +393,7 @@ def write_distributor(ctx: Ctx, d) -> None:
 def write_marketing(ctx: Ctx, d) -> dict:
     rng = np.random.default_rng([ctx.seed, 606])
     rows = finance.campaign_stats(rng, d)
-    header = ["活动编号", "活动名称", "渠道", "开始日期", "结束日期", "投入金额", "访问量", "点击量", "转化数"]
+    header = ["活动编号", "活动名称", "渠道", "投放区域", "开始日期", "结束日期", "投入金额", "访问量", "点击量", "转化数"]
     write_xlsx(ctx.exports, "marketing/campaigns.xlsx", [("活动明细", [header] + [list(r) for r in rows])],
                ctx.truth, len(rows))
     cost_rows, planted = finance.channel_costs(rng, d)

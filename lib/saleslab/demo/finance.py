@@ -205,9 +205,15 @@ def traffic(rng, demo):
 
 
 def campaign_stats(rng, demo):
-    """Spend, visits, clicks and conversions per campaign; ROI differs by campaign."""
+    """Spend, visits, clicks and conversions per campaign; ROI differs by campaign. The regional
+    campaigns (:mod:`saleslab.demo.regional`) come last, drawn from their own stream."""
+    from . import regional
+    from .regions import REGIONS
+
     rows = []
     for i, c in enumerate(demo.campaigns):
+        if c.get("region"):
+            continue
         o = demo.O["online" if c["channel"] == "online" else "retail"]
         m = o.campaign.to_numpy() == i
         if "copy_of" in o:
@@ -220,8 +226,14 @@ def campaign_stats(rng, demo):
         spend = round(max(rev / roi, 5000.0), -2)
         visits = int(conv / rng.uniform(0.02, 0.05)) + 100
         clicks = int(visits * rng.uniform(0.2, 0.35))
-        rows.append((c["campaign_id"], c["name"], "线上" if c["channel"] == "online" else "门店",
+        rows.append((c["campaign_id"], c["name"], "线上" if c["channel"] == "online" else "门店", "",
                      fmt.to_date(c["start"]), fmt.to_date(c["end"]), float(spend), visits, clicks, conv))
+    truth = {t["campaign_id"]: t for t in demo.regional_campaigns}
+    by_id = {c["campaign_id"]: c for c in demo.campaigns}
+    for cid, name, code, spend, visits, clicks, conv in regional.stats(demo, demo.seed, truth):
+        c = by_id[cid]
+        rows.append((cid, name, "门店", REGIONS[code][0], fmt.to_date(c["start"]), fmt.to_date(c["end"]), spend,
+                     visits, clicks, conv))
     return rows
 
 

@@ -129,9 +129,10 @@ def write(out: Path, d, ctx, scale: str, seed: int, seconds_so_far: float) -> di
 
     planted["trends"] = {"channel_growth_per_year": CHANNEL_GROWTH, "region_growth_per_year": REGION_GROWTH,
                          "effect": "multiplicative on the daily purchase intensity; fastest region southwest, declining northeast"}
-    planted["campaigns"] = {"ids": [c["campaign_id"] for c in d.campaigns],
+    planted["campaigns"] = {"ids": [c["campaign_id"] for c in d.campaigns if not c.get("region")],
                             "effect": "during a campaign the channel's daily intensity ×1.3–1.8, 75 % of orders carry the campaign id "
-                                      "and get 8–25 % discount plus slightly larger quantities"}
+                                      "and get 8–25 % discount plus slightly larger quantities",
+                            "regional": d.regional_campaigns}
     planted["churn"] = {"effect": "customers stop buying at their churn date (truth/customer_params.csv); in the 180 days "
                                   "before it purchases thin out by up to 60 %, CRM follow-ups drop to 0.35/month and 40 % are complaints",
                         "churned_companies": int((d.companies.churn < N_DAYS).sum()),
