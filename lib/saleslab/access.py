@@ -20,8 +20,8 @@ Scopes (domain.md §13), enforced by :class:`saleslab.engine.Engine` on every ta
 - ``all``: every row.
 - ``own`` (a rep ``R``): the orders R booked and the orders of the customers R owns
   (``customers.owner_rep_id``); the lines and returns of those orders; the customers of those orders
-  and the customers R owns, with their contacts; invoices of those orders or customers and their
-  payments; R's leads (and the leads of R's customers) with their stage history and follow-ups; R's
+  and the customers R owns, with their contacts; the invoices of those orders (an invoice with no
+  order: its customer's) and their payments (one with no invoice: its customer's); R's leads (and the leads of R's customers) with their stage history and follow-ups; R's
   own row of ``reps`` and R's own targets.
 - ``group`` (a supervisor with ``regions`` and/or ``teams``): the same for every rep of those
   regions or teams, plus everything of those regions (orders and customers whose region is one of
