@@ -39,8 +39,11 @@ def _normalise(df: pd.DataFrame, cols: list[str], keys: list[str]) -> pd.DataFra
     return df
 
 
-def compare_table(pa_: Path, pb: Path, tol: float) -> dict:
-    a, b = pd.read_parquet(pa_), pd.read_parquet(pb)
+def compare_table(pa_: Path, pb: Path, tol: float, keyring=None) -> dict:
+    from saleslab.crypto import read_table
+
+    # stage tables of an encrypted warehouse's runs are encrypted: read with the key (--key-file / environment)
+    a, b = read_table(pa_, keyring).to_pandas(), read_table(pb, keyring).to_pandas()
     shared = [c for c in a.columns if c in b.columns]
     out = {"rows_a": len(a), "rows_b": len(b),
            "columns_removed": [c for c in a.columns if c not in b.columns],
@@ -78,7 +81,11 @@ def main(argv=None) -> int:
     ap.add_argument("run_b", type=Path)
     ap.add_argument("--tolerance", type=float, default=0.005, help="absolute tolerance on floats (default 0.005)")
     ap.add_argument("--json", action="store_true", help="one JSON object instead of lines")
+    ap.add_argument("--key-file", help="key of encrypted stage tables (default: $SALESLAB_KEY_FILE / $SALESLAB_KEY)")
     args = ap.parse_args(argv)
+    from saleslab.crypto import keyring_from
+
+    keyring = keyring_from(args.key_file)
     ta, tb = tables(args.run_a), tables(args.run_b)
     if not ta and not tb:
         print(f"no stage tables under {args.run_a}/data or {args.run_b}/data", file=sys.stderr)
@@ -90,7 +97,7 @@ def main(argv=None) -> int:
         elif name not in ta:
             result[name] = {"status": "only in B"}
         else:
-            result[name] = compare_table(ta[name], tb[name], args.tolerance)
+            result[name] = compare_table(ta[name], tb[name], args.tolerance, keyring)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=str))
     else:
