@@ -152,8 +152,9 @@ def cmd_export(args) -> int:
     p = _params(args, check_input=False)
     ident, trail = access.governed(_policy(p), args.user)
     access.require_export(ident, trail, args.table)
+    keyring = p.keyring()
     with connect(p.warehouse_path, p.engine, p.duckdb_config(), identity=ident, trail=trail,
-                 keyring=p.keyring()) as eng:
+                 keyring=keyring) as eng:
         df = eng.execute(eng.table(args.table))
     df = df.drop(columns=[c for c in ("_source", "_file", "_line") if c in df.columns])
     out = Path(args.out)
@@ -164,12 +165,19 @@ def cmd_export(args) -> int:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise InvalidArgument(f"--out {out}: cannot write there ({e.strerror or e})") from None
+    sealed = ident.pii and keyring is not None
+    if sealed:  # personal data in clear from an encrypted warehouse: the export is encrypted too
+        from . import crypto
+
+        crypto.encrypt_file(tmp, tmp, keyring)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     # recorded before the file appears: an export the trail cannot record does not happen
     trail.record(ident.user, "export", table=args.table, filter=ident.describe(), rows=len(df),
                  file=str(out.resolve()), file_sha256=digest)
     os.replace(tmp, out)
-    _say(f"{len(df):,} rows of {args.table} for {ident.user} -> {out} (sha256 {digest[:12]})")
+    _say(f"{len(df):,} rows of {args.table} for {ident.user} -> {out} (sha256 {digest[:12]})"
+         + (f"; encrypted, it holds personal data in clear: `saleslab keys decrypt --params {args.params} "
+            f"--in {out} --out FILE.csv`" if sealed else ""))
     return 0
 
 
@@ -277,6 +285,14 @@ def cmd_keys(args) -> int:
     trail = _service_trail(args)
     if trail is not None:
         trail[1].record(trail[0], "change", table="keys", change={"keys": args.action}, outcome="started")
+    if args.action == "decrypt":
+        if not (args.input and args.out):
+            raise ParameterError("keys decrypt needs --in FILE and --out FILE")
+        crypto.decrypt_file(args.input, args.out, crypto.KeyRing.from_file(kf))
+        if trail is not None:
+            trail[1].record(trail[0], "export", file=str(Path(args.out).resolve()), change={"decrypted": args.input})
+        _say(f"{args.input} -> {args.out} (decrypted)")
+        return 0
     if args.action == "new":
         crypto.new_key_file(kf)
         _say(f"new 256-bit key {crypto.key_id(crypto.read_key_file(kf))} in {kf} (mode 0600; keep it outside "
@@ -391,11 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--area", help="only this area's (facts, channels, customers, ...)")
     t.set_defaults(func=cmd_thresholds)
 
-    k = sub.add_parser("keys", help="create the warehouse key, or rotate it (re-encrypt every encrypted file)")
-    k.add_argument("action", choices=["new", "rotate"])
+    k = sub.add_parser("keys", help="create the warehouse key, rotate it (re-encrypt every encrypted file), or "
+                                    "decrypt an encrypted export")
+    k.add_argument("action", choices=["new", "rotate", "decrypt"])
     k.add_argument("--params", required=True, help="run parameter file (encryption.key_file, warehouse_dir, "
                                                    "reports_dir)")
     k.add_argument("--key-file", help="key file to use instead of the parameter file's encryption.key_file")
+    k.add_argument("--in", dest="input", help="decrypt: an encrypted export (saleslab export of personal data)")
+    k.add_argument("--out", help="decrypt: where to write the plaintext")
     k.set_defaults(func=cmd_keys)
     return ap
 
