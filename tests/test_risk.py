@@ -28,6 +28,7 @@ import matplotlib
 import pandas as pd
 import pytest
 
+import hand_sales
 import handmade
 from handmade import source_yaml
 from saleslab import risk
@@ -50,14 +51,8 @@ MAPS = {
     "returns.yaml": handmade.RETURNS,
     "customers.yaml": source_yaml("customers.csv", "customers", {"customer_id": "id", "name": "name",
                                                                  "owner_rep_id": "owner"}),
-    "invoices.yaml": source_yaml("invoices.csv", "invoices", {"invoice_id": "id", "order_id": "order",
-                                                              "customer_id": "cust", "distributor_id": "dist",
-                                                              "invoice_date": "date", "due_date": "due",
-                                                              "amount": "amount"}),
-    "payments.yaml": source_yaml("payments.csv", "payments", {"payment_id": "id", "invoice_id": "inv",
-                                                              "payment_date": "date", "amount": "amount"}),
-    "distributors.yaml": source_yaml("distributors.csv", "distributors", {"distributor_id": "id", "name": "name"}),
-    "reps.yaml": source_yaml("reps.csv", "reps", {"rep_id": "id", "name": "name", "team": "team"}),
+    # the same mappings as the shared hand-made sales warehouse
+    **{k: hand_sales.MAPS[k] for k in ("invoices.yaml", "payments.yaml", "distributors.yaml", "reps.yaml")},
     "inventory.yaml": source_yaml("inventory.csv", "inventory", {"snapshot_date": "date", "product_id": "sku",
                                                                  "warehouse": "wh", "quantity": "qty"}),
 }

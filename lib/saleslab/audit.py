@@ -51,13 +51,13 @@ import math
 import operator
 import os
 import secrets
-import tempfile
 import time
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InvalidArgument, ParameterError, SalesLabError
+from .files import atomic_write, fsync_dir
 
 #: ``prev`` of the first entry of a trail that was never pruned
 GENESIS = "0" * 64
@@ -351,7 +351,7 @@ class AuditTrail:
             a["prune_to"] = prune_to.as_dict()
         if self._chain_key:
             a["mac"] = self._anchor_mac(a)
-        _atomic_write(self.anchor, (_canonical(a) + "\n").encode("utf-8"))
+        atomic_write(self.anchor, (_canonical(a) + "\n").encode("utf-8"), mode=0o640)
 
     def _first_and_last(self) -> tuple[int, dict | None, dict | None]:
         """(size of the log, its first entry, its last entry); _Refused when the log ends with a
@@ -477,7 +477,7 @@ class AuditTrail:
         finally:
             os.close(fd)
         if new:
-            _fsync_dir(self.log.parent)
+            fsync_dir(self.log.parent)
 
     def _cut(self, size: int) -> None:
         """Undo an append whose anchor could not be written (best effort)."""
@@ -621,7 +621,7 @@ class AuditTrail:
                     rest = fh.read()
                 new = _State(last["seq"], last["hash"], state.entries - dropped, state.head)
                 self._write_anchor(state, a.get("salt"), prune_to=new)
-                _atomic_write(self.log, rest)
+                atomic_write(self.log, rest, mode=0o640)
                 self._write_anchor(new, a.get("salt"))
                 return dropped
         except _Refused as e:
@@ -671,39 +671,3 @@ def _truncate(fd: int, size: int) -> None:
         os.fsync(fd)
     except OSError:
         pass
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a fsynced temp file in the same folder + ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, 0o640)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(path.parent)

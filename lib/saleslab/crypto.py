@@ -54,6 +54,7 @@ import pyarrow.parquet as pq
 import pyarrow.parquet.encryption as pe
 
 from .errors import SalesLabError
+from .files import atomic_write
 
 ENV_KEY_FILE = "SALESLAB_KEY_FILE"
 ENV_KEY = "SALESLAB_KEY"
@@ -438,20 +439,11 @@ def is_envelope(path: str | Path) -> bool:
 
 
 def encrypt_file(src: str | Path, dst: str | Path, keyring: KeyRing) -> None:
-    _atomic_write(Path(dst), encrypt_bytes(Path(src).read_bytes(), keyring))
+    atomic_write(Path(dst), encrypt_bytes(Path(src).read_bytes(), keyring))
 
 
 def decrypt_file(src: str | Path, dst: str | Path, keyring: KeyRing | None) -> None:
-    _atomic_write(Path(dst), decrypt_bytes(Path(src).read_bytes(), keyring, str(src)))
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write(Path(dst), decrypt_bytes(Path(src).read_bytes(), keyring, str(src)))
 
 
 # ---- rotation ----------------------------------------------------------------------------------
@@ -517,7 +509,7 @@ def rotate(folders: Iterable[str | Path], old: KeyRing, new: KeyRing, progress=N
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
         else:
-            _atomic_write(tmp, encrypt_bytes(decrypt_bytes(p.read_bytes(), reader, str(p)), new))
+            atomic_write(tmp, encrypt_bytes(decrypt_bytes(p.read_bytes(), reader, str(p)), new))
         os.chmod(tmp, stat.S_IMODE(p.stat().st_mode))
         os.replace(tmp, p)
         done += 1

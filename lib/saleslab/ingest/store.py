@@ -27,6 +27,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import SalesLabError
+from ..files import fsync_dir
 
 COMPLETE = "COMPLETE"
 
@@ -78,20 +79,7 @@ def _switch(warehouse: Path, target: Path) -> None:
         tmp.unlink()
     tmp.symlink_to(os.path.relpath(target, w.parent))
     os.replace(tmp, w)
-    _fsync_dir(w.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(w.parent)
 
 
 def _new_id() -> str:
