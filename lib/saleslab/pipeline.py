@@ -173,26 +173,29 @@ def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str 
     reports.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
         check_run_id(run_id)
-    name = params.name
+    name, gov, service = params.name, None, True
     if params.user and not params.policy_path:
         raise ParameterError(f"--user {params.user}: the run file sets no access_policy, so there is no scope to "
                              f"apply (a pack for one user without a policy would show everything)")
     if params.policy_path:
         # refuse a user the policy does not know before anything runs (recorded as denied)
-        ident, trail = access.governed(params.policy_path, params.user)
-        params = params.model_copy(update={"user": ident.user})
-        if not _is_service_user(params):
-            name = f"{params.name}-{re.sub(r'[^A-Za-z0-9_.-]', '_', ident.user)}"
+        gov = access.governed(params.policy_path, params.user)
+        params = params.model_copy(update={"user": gov[0].user})
+        service = gov[0].user == access.load_policy(params.policy_path).service_user
+        if not service:
+            name = f"{params.name}-{re.sub(r'[^A-Za-z0-9_.-]', '_', gov[0].user)}"
     with reports_lock(reports, wait=params.safeguards.lock_wait_seconds, progress=progress):
         run_id = run_id or new_run_id(reports, name)
         run_dir = reports / run_id
         if run_dir.exists() or run_dir.is_symlink():
             raise ParameterError(f"run id {run_id!r}: {run_dir} already exists; choose another --run-id")
         run_dir.mkdir(parents=True)
-        return _run(params, progress, run_id, run_dir, reports)
+        return _run(params, progress, run_id, run_dir, reports, gov, service)
 
 
-def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path) -> RunResult:
+def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path, gov, service: bool) -> RunResult:
+    """The run itself; ``gov``: (identity, audit trail) of a governed run, else None; ``service``:
+    whether it is the scheduled pack (which ``reports/latest`` points at)."""
     stages = params.stage_list
     started = dt.datetime.now().astimezone()
     manifest: dict = {
@@ -202,8 +205,9 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path)
         "parameters": dump_params(params), "stages": [], "inputs": [],
     }
     trail = None
-    if params.policy_path:
-        ident, trail = access.governed(params.policy_path, params.user)
+    keyring = params.keyring()
+    if gov is not None:
+        ident, trail = gov
         manifest["access"] = ident.describe()  # the pack shows this scope only; results are keyed by it
         trail.record(ident.user, "run", run_id=run_id, stages=stages)
     t_run = time.perf_counter()
@@ -219,7 +223,7 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path)
             t0 = time.perf_counter()
             rep = ingest(params.input_path, params.sources_path, params.warehouse_path,
                          progress=lambda m: progress("      " + m.strip()), cleaning=params.cleaning,
-                         safeguards=params.safeguards, duckdb_config=params.duckdb_config(), keyring=params.keyring())
+                         safeguards=params.safeguards, duckdb_config=params.duckdb_config(), keyring=keyring)
             tot = rep.totals()
             if trail is not None:
                 trail.record(params.user, "change", table="warehouse", change={"ingest": tot})
@@ -250,7 +254,7 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path)
                 entry.update(status="failed", seconds=round(time.perf_counter() - t0, 2))
                 raise
             render_html(run_dir / f"{stage}.ipynb")
-            entry.update(status="ok", seconds=round(time.perf_counter() - t0, 2), tables=_table_rows(run_dir, stage, params.keyring()))
+            entry.update(status="ok", seconds=round(time.perf_counter() - t0, 2), tables=_table_rows(run_dir, stage, keyring))
             progress(f"      {stage} done in {entry['seconds']:.1f}s")
         manifest["status"] = "ok"
     except BaseException:
@@ -261,15 +265,9 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path)
         manifest["seconds"] = round(time.perf_counter() - t_run, 2)
         (run_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     write_index(run_dir, manifest, params)
-    if _is_service_user(params):
+    if service:
         _point_latest(reports, run_dir)  # another user's pack is theirs: latest stays the scheduled one
     return RunResult(run_dir, manifest)
-
-
-def _is_service_user(params: RunParams) -> bool:
-    if not params.policy_path:
-        return True
-    return params.user in (None, "", access.load_policy(params.policy_path).service_user)
 
 
 def _point_latest(reports: Path, run_dir: Path) -> None:
