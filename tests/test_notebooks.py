@@ -1,6 +1,7 @@
 """Every stage notebook executes on the small demo, in both languages; notebooks stay thin."""
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from saleslab.config import NOTEBOOKS, available_stages
 from saleslab.pipeline import execute_stage, render_html
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def params(run_dir: Path, warehouse: Path, language: str) -> dict:
@@ -43,6 +45,38 @@ def test_stage_notebook_executes_on_small_demo(stage, language, demo_warehouse, 
     assert labelled and t(labelled[0], language) in html
     heads = json.loads((tmp_path / "data" / stage / "headlines.json").read_text(encoding="utf-8"))
     assert heads and all(h["label"] == t(h["key"], language) for h in heads)
+    # one language per pack: the other language's cells are gone, headings and prose in the run's language
+    other = "lang-en" if language == "zh-CN" else "lang-zh-CN"
+    assert not [c for c in nb.cells if other in c.get("metadata", {}).get("tags", [])]
+    prose = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert prose
+    if language == "en":
+        assert not [p for p in prose if CJK.search(p)], "Chinese prose in an English pack"
+        headings = re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", html, flags=re.S)
+        assert headings and not [h for h in headings if CJK.search(h)], "Chinese headings in an English pack"
+    else:
+        assert all(CJK.search(p) for p in prose), "a heading or paragraph of a Chinese pack has no Chinese"
+
+
+@pytest.mark.parametrize("stage", available_stages())
+def test_markdown_is_written_once_per_language(stage):
+    """Every markdown cell is for one language (tag ``lang-zh-CN`` or ``lang-en``; the run drops the
+    other's), they come in pairs (a text in both languages), English cells hold no Chinese and
+    headings are in one language (no "中文 · English")."""
+    nb = nbformat.read(NOTEBOOKS / f"{stage}.ipynb", as_version=4)
+    langs = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        tags = [t for t in cell.metadata.get("tags", []) if t.startswith("lang-")]
+        assert tags in (["lang-zh-CN"], ["lang-en"]), f"{stage}: markdown cell without one language tag: {cell.source[:60]!r}"
+        langs.append(tags[0])
+        if tags == ["lang-en"]:
+            assert not CJK.search(cell.source), f"{stage}: Chinese in an English cell: {cell.source[:60]!r}"
+        else:
+            assert CJK.search(cell.source), f"{stage}: no Chinese in a Chinese cell: {cell.source[:60]!r}"
+        assert not re.search(r"^#+ .*·", cell.source, flags=re.M), f"{stage}: a two-language heading"
+    assert langs and langs.count("lang-zh-CN") == langs.count("lang-en")
 
 
 @pytest.mark.parametrize("stage", available_stages())

@@ -122,6 +122,24 @@ def execute_stage(stage: str, params: dict, run_dir: Path) -> None:
                                 progress_bar=False, log_output=False, report_mode=False)
     except PapermillExecutionError as e:
         raise StageFailed(stage, _stage_error(e), out) from None
+    keep_language(out, params.get("language", "zh-CN"))
+
+
+LANGUAGE_TAGS = {"lang-zh-CN": "zh-CN", "lang-en": "en"}
+
+
+def keep_language(notebook: Path, language: str) -> None:
+    """Drop the cells written for the other language (markdown cells tagged ``lang-zh-CN`` /
+    ``lang-en``; untagged cells are kept), so a pack has one language. The stage notebooks keep
+    both languages for analysts who open them in JupyterLab."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    keep = [c for c in nb.cells
+            if all(LANGUAGE_TAGS.get(t, language) == language for t in c.get("metadata", {}).get("tags", []))]
+    if len(keep) != len(nb.cells):
+        nb.cells = keep
+        nbformat.write(nb, notebook)
 
 
 def render_html(notebook: Path) -> Path:
