@@ -336,8 +336,11 @@ def test_formula_names_loaded_by_ingestion_come_out_neutralised_and_negative_num
     prefixed, negatives = _assert_safe_xlsx(xlsx_path)
     assert prefixed == 2 * 4 and sorted(negatives) == [-12.5, -3]
     back = pd.read_csv(csv_path, encoding="utf-8-sig")
-    assert back["name"].tolist() == ["'" + n for n in INJECTED[:4]]
-    assert back["order_amount"].tolist() == [-12.5, 1000.0, -3.0, 7.0]
+    from saleslab.report import i18n
+
+    head = {c: i18n.t(c, "zh-CN") if i18n.has(c) else c for c in ("name", "order_amount")}  # the copy for people is labelled
+    assert back[head["name"]].tolist() == ["'" + n for n in INJECTED[:4]]
+    assert back[head["order_amount"]].tolist() == [-12.5, 1000.0, -3.0, 7.0]
     # the Parquet hand-over between stages keeps the true values
     assert pd.read_parquet(stage.data_dir / "injected.parquet")["name"].tolist() == INJECTED[:4]
 

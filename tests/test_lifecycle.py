@@ -300,7 +300,7 @@ def test_english_stories_have_no_chinese_and_chinese_stories_no_english_sentence
         # data values (product ids, the customer's name) and the RFM acronym are not sentences
         assert set(re.findall(r"[A-Za-z]{2,}", text)) <= {"P1", "P2", "Acme", "RFM"}, text
     assert "**Acme (C1)** is **At risk** (No order for the warning period, last order 200 days ago)" in texts["en"][1]
-    assert "**Acme（C1）** 处于 **预警客户** 阶段" in texts["zh-CN"][1] and "1.2 万元" in texts["zh-CN"][1]
+    assert "**Acme（C1）** 处于 **预警客户** 阶段" in texts["zh-CN"][1] and "1.23 万元" in texts["zh-CN"][1]
 
 
 # --- partial data -------------------------------------------------------------------------------

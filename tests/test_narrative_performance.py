@@ -43,8 +43,8 @@ def test_headline_names_movements_and_drivers_in_both_languages(headline_inputs)
     assert zh.startswith("**2024年02月** 销售额 **30.0 万元**，环比 **-25.0%**，同比 **+20.0%**；毛利率 30.0%。")
     assert "**前 2 大变动及主因：**" in zh
     assert "1. 华东 销售额环比下降 70.0%（−14.0 万元），其中 100% 的降幅来自 门店零售。" in zh
-    assert en.startswith("Revenue in **Feb 2024** was **30.0 10k CNY**: **-25.0%** on the month before")
-    assert "1. East China revenue down 70.0% vs the previous month (−14.0 10k CNY); 100% of the drop came " \
+    assert en.startswith("Revenue in **Feb 2024** was **CNY 300 K**: **-25.0%** on the month before")
+    assert "1. East China revenue down 70.0% vs the previous month (−CNY 140 K); 100% of the drop came " \
            "from Retail stores." in en
     # the second movement (retail, the same change) is kept out: one movement per segment and dimension
     assert mv["segment"].tolist() == ["east", "retail"]
@@ -79,8 +79,8 @@ def test_overview_narrative_states_total_best_month_and_twelve_month_growth():
     # total 1200000 + 1210000 + 200000 = 2610000 元 = 261.0 万元; margin 960000 / 2610000
     assert zh.startswith("2023年01月至2024年12月销售额 **261.0 万元**，毛利率 **36.8%**。")
     assert "销售额最高的月份是 2024年12月（20.0 万元）" in zh and "增长 **17.5%**" in zh  # 1410000 / 1200000 - 1
-    assert "Revenue from Jan 2023 to Dec 2024 was **261.0 10k CNY**" in en
-    assert "The best month was Dec 2024 (20.0 10k CNY). The last 12 months grew **17.5%**" in en
+    assert "Revenue from Jan 2023 to Dec 2024 was **CNY 2.61 M**" in en
+    assert "The best month was Dec 2024 (CNY 200 K). The last 12 months grew **17.5%**" in en
     short = story.overview_narrative(overview.iloc[:12], "en")
     assert "last 12 months" not in short  # fewer than 24 months: no growth sentence
 
@@ -94,7 +94,7 @@ def test_anomaly_story_and_chart_use_the_threshold_the_table_was_computed_with()
     zh = story.anomaly_text(analysis.flagged(strict), "zh-CN")
     en = story.anomaly_text(analysis.flagged(strict), "en")
     assert zh.startswith("共 1 个月份/细分偏离预期超过 30%（预期 = 前几期的滚动中位数）。")
-    assert "2023年07月" in zh and "+35.0%（+3.5 万元）" in zh
+    assert "2023年07月" in zh and "+35.0%（+3.50 万元）" in zh
     assert en.startswith("1 month/segment values deviated from their expected level by more than 30% "
                          "(expected = rolling median of the previous periods).")
     assert story.anomaly_text(analysis.flagged(loose), "en") == \

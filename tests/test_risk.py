@@ -358,9 +358,9 @@ def test_alerts_have_severity_owner_and_evidence(hand_tables):
         ev = risk_story.with_evidence(al, lang)["evidence"]
         assert ev.str.len().gt(0).all()
     en = risk_story.with_evidence(al, "en").set_index("alert")["evidence"]
-    assert en["alert_distributor_collection"] == ("collection rate 26.5% below 60.0%; 0.1 10k CNY outstanding, "
+    assert en["alert_distributor_collection"] == ("collection rate 26.5% below 60.0%; CNY 1.25 K outstanding, "
                                                   "oldest 181 days past due")
-    assert en["alert_bad_debt"] == "bad-debt rate 44.4% above the 2.0% target; 0.1 10k CNY unpaid more than 180 days past due"
+    assert en["alert_bad_debt"] == "bad-debt rate 44.4% above the 2.0% target; CNY 800 unpaid more than 180 days past due"
 
 
 def test_credit_c_alerts_only_with_exposure_above_the_low_line(eng):

@@ -57,28 +57,30 @@ class Stage:
         """Label of ``key`` in this run's language."""
         return i18n.t(key, self.language)
 
-    def labelled(self, df: pd.DataFrame, value_columns=()):
-        """``df`` for reading: translated column names and codes in ``value_columns``, numbers
-        with thousands separators, shares as percentages, no index."""
-        out = df.copy()
-        for c in value_columns:
-            out[c] = i18n.label_values(out[c], self.language)
-        formats = {}
-        for c in out.columns:
-            if c in i18n.SHARE_COLUMNS:
-                formats[c] = "{:.1%}"
-            elif pd.api.types.is_float_dtype(out[c]):
-                formats[c] = "{:,.2f}"
-            elif pd.api.types.is_integer_dtype(out[c]):
-                formats[c] = "{:,}"
-        out = i18n.label_columns(out, self.language)
-        formats = {i18n.label_columns(pd.DataFrame(columns=[c]), self.language).columns[0]: f
-                   for c, f in formats.items()}
-        return out.style.format(formats, na_rep="–").hide(axis="index")
+    def labelled(self, df: pd.DataFrame, value_columns=(), *, empty: str | None = None, kinds: dict | None = None,
+                 define=()):
+        """``df`` for reading (:func:`saleslab.report.tables.for_display`): column names and every code
+        value in the run's language (``value_columns`` are labelled even when named like ids), booleans
+        as 是/否 / Yes/No, money in one unit per column, shares as percentages, counts as integers,
+        dates as dates, "—" with its reason in a footnote, names before ids, no index. An empty ``df``
+        is one line: the label ``empty`` (why it is empty) or a generic reason. ``kinds``: a column's
+        formatter kind where the naming conventions guess wrong; ``define``: headline keys whose
+        definitions go under the table."""
+        from .report import tables
+
+        return tables.for_display(df, self.language, value_columns, empty=empty, kinds=kinds, define=define)
+
+    def definitions(self, keys):
+        """The definitions of the headline figures ``keys`` (:mod:`saleslab.report.glossary`), as a
+        small "定义 · …" / "Definition · …" footnote under the stage's figures."""
+        from .report import glossary
+
+        return glossary.footnote(keys, self.language)
 
     def save_table(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
-        """Write ``df`` as Parquet (for later stages) and as CSV and Excel for people
-        (formula-safe, see :mod:`saleslab.report.export`). The Parquet is encrypted when the stage
+        """Write ``df`` as Parquet (for later stages, raw codes) and as CSV and Excel for people
+        (labelled in the run's language by :func:`saleslab.report.tables.for_people`; formula-safe,
+        see :mod:`saleslab.report.export`). The Parquet is encrypted when the stage
         has a key (``encryption_key_file`` or the environment, see :mod:`saleslab.crypto`); the
         plaintext CSV/Excel copies are then written only for a user without the right to personal
         data (whose tables the engine masked)."""
@@ -96,16 +98,68 @@ class Stage:
         if keyring is None or (ident is not None and not ident.pii):
             # the CSV/Excel copies are plaintext: written when the warehouse is, or when the pack's
             # user sees no personal data in clear (masked by the engine)
-            export.write_table(df, self.data_dir, name)
+            from .report import tables
+
+            # for people: labelled columns and codes (the code beside its label), 是/否; the Parquet stays raw
+            export.write_table(tables.for_people(df, self.language), self.data_dir, name)
         return df
 
-    def headline(self, key: str, value, kind: str = "number") -> None:
-        """Record a headline figure (kind: money | percent | number) for the report's index page."""
+    def headline(self, key: str, value, kind: str = "number", previous=None, target=None,
+                 group: str | None = None) -> None:
+        """Record a headline figure (kind: money | percent | number) for the report's pages.
+
+        ``previous``: the same figure a year earlier (the summary shows the change and an arrow);
+        ``target``: its target (the summary shows the gap); ``group``: the summary's card group
+        (sales, customers, products, risk, ...) — a figure with a group is a candidate for the
+        executive summary, one without stays on its stage's line of the pack.
+        """
         path = self.data_dir / "headlines.json"
         items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-        items = [i for i in items if i["key"] != key]
-        items.append({"key": key, "label": self.t(key), "value": value, "kind": kind})
+        item = {"key": key, "label": self.t(key), "value": _plain(value), "kind": kind}
+        for name, v in (("previous", previous), ("target", target), ("group", group)):
+            if v is not None:
+                item[name] = _plain(v)
+        # recorded again (e.g. with its target once that is known): it keeps its place
+        at = next((n for n, i in enumerate(items) if i["key"] == key), None)
+        if at is None:
+            items.append(item)
+        else:
+            items[at] = item
         path.write_text(json.dumps(items, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    FINDING_KINDS = ("movement", "risk", "alert", "action")
+
+    def finding(self, kind: str, text: str, value=None, rank: int | None = None, link: str | None = None) -> None:
+        """Record a finding for the executive summary (``data/<stage>/findings.json``).
+
+        ``kind``: movement (a big change and its cause), risk, alert or action; ``text``: one
+        sentence in the run's language; ``value``: the amount it is about (sorts the summary);
+        ``rank``: its order within the kind (1 first; a finding with the same kind and rank
+        replaces the earlier one, so re-running a cell does not duplicate it); ``link``: a page or
+        anchor of the pack (default: this stage's page).
+        """
+        if kind not in self.FINDING_KINDS:
+            raise ParameterError(f"finding kind {kind!r}: use one of {', '.join(self.FINDING_KINDS)}")
+        path = self.data_dir / "findings.json"
+        items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        if rank is not None:
+            items = [i for i in items if not (i["kind"] == kind and i.get("rank") == rank)]
+        items.append({"kind": kind, "text": str(text), "value": _plain(value), "rank": rank,
+                      "link": link or f"{self.name}.html", "stage": self.name})
+        path.write_text(json.dumps(items, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    def findings(self, kind: str, items, link: str | None = None) -> None:
+        """Record several findings of one ``kind`` at once, ranked in their order: ``items`` is a
+        list of ``{"text", "value"}`` (or one such dict) as the areas' story functions return them
+        (e.g. :func:`saleslab.performance.story.movement_findings`); this stage's earlier findings
+        of that kind are replaced."""
+        items = [items] if isinstance(items, dict) else list(items)
+        path = self.data_dir / "findings.json"
+        kept = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        path.write_text(json.dumps([i for i in kept if i["kind"] != kind], ensure_ascii=False, indent=1),
+                        encoding="utf-8")
+        for rank, item in enumerate(items, 1):
+            self.finding(kind, item["text"], item.get("value"), rank, item.get("link") or link)
 
     def save_figure(self, name: str, fig):
         """Save ``fig`` as PNG under ``<run_dir>/figures`` and return it for display."""
@@ -147,6 +201,19 @@ class Stage:
             self._engine = None
 
 
+def _plain(v):
+    """A JSON-ready value: numpy scalars as Python numbers, NaN as None."""
+    if v is None or isinstance(v, (str, bool)):
+        return v
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if f != f:
+        return None
+    return int(v) if isinstance(v, int) or (hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "iu") else f
+
+
 def open_stage(name: str, namespace: dict | None = None, /, **values) -> Stage:
     """Open a stage from a notebook's parameters, validating them first.
 
@@ -158,7 +225,7 @@ def open_stage(name: str, namespace: dict | None = None, /, **values) -> Stage:
     """
     ns = {**(namespace or {}), **values}
     where = f"notebook {name}: "
-    for key in ("run_dir", "warehouse", "language", "engine", "palette", "duckdb_memory_limit",
+    for key in ("run_dir", "warehouse", "language", "engine", "spark_remote", "palette", "duckdb_memory_limit",
                 "duckdb_temp_directory", "period_start", "period_end", "as_of", "user", "access_policy",
                 "encryption_key_file"):
         if key in ns and not isinstance(ns[key], str):
@@ -168,8 +235,11 @@ def open_stage(name: str, namespace: dict | None = None, /, **values) -> Stage:
         raise ParameterError(f"{where}key 'language': Input should be {' or '.join(map(repr, i18n.LANGUAGES))} "
                              f"(got {language!r})")
     engine = ns.get("engine", "duckdb")
-    if engine not in ("duckdb", "pyspark"):
-        raise ParameterError(f"{where}key 'engine': Input should be 'duckdb' or 'pyspark' (got {engine!r})")
+    if engine not in ("duckdb", "pyspark", "spark-connect"):
+        raise ParameterError(f"{where}key 'engine': Input should be 'duckdb', 'pyspark' or 'spark-connect' "
+                             f"(got {engine!r})")
+    if engine == "spark-connect" and not ns.get("spark_remote"):
+        raise ParameterError(f"{where}key 'spark_remote': engine spark-connect needs sc://HOST:PORT")
     params = from_namespace({k: v for k, v in ns.items() if k not in COMMON_PARAMETERS}, where)
     run_dir, warehouse = ns.get("run_dir", ""), ns.get("warehouse", "")
     run = Path(run_dir) if run_dir else PROJECT_ROOT / "reports" / "_scratch"
@@ -177,7 +247,7 @@ def open_stage(name: str, namespace: dict | None = None, /, **values) -> Stage:
     cfg = {"memory_limit": ns.get("duckdb_memory_limit") or "4GB",
            "temp_directory": ns.get("duckdb_temp_directory") or str(PROJECT_ROOT / ".tmp" / "duckdb")}
     colours = [c.strip() for c in (ns.get("palette") or "").split(",") if c.strip()] or list(DEFAULT_PALETTE)
-    options: dict = {}
+    options: dict = {"spark_remote": ns["spark_remote"]} if ns.get("spark_remote") else {}
     from .crypto import keyring_from
 
     keyring = keyring_from(ns.get("encryption_key_file") or None)  # the key file, else the environment

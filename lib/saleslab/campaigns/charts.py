@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter
 
 from ..params import used
 from ..report.charts import money_axis, palette_colours, setup_fonts
@@ -14,8 +13,7 @@ from ..report.i18n import t
 
 
 def _wan_x(ax, lang: str, what: str) -> None:
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e4:,.0f}"))
-    ax.set_xlabel(f"{t(what, lang)} ({t('wan_yuan', lang)})")
+    money_axis(ax, lang, what, which="x")
 
 
 def _intervals(ax, df, colours, lang: str) -> None:

@@ -4,6 +4,9 @@
 SHARES = {"ctr", "conversion_rate", "lift_pct", "lift_pct_lo", "lift_pct_hi"}
 
 LABELS: dict[str, tuple[str, str]] = {
+    # codes and columns shown in tables (issue 13)
+    "post": ("活动期", "Campaign period"),
+    "week": ("周次", "Week"),
     # stage
     "11_campaigns": ("营销活动效果", "Campaign effects"),
     # columns
@@ -73,18 +76,18 @@ LABELS: dict[str, tuple[str, str]] = {
         "from before to during the campaign, minus the other regions' change); a nationwide campaign has no control "
         "group and only its pre-period trend carried on, which is weaker evidence. Intervals are {level} intervals."),
     "story_campaigns_best": (
-        "1. 有对照区域的活动中，**{name}**（{region}）增量销售额 **{lift} {unit}**（区间 {lo} ~ {hi} {unit}，增幅 {pct}），"
-        "投入 {spend} {unit}，增量投入产出比 {roi}（区间 {roi_lo} ~ {roi_hi}）。",
-        "1. Among campaigns with control regions, **{name}** ({region}) added **{lift} {unit}** (interval {lo} to "
-        "{hi} {unit}, lift {pct}) on a spend of {spend} {unit}: incremental ROI {roi} (interval {roi_lo} to {roi_hi})."),
+        "1. 有对照区域的活动中，**{name}**（{region}）增量销售额 **{lift}**（区间 {lo} ~ {hi}，增幅 {pct}），"
+        "投入 {spend}，增量投入产出比 {roi}（区间 {roi_lo} ~ {roi_hi}）。",
+        "1. Among campaigns with control regions, **{name}** ({region}) added **{lift}** (interval {lo} to "
+        "{hi}, lift {pct}) on a spend of {spend}: incremental ROI {roi} (interval {roi_lo} to {roi_hi})."),
     "story_campaigns_none_controlled": (
         "1. 没有带对照区域的活动：所有效果估计都只靠活动前趋势（中断时间序列）。",
         "1. No campaign has control regions: every estimate rests on the pre-period trend alone (interrupted time series)."),
     "story_campaigns_null": (
-        "2. **{name}**（{region}）的区间包含 0（{lo} ~ {hi} {unit}）：看不出效果，尽管带其编号的订单关联销售额达 {attributed} {unit}"
+        "2. **{name}**（{region}）的区间包含 0（{lo} ~ {hi}）：看不出效果，尽管带其编号的订单关联销售额达 {attributed}"
         "（关联投入产出比 {att_roi}）——这正是关联不等于效果的例子。",
-        "2. **{name}** ({region}) shows no effect the data can tell from noise (interval {lo} to {hi} {unit}), although "
-        "orders carrying its id brought {attributed} {unit} (attributed ROI {att_roi}): association, not effect."),
+        "2. **{name}** ({region}) shows no effect the data can tell from noise (interval {lo} to {hi}), although "
+        "orders carrying its id brought {attributed} (attributed ROI {att_roi}): association, not effect."),
     "story_campaigns_no_null": (
         "2. 每个有对照区域的活动的区间都不含 0。",
         "2. Every campaign with control regions has an interval away from 0."),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..params import used
-from ..report.format import wan
+from ..report.format import money
 from ..report.i18n import join, say, t
 
 
@@ -44,14 +44,14 @@ def narrative(effects: pd.DataFrame, lang: str) -> str:
         b = ctrl.iloc[0]
         fmt_roi = (lambda v: f"{v:.2f}" if pd.notna(v) else "–")
         lines.append(say("story_campaigns_best", lang, name=b["name"], region=_region(b["region"], lang),
-                         lift=wan(b["lift_abs"]), lo=wan(b["lift_lo"]), hi=wan(b["lift_hi"]), unit=unit,
-                         pct=f"{b['lift_pct']:+.0%}" if pd.notna(b["lift_pct"]) else "–", spend=wan(b["spend"]),
+                         lift=money(b["lift_abs"], lang), lo=money(b["lift_lo"], lang), hi=money(b["lift_hi"], lang), unit=unit,
+                         pct=f"{b['lift_pct']:+.0%}" if pd.notna(b["lift_pct"]) else "–", spend=money(b["spend"], lang),
                          roi=fmt_roi(b["incremental_roi"]), roi_lo=fmt_roi(b["roi_lo"]), roi_hi=fmt_roi(b["roi_hi"])))
     null = ctrl[ctrl["effect"] == "effect_none"].sort_values(["attributed_revenue", "campaign_id"], ascending=[False, True])
     if len(null):
         n = null.iloc[0]
         lines.append(say("story_campaigns_null", lang, name=n["name"], region=_region(n["region"], lang),
-                         lo=wan(n["lift_lo"]), hi=wan(n["lift_hi"]), unit=unit, attributed=wan(n["attributed_revenue"]),
+                         lo=money(n["lift_lo"], lang), hi=money(n["lift_hi"], lang), unit=unit, attributed=money(n["attributed_revenue"], lang),
                          att_roi=f"{n['attributed_roi']:.2f}" if pd.notna(n["attributed_roi"]) else "–"))
     elif len(ctrl):
         lines.append(say("story_campaigns_no_null", lang))

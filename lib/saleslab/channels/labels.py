@@ -54,11 +54,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "top_channel_share": ("第一大渠道占比", "Largest channel share"),
     # story templates ({name} placeholders; one template per finding, both languages)
     "story_channels_empty": ("本期间没有渠道销售数据。", "There are no channel sales in this period."),
-    "story_channels_top": ("**{channel}** 是最大渠道：销售额 {revenue} {unit}，占 **{share}**；毛利率最高的是{best}（{best_margin}）。",
-                           "**{channel}** is the largest channel with {revenue} {unit}, **{share}** of revenue; "
+    "story_channels_top": ("**{channel}** 是最大渠道：销售额 {revenue}，占 **{share}**；毛利率最高的是{best}（{best_margin}）。",
+                           "**{channel}** is the largest channel with {revenue}, **{share}** of revenue; "
                            "the highest gross margin is in {best} ({best_margin})."),
-    "story_channels_top_share": ("**{channel}** 是最大渠道：销售额 {revenue} {unit}，占 **{share}**。",
-                                 "**{channel}** is the largest channel with {revenue} {unit}, **{share}** of revenue."),
+    "story_channels_top_share": ("**{channel}** 是最大渠道：销售额 {revenue}，占 **{share}**。",
+                                 "**{channel}** is the largest channel with {revenue}, **{share}** of revenue."),
     "story_channels_weak": ("投入产出比低于 {roi_min} 的渠道需复核：**{names}**。",
                             "Channels with ROI below {roi_min} need review: **{names}**."),
     "story_channels_no_weak": ("所有渠道的投入产出比均不低于 {roi_min}。", "Every channel has an ROI of at least {roi_min}."),

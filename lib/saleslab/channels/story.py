@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..params import used
-from ..report.format import wan
+from ..report.format import money
 from ..report.i18n import join, say, t
 
 
@@ -32,11 +32,11 @@ def channels_narrative(perf: pd.DataFrame, dist: pd.DataFrame | None, lang: str)
     margins = perf[perf["gross_margin"].notna()]
     if len(margins):
         best = margins.sort_values("gross_margin", ascending=False).iloc[0]
-        lines = [say("story_channels_top", lang, channel=t(top["channel"], lang), revenue=wan(top["revenue"]),
+        lines = [say("story_channels_top", lang, channel=t(top["channel"], lang), revenue=money(top["revenue"], lang),
                      unit=unit, share=f"{top['revenue_share']:.1%}", best=t(best["channel"], lang),
                      best_margin=f"{best['gross_margin']:.1%}")]
     else:
-        lines = [say("story_channels_top_share", lang, channel=t(top["channel"], lang), revenue=wan(top["revenue"]),
+        lines = [say("story_channels_top_share", lang, channel=t(top["channel"], lang), revenue=money(top["revenue"], lang),
                      unit=unit, share=f"{top['revenue_share']:.1%}")]
     if perf["roi"].notna().any():
         roi_min = used(perf, "roi_min")

@@ -5,7 +5,22 @@ baselines, calibration and lift, scores, reasons and the call list."""
 SHARES = {"base_rate", "top_decile_precision", "flagged_precision", "flagged_recall", "churn_probability",
           "mean_predicted", "observed_rate", "churn_rate", "cumulative_capture"}
 
+#: Columns that hold amounts in 元 (one unit per column in tables).
+MONEY = {"risk_value"}
+
 LABELS: dict[str, tuple[str, str]] = {
+    # codes and columns shown in tables (issue 13)
+    "owner_rep_id": ("负责销售编号", "Owner rep ID"),
+    "recency": ("距上次购买天数", "Days since last purchase"),
+    "spend_12m": ("近12个月采购额", "Purchases, last 12 months"),
+    "frequency_3m": ("近3个月购买天数", "Buying days, last 3 months"),
+    "frequency_6m": ("近6个月购买天数", "Buying days, last 6 months"),
+    "frequency_12m": ("近12个月购买天数", "Buying days, last 12 months"),
+    "frequency_trend": ("购买频次趋势", "Buying frequency trend"),
+    "spend_trend": ("采购额趋势", "Purchases trend"),
+    "followups_6m": ("近6个月跟进次数", "Follow-ups, last 6 months"),
+    "followups_trend": ("跟进次数趋势", "Follow-ups trend"),
+    "complaints_6m": ("近6个月投诉次数", "Complaints, last 6 months"),
     # churn evaluation
     "churn_model": ("流失模型", "Churn model"),
     "recency_score": ("基准: 最近购买天数评分", "Baseline: recency as score"),
@@ -64,7 +79,7 @@ LABELS: dict[str, tuple[str, str]] = {
     # headlines
     "churn_model_auc": ("流失模型AUC(留出)", "Churn model AUC (held out)"),
     "churn_recency_auc": ("基准AUC(最近购买)", "Recency baseline AUC"),
-    "churn_at_risk": ("高流失风险客户数", "Customers at risk"),
+    "churn_at_risk": ("模型预测高流失风险客户数", "Customers at high predicted churn risk (model)"),
     # story templates (one per finding, both languages; thresholds from the tables' parameters)
     "story_churn_model_better": ("流失模型在留出时点的 AUC 为 **{auc}**，优于“最近购买天数”基准（{recency_auc}）；"
                                  "风险最高的 10% 客户中实际流失 {top_decile}（整体 {base_rate}）。",
@@ -78,12 +93,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "story_churn_none": ("流失预警模型在当前数据上无法计算，原因见下方各部分。",
                          "The churn warning model cannot be computed on these data; each section below says why."),
     "story_churn_calls": ("待回访名单：**{customers}** 位流失概率不低于 {risk_min}、{basis}位于前 {share} 的客户，"
-                          "预期损失合计 {loss} {unit}。",
+                          "预期损失合计 {loss}。",
                           "Call list: **{customers}** customers with a churn probability of at least {risk_min} and "
-                          "{basis} in the top {share}, expected loss {loss} {unit}."),
+                          "{basis} in the top {share}, expected loss {loss}."),
     "story_churn_no_calls": ("没有流失概率不低于 {risk_min}、且{basis}位于前 {share} 的客户，待回访名单为空。",
                              "No customer has a churn probability of at least {risk_min} and {basis} in the top "
                              "{share}: the call list is empty."),
     "churn_basis_spend_12m": ("近12个月消费", "trailing 12-month spend"),
     "churn_basis_clv": ("客户终身价值", "lifetime value"),
+    # the executive summary (saleslab.report.pack; issue 13)
+    "story_churn_summary_risk": ("模型预测 {n} 位客户流失风险高（概率 ≥ {risk_min}）；回访名单 {calls} 位，预计可能流失 {loss}。",
+                                 "{n} customers at high predicted churn risk (probability ≥ {risk_min}); {calls} on the call list, {loss} at risk of being lost."),
 }

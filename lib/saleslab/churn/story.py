@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..parts import value_of
 from ..params import used
-from ..report.format import wan
+from ..report.format import money
 from ..report.i18n import has, say, t
 
 _DAYS = {"recency_days", "tenure_days"}
@@ -39,11 +39,25 @@ def with_reason_texts(df: pd.DataFrame, features: pd.DataFrame, lang: str) -> pd
     f = features.set_index("customer_id")
     means = f.select_dtypes("number").mean()
     sep = t("reason_separator", lang)
+    reasons = df[["reason_1", "reason_2", "reason_3"]]
+    # column lookups and one text per (reason, value): a row lookup per customer took minutes at scale
+    pos = f.index.get_indexer(df["customer_id"])
+    named = sorted({r for c in reasons.columns for r in reasons[c] if isinstance(r, str)})
+    values = {r: f[r].to_numpy(dtype=object)[pos] for r in named}
+    done: dict = {}
     texts = []
-    for cid, reasons in zip(df["customer_id"], df[["reason_1", "reason_2", "reason_3"]].itertuples(index=False)):
-        named = [r for r in reasons if isinstance(r, str)]
-        row = f.loc[cid] if named else None
-        parts = [reason_text(r, row[r], means.get(r, np.nan), lang) for r in named]
+    for i, row in enumerate(reasons.itertuples(index=False)):
+        parts = []
+        for r in row:
+            if not isinstance(r, str):
+                continue
+            if pos[i] < 0:
+                raise KeyError(df["customer_id"].iloc[i])  # a customer the features do not hold
+            v = values[r][i]
+            key = (r, v)
+            if key not in done:
+                done[key] = reason_text(r, v, means.get(r, np.nan), lang)
+            parts.append(done[key])
         texts.append(sep.join(parts))
     out = df.copy()
     out["top_reasons"] = texts
@@ -72,9 +86,21 @@ def churn_narrative(evaluation, calls, lang: str) -> str:
                      basis=t(f"churn_basis_{used(calls, 'churn_value_basis')}", lang))
         if len(calls):
             lines.append(say("story_churn_calls", lang, customers=f"{len(calls):,}",
-                             loss=wan(float(calls["expected_loss"].sum())), unit=t("wan_yuan", lang), **rules))
+                             loss=money(float(calls["expected_loss"].sum()), lang), unit=t("wan_yuan", lang), **rules))
         else:
             lines.append(say("story_churn_no_calls", lang, **rules))
     if not lines:
         return say("story_churn_none", lang)
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
+
+
+def summary_finding(scores: pd.DataFrame, calls: pd.DataFrame, lang: str) -> dict:
+    """The churn warning in one sentence for the executive summary: customers at or above
+    ``churn_risk_min`` (as :func:`saleslab.churn.risk_totals` counts them), the call list's size and
+    its expected loss (Σ expected_loss, 元): ``{"text", "value"}``."""
+    risk_min = used(scores, "churn_risk_min")
+    n = int((scores["churn_probability"] >= risk_min).sum())
+    loss = float(calls["expected_loss"].sum()) if "expected_loss" in calls.columns else 0.0
+    return {"text": say("story_churn_summary_risk", lang, n=f"{n:,}", risk_min=f"{risk_min:.0%}", calls=len(calls),
+                        loss=money(loss, lang), unit=t("wan_yuan", lang)),
+            "value": round(loss, 2)}

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 from ..params import used
-from ..report.charts import palette_colours, setup_fonts
+from ..report.charts import money_axis, palette_colours, setup_fonts
 from ..report.i18n import say, t
 
 
@@ -55,8 +55,7 @@ def clv_distribution_chart(values, lang: str, palette=None, top: int = 10):
     best = values.sort_values(["clv", "customer_id"], ascending=[False, True]).head(top)
     ax2.barh(list(best["customer_id"].astype(str)), best["clv"], color=colours[1 % len(colours)])
     ax2.invert_yaxis()
-    ax2.xaxis.set_major_formatter(FuncFormatter(lambda z, _: f"{z / 1e4:,.0f}"))
-    ax2.set_xlabel(f"{t('clv', lang)} ({t('wan_yuan', lang)})")
+    money_axis(ax2, lang, "clv", which="x")
     ax2.set_title(t("clv_top_customers_chart", lang))
     _tidy(ax2)
     fig.tight_layout()

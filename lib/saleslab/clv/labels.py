@@ -61,9 +61,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "story_clv_empty": ("没有可计算客户终身价值的客户。", "There are no customers to compute a lifetime value for."),
     "story_clv_none": ("本部分的客户价值模型在当前数据上无法计算，原因见下方各部分。",
                        "The customer value models cannot be computed on these data; each section below says why."),
-    "story_clv_total": ("未来 {months} 个月客户终身价值(毛利、折现)合计 **{total} {unit}**，价值最高的 20% 客户占 **{top20}**。",
+    "story_clv_total": ("未来 {months} 个月客户终身价值(毛利、折现)合计 **{total}**，价值最高的 20% 客户占 **{top20}**。",
                         "Customer lifetime value over the next {months} months (margin, discounted) totals "
-                        "**{total} {unit}**; the top 20 % of customers hold **{top20}** of it."),
+                        "**{total}**; the top 20 % of customers hold **{top20}** of it."),
     "story_clv_ltv_cac": ("LTV/CAC 最高的获客渠道是 **{best}**（{best_ratio}），最低的是 **{worst}**（{worst_ratio}）。",
                           "The best LTV/CAC is in **{best}** ({best_ratio}), the lowest in **{worst}** ({worst_ratio})."),
     "story_clv_holdout": ("购买次数模型在留出期(最近 {months} 个月)的预测合计误差为 {error}，朴素基准为 {naive_error}。",

@@ -2,8 +2,8 @@
 
 LABELS: dict[str, tuple[str, str]] = {
     # rules and recommendations
-    "antecedent": ("已购商品", "Bought item"),
-    "consequent": ("推荐商品", "Suggested item"),
+    "antecedent": ("已购商品编号", "Bought item ID"),
+    "consequent": ("推荐商品编号", "Suggested item ID"),
     "pair_baskets": ("同时购买篮数", "Baskets with both"),
     "antecedent_baskets": ("含已购商品篮数", "Baskets with bought item"),
     "consequent_baskets": ("含推荐商品篮数", "Baskets with suggested item"),
@@ -11,14 +11,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "support": ("支持度", "Support"),
     "confidence": ("置信度", "Confidence"),
     "lift": ("提升度", "Lift"),
-    "item": ("商品", "Item"),
+    "item": ("商品编号", "Item ID"),
     "score": ("推荐得分", "Score"),
-    "because": ("依据(已购)", "Because they bought"),
-    "antecedent_name": ("已购商品名称", "Bought item name"),
-    "consequent_name": ("推荐商品名称", "Suggested item name"),
-    "item_name": ("商品名称", "Item name"),
-    "because_name": ("依据商品名称", "Because they bought (name)"),
-    "crosssell_item_label": ("{item} {name}", "{item} {name}"),
+    "because": ("依据商品编号", "Because of (ID)"),
+    "antecedent_name": ("已购商品", "Bought item"),
+    "consequent_name": ("推荐商品", "Suggested item"),
+    "item_name": ("推荐商品", "Suggested item"),
+    "because_name": ("依据(已购)", "Because they bought"),
+    "crosssell_item_label": ("{name}（{item}）", "{name} ({item})"),
     # story templates (thresholds: those the rules were mined with)
     "story_crosssell_no_rules": ("在当前阈值下（最小支持度 {min_support}、最小置信度 {min_confidence}、最小提升度 "
                                  "{min_lift}、至少 {min_pair_baskets} 个购物篮）没有找到交叉销售规则，可降低阈值。",

@@ -10,7 +10,7 @@ from ..report.i18n import say
 
 
 def item_label(item, name, lang: str) -> str:
-    """``P0116 华信清洁液 H493``: an item id with its name when the name says more than the id."""
+    """``华信清洁液 H493（P0116）``: the item's name with its id when the name says more than the id."""
     if isinstance(name, str) and name and name != item:
         return say("crosssell_item_label", lang, item=item, name=name)
     return str(item)

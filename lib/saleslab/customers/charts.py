@@ -16,6 +16,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ..params import used
 from ..report.charts import palette_colours, setup_fonts
+from ..report.format import money_unit
 from ..report.i18n import say, t
 
 
@@ -134,8 +135,8 @@ def firmographic_chart(cuts, lang: str, palette=None):
     return _detached(fig)
 
 
-def _symlog_wan(ax, axis: str, values) -> None:
-    """Symmetric-log axis in 万元 with ticks at 0 and ± decades from 1,000 元."""
+def _symlog_wan(ax, axis: str, values, lang: str = "zh-CN") -> None:
+    """Symmetric-log axis in 万元 (CNY K in English) with ticks at 0 and ± decades from 1,000 元."""
     getattr(ax, f"set_{axis}scale")("symlog", linthresh=1000)
     def decades(top: float) -> list[float]:
         return [10.0 ** e for e in range(3, int(np.ceil(np.log10(top))) + 1)] if top > 1e3 else [1e3]
@@ -146,7 +147,8 @@ def _symlog_wan(ax, axis: str, values) -> None:
     lo = float(v.min()) if len(v) else 0.0
     ticks = sorted([-d for d in (decades(-lo) if lo < 0 else [])] + [0.0] + (decades(hi) if hi > 0 else []))
     getattr(ax, f"set_{axis}ticks")(ticks)
-    getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e4:,.10g}"))
+    divisor = 1e4 if lang == "zh-CN" else 1e3  # 万元 / CNY K: the decades stay round numbers
+    getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(lambda v, _: f"{v / divisor:,.10g}"))
     getattr(ax, f"{axis}axis").set_minor_locator(plt.NullLocator())
 
 
@@ -180,14 +182,15 @@ def value_matrix_chart(matrix, counts, lang: str, palette=None, current: str = "
     for q, (x, y, ha, va) in pos.items():
         ax.text(x, y, f"{t(q, lang)}: {int(n.get(q, 0)):,}", transform=ax.transAxes, ha=ha, va=va, fontsize=10,
                 color=col[q])
-    _symlog_wan(ax, "x", matrix[current].to_numpy(dtype=float))
-    _symlog_wan(ax, "y", matrix[potential].to_numpy(dtype=float))
+    _symlog_wan(ax, "x", matrix[current].to_numpy(dtype=float), lang)
+    _symlog_wan(ax, "y", matrix[potential].to_numpy(dtype=float), lang)
     if "potential_basis" in matrix and (matrix["potential_basis"] == "clv").any():
         basis = say("potential_clv_axis", lang, months=used(matrix, "clv_horizon_months"))
     else:
         basis = t("potential_growth", lang)
-    ax.set_xlabel(f"{t('current_value', lang)} ({t('wan_yuan', lang)})")
-    ax.set_ylabel(f"{basis} ({t('wan_yuan', lang)})")
+    unit = money_unit(1e4 if lang == "zh-CN" else 1e3, lang)[1]  # the unit of _symlog_wan's ticks
+    ax.set_xlabel(f"{t('current_value', lang)} ({unit})")
+    ax.set_ylabel(f"{basis} ({unit})")
     ax.set_title(t("value_matrix_chart", lang))
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, markerscale=2)
     ax.spines[["top", "right"]].set_visible(False)

@@ -50,7 +50,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "tier_high_value": ("高价值客户", "High value"),
     "tier_potential": ("潜力客户", "Potential"),
     "tier_basic": ("基础客户", "Basic"),
-    "tier_churn_risk": ("流失风险客户", "Churn risk"),
+    "tier_churn_risk": ("流失风险层（价值分层）", "Churn-risk tier (value tiers)"),
     # tags and their rules
     "tag": ("标签", "Tag"),
     "rule": ("规则", "Rule"),
@@ -122,7 +122,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "segment_customers": ("细分客户数", "Customers segmented"),
     "important_value_share": ("重要价值客户销售额占比", "Revenue share of important value customers"),
     "high_tier_revenue_share": ("高价值客户销售额占比", "Revenue share of high-value tier"),
-    "churn_risk_tagged": ("带流失风险标签客户数", "Customers tagged churn risk"),
+    "churn_risk_tagged": ("带流失风险标签客户数（规则）", "Customers with the churn-risk tag (rule)"),
     "clusters_found": ("聚类数", "Clusters"),
     # sections that may lack their inputs (the line saying what they need names them)
     "segments_firmographics": ("企业画像", "Firmographics"),
@@ -138,15 +138,15 @@ LABELS: dict[str, tuple[str, str]] = {
     # story templates ({name} placeholders; one template per finding, both languages; numbered by the story)
     "story_customers_empty": ("最近 {months} 个月没有可识别客户的购买记录。",
                               "No identified customer bought in the last {months} months."),
-    "story_customers_rfm": ("最近 {months} 个月共有 **{customers}** 位客户购买，合计 {revenue} {unit}；"
+    "story_customers_rfm": ("最近 {months} 个月共有 **{customers}** 位客户购买，合计 {revenue}；"
                             "**重要价值客户 {iv_customers} 位（{iv_share}）贡献了 {iv_revenue_share} 的销售额**。",
-                            "**{customers}** customers bought in the last {months} months, {revenue} {unit} in all; "
+                            "**{customers}** customers bought in the last {months} months, {revenue} in all; "
                             "**{iv_customers} important value customers ({iv_share}) brought {iv_revenue_share} of "
                             "the revenue**."),
     "story_customers_tiers": ("高价值层 {high} 位客户贡献 **{high_share}** 的销售额；流失风险层 {risk} 位客户已至少 "
-                              "{days} 天未购买，最近 {months} 个月贡献 {risk_revenue} {unit}。",
+                              "{days} 天未购买，最近 {months} 个月贡献 {risk_revenue}。",
                               "The high-value tier's {high} customers brought **{high_share}** of revenue; the {risk} "
-                              "churn-risk customers have not bought for {days}+ days and brought {risk_revenue} {unit} "
+                              "churn-risk customers have not bought for {days}+ days and brought {risk_revenue} "
                               "in the last {months} months."),
     "story_customers_churn_tag": ("**{tagged}** 位客户带有流失风险标签（{no_followup_months} 个月未跟进或采购额同比下降 "
                                   "{decline} 以上），其中 {both} 位同时是高价值客户，应优先回访。",

@@ -11,12 +11,17 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 from ..params import used
-from ..report.charts import palette_colours, setup_fonts
+from ..report.charts import money_ticks, palette_colours, setup_fonts
 from ..report.i18n import has, t
 
 
-def _axis(ax, volume: bool) -> None:
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if volume else f"{v / 1e4:,.0f}"))
+def _axis(ax, volume: bool, lang: str, top: float) -> str:
+    """Volumes as they are; money in the run's units, one unit for every panel (``top``: the
+    largest amount of the figure); returns the unit."""
+    if volume:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        return t("forecast_unit_volume", lang)
+    return money_ticks(ax, lang, top=top)
 
 
 def _name(code, lang):
@@ -37,6 +42,9 @@ def fan_chart(history, forecast, level: str, lang: str, palette=None, months_sho
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(11 if n > 1 else 9, 3.1 * rows + 0.6 if n > 1 else 4.2), dpi=110,
                              squeeze=False)
+    shown = [history[history["unique_id"] == u].sort_values("month").tail(months_shown)["y"] for u in ids]
+    top = max([float(s.abs().max()) for s in shown if len(s)]
+              + [float(forecast.loc[forecast["unique_id"].isin(ids), "hi_95"].abs().max() or 0)])
     for ax, uid in zip(axes.ravel(), ids):
         h = history[history["unique_id"] == uid].sort_values("month").tail(months_shown)
         f = forecast[forecast["unique_id"] == uid].sort_values("month")
@@ -52,12 +60,11 @@ def fan_chart(history, forecast, level: str, lang: str, palette=None, months_sho
             ax.scatter(out["month"], out["y"], color=c[2 % len(c)], s=18, zorder=3, label=t("outlier", lang))
         member = uid.split("/", 1)[1] if "/" in uid else uid
         ax.set_title(_name(member, lang), fontsize=10)
-        _axis(ax, volume)
+        unit = _axis(ax, volume, lang, top)
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         ax.spines[["top", "right"]].set_visible(False)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
-    unit = t("forecast_unit_volume", lang) if volume else t("wan_yuan", lang)
     axes[0, 0].set_ylabel(f"{t('volume' if volume else 'revenue', lang)} ({unit})")
     axes[0, 0].legend(loc="upper left", frameon=False, fontsize=7)
     fig.suptitle(t(f"forecast_fan_{level}", lang))
@@ -79,13 +86,13 @@ def decomposition_chart(dec, lang: str, palette=None):
         else:
             ax.plot(dec["month"], dec[col], color=c[i % len(c)], linewidth=1.5)
         ax.set_ylabel(t(key, lang), fontsize=9)
-        _axis(ax, False)
+        unit = _axis(ax, False, lang, float(dec["observed"].abs().max() or 0))
         ax.spines[["top", "right"]].set_visible(False)
     o = dec[dec["outlier"]]
     if len(o):
         axes[0].scatter(o["month"], o["observed"], color=c[4 % len(c)], zorder=3, s=20, label=t("outlier", lang))
         axes[0].legend(frameon=False, fontsize=8)
-    axes[0].set_title(f"{t('forecast_decomposition', lang)} ({t('wan_yuan', lang)})")
+    axes[0].set_title(f"{t('forecast_decomposition', lang)} ({unit})")
     fig.tight_layout()
     return fig
 

@@ -109,13 +109,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "forecast_unit_volume": ("件", "units"),
     # story templates
     "story_forecast_head": (
-        "**未来{months}个月{measure}预测：{value} {unit}**（80% 区间 {lo}–{hi} {unit}），比去年同期{direction} **{growth}**；"
-        "{level_name}中 **{driver}** 贡献了最多的增长（{driver_delta} {unit}）。",
-        "**{measure}, next {months} months: {value} {unit}** (80 %: {lo}–{hi} {unit}), {direction} **{growth}** vs the "
-        "same months last year; **{driver}** drives most of the growth among the {level_name} ({driver_delta} {unit})."),
+        "**未来{months}个月{measure}预测：{value}**（80% 区间 {lo}–{hi}），比去年同期{direction} **{growth}**；"
+        "{level_name}中 **{driver}** 贡献了最多的增长（{driver_delta}）。",
+        "**{measure}, next {months} months: {value}** (80 %: {lo}–{hi}), {direction} **{growth}** vs the "
+        "same months last year; **{driver}** drives most of the growth among the {level_name} ({driver_delta})."),
     "story_forecast_head_no_yoy": (
-        "**未来{months}个月{measure}预测：{value} {unit}**（80% 区间 {lo}–{hi} {unit}）；去年同期没有数据，无法比较。",
-        "**{measure}, next {months} months: {value} {unit}** (80 %: {lo}–{hi} {unit}); last year has no data for "
+        "**未来{months}个月{measure}预测：{value}**（80% 区间 {lo}–{hi}）；去年同期没有数据，无法比较。",
+        "**{measure}, next {months} months: {value}** (80 %: {lo}–{hi}); last year has no data for "
         "the same months."),
     "story_forecast_up": ("增长", "up"),
     "story_forecast_down": ("下降", "down"),

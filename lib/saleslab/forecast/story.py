@@ -9,13 +9,13 @@ from __future__ import annotations
 import pandas as pd
 
 from ..params import used
-from ..report.format import wan
+from ..report.format import money
 from ..report.i18n import has, join, say, t
 from . import summary
 
 
-def _money(v: float, volume: bool) -> str:
-    return f"{v:,.0f}" if volume else wan(v)
+def _money(v: float, volume: bool, lang: str) -> str:
+    return f"{v:,.0f} {t('forecast_unit_volume', lang)}" if volume else money(v, lang)
 
 
 def _name(code, lang: str) -> str:
@@ -36,14 +36,14 @@ def outlook_text(history: pd.DataFrame, forecast: pd.DataFrame, lang: str, month
     volume = used(forecast, "forecast_measure") == "volume"
     unit = t("forecast_unit_volume" if volume else "wan_yuan", lang)
     measure = t("volume" if volume else "revenue", lang)
-    head = dict(months=o["months"], measure=measure, value=_money(o["value"], volume), lo=_money(o["lo_80"], volume),
-                hi=_money(o["hi_80"], volume), unit=unit)
+    head = dict(months=o["months"], measure=measure, value=_money(o["value"], volume, lang), lo=_money(o["lo_80"], volume, lang),
+                hi=_money(o["hi_80"], volume, lang), unit=unit)
     if o["growth"] is None or o["driver"] is None:
         return say("story_forecast_head_no_yoy", lang, **head)
     return say("story_forecast_head", lang, **head, growth=f"{abs(o['growth']):.1%}",
                direction=t("story_forecast_up" if o["growth"] >= 0 else "story_forecast_down", lang),
                level_name=t("story_forecast_levels_region", lang), driver=_name(o["driver"], lang),
-               driver_delta=("+" if o["driver_delta"] >= 0 else "") + _money(o["driver_delta"], volume))
+               driver_delta=("+" if o["driver_delta"] >= 0 else "") + _money(o["driver_delta"], volume, lang))
 
 
 def backtest_text(backtest: pd.DataFrame, methods: pd.DataFrame, lang: str) -> str:

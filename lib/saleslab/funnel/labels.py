@@ -107,18 +107,18 @@ LABELS: dict[str, tuple[str, str]] = {
         "{p90} days."),
     "story_funnel_roi_missing": (
         "按线索来源的获客费用不在数据中（渠道费用只按销售渠道记录，活动按销售渠道记录），来源的 ROI 与 CAC "
-        "需要参数 `funnel_source_costs`。{channel} 渠道的获客费用 {cost} {unit} 对应 {new} 个新客户："
-        "整体获客成本 {cac} 元，签约客户至今销售额 {revenue} {unit}，投入产出比 {roi}。",
+        "需要参数 `funnel_source_costs`。{channel} 渠道的获客费用 {cost} 对应 {new} 个新客户："
+        "整体获客成本 {cac} 元，签约客户至今销售额 {revenue}，投入产出比 {roi}。",
         "The acquisition cost per lead source is not in the data (channel costs are recorded per sales "
         "channel, campaigns per sales channel): the sources' ROI and CAC need the parameter "
-        "`funnel_source_costs`. The {channel} channel's acquisition spend of {cost} {unit} won {new} new "
-        "customers: an overall CAC of {cac} CNY; the won customers have bought {revenue} {unit} since, an "
+        "`funnel_source_costs`. The {channel} channel's acquisition spend of {cost} won {new} new "
+        "customers: an overall CAC of {cac} CNY; the won customers have bought {revenue} since, an "
         "ROI of {roi}."),
     "story_funnel_roi_no_costs": (
         "按线索来源的获客费用不在数据中，也没有渠道费用数据：ROI 与 CAC 无法计算（可用参数 `funnel_source_costs` 给出）。"
-        "签约客户至今销售额 {revenue} {unit}。",
+        "签约客户至今销售额 {revenue}。",
         "Neither a cost per lead source nor channel costs are in the data: ROI and CAC cannot be computed "
-        "(the parameter `funnel_source_costs` can give them). The won customers have bought {revenue} {unit} since."),
+        "(the parameter `funnel_source_costs` can give them). The won customers have bought {revenue} since."),
     "story_funnel_roi": (
         "按参数给定的来源费用：{items}。", "With the source costs given as parameters: {items}."),
     "story_funnel_roi_item": ("{source} CAC {cac} 元、ROI {roi}", "{source} CAC {cac} CNY, ROI {roi}"),

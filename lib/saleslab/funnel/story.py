@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..params import used
-from ..report.format import wan
+from ..report.format import money
 from ..report.i18n import has, join, say, t
 from .conversion import STAGE_CODES
 
@@ -107,12 +107,12 @@ def roi_text(roi: pd.DataFrame, lang: str) -> str:
     if len(given) < (roi["lead_source"] != "all").sum():
         if total["cost_basis"] == "channel_costs":
             parts.append(say("story_funnel_roi_missing", lang, channel=t(used(roi, "funnel_cost_channel"), lang),
-                             cost=wan(total["acquisition_cost"]), unit=unit, new=int(total["new_customers"]),
+                             cost=money(total["acquisition_cost"], lang), unit=unit, new=int(total["new_customers"]),
                              cac="–" if pd.isna(total["cac"]) else f"{total['cac']:,.0f}",
-                             revenue=wan(total["won_revenue"]),
+                             revenue=money(total["won_revenue"], lang),
                              roi="–" if pd.isna(total["roi"]) else f"{total['roi']:.2f}"))
         else:
-            parts.append(say("story_funnel_roi_no_costs", lang, revenue=wan(total["won_revenue"]), unit=unit))
+            parts.append(say("story_funnel_roi_no_costs", lang, revenue=money(total["won_revenue"], lang), unit=unit))
     return " ".join(parts)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import PercentFormatter
 
 from ..params import used
 from ..report.charts import money_axis, palette_colours, setup_fonts
@@ -168,7 +168,6 @@ def customer_monthly_chart(monthly, lang: str, palette=None, title: str = ""):
     x = _months(monthly["month"])
     ax.bar(x, monthly["revenue"], color=colours[0], label=t("revenue", lang))
     money_axis(ax, lang)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e4:,.1f}"))
     ax2 = ax.twinx()
     ax2.plot(x, monthly["orders"], color=colours[1 % len(colours)], marker="o", ms=3, label=t("orders", lang))
     ax2.set_ylabel(t("orders", lang))

@@ -66,7 +66,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "customer_monthly_orders": ("客户月度销售额", "Customer revenue by month"),
     "lifecycle_prospects": ("潜在客户", "Prospects"),
     "lc_active_buyers": ("在册购买客户数", "Buying customers"),
-    "lc_at_risk": ("预警客户数", "Customers at risk"),
+    "lc_at_risk": ("生命周期预警阶段客户数", "Customers in the at-risk lifecycle stage"),
     "lc_churned": ("流失客户数", "Churned customers"),
     "lc_repurchase_rate": ("近12个月复购率", "Repurchase rate (12 months)"),
     "lc_monthly_churn_rate": ("近12个月平均月流失率", "Monthly churn rate (12 months)"),
@@ -96,9 +96,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "story_lifecycle_customer_who": ("{name}（{customer_id}）", "{name} ({customer_id})"),
     "story_lifecycle_customer_days": ("，距上次下单 {days} 天", ", last order {days} days ago"),
     "story_lifecycle_customer": ("**{who}** 处于 **{stage}** 阶段（{reason}{since}）。分析期内下单 {orders} 笔，销售额 "
-                                 "{revenue} {unit}；RFM类别 {rfm_class}，分层 {tier}；预计客户终身价值 {clv}，流失概率 "
+                                 "{revenue}；RFM类别 {rfm_class}，分层 {tier}；预计客户终身价值 {clv}，流失概率 "
                                  "{churn}。\n\n**建议行动：{action}**（{action_reason}）。",
                                  "**{who}** is **{stage}** ({reason}{since}). In the period: {orders} orders, revenue "
-                                 "{revenue} {unit}; RFM class {rfm_class}, tier {tier}; expected CLV {clv}, churn "
+                                 "{revenue}; RFM class {rfm_class}, tier {tier}; expected CLV {clv}, churn "
                                  "probability {churn}.\n\n**Next action: {action}** ({action_reason})."),
 }

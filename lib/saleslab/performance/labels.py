@@ -7,7 +7,14 @@ languages). Keys shared with other stages carry the same texts."""
 SHARES = {"share", "share_prev", "share_change", "yoy_growth", "pop_growth", "achievement_rate",
           "collection_rate", "deviation", "pct_change", "driver_share", "share_of_change"}
 
+#: Columns that hold amounts in 元 (one unit per column in tables).
+MONEY = {"actual", "base_value", "change", "driver_change", "expected", "target", "value", "value_a", "value_b"}
+
 LABELS: dict[str, tuple[str, str]] = {
+    # codes and columns shown in tables (issue 13)
+    "value_a": ("比较期销售额", "Revenue, earlier period"),
+    "value_b": ("本期销售额", "Revenue, this period"),
+    "share_of_change": ("占变动比例", "Share of the change"),
     "02_performance": ("业绩分析", "Sales performance"),
     # cube columns
     "volume": ("销量", "Volume"),
@@ -95,47 +102,47 @@ LABELS: dict[str, tuple[str, str]] = {
     # story templates ({name} placeholders; one template per finding, both languages)
     "story_performance_empty": ("本期间没有销售数据。", "There are no sales in this period."),
     "story_performance_overview_total": (
-        "{first:%Y年%m月}至{last:%Y年%m月}销售额 **{revenue} {unit}**，毛利率 **{margin}**。"
-        "销售额最高的月份是 {best:%Y年%m月}（{best_revenue} {unit}）。",
-        "Revenue from {first:%b %Y} to {last:%b %Y} was **{revenue} {unit}** at a gross margin of **{margin}**. "
-        "The best month was {best:%b %Y} ({best_revenue} {unit})."),
+        "{first:%Y年%m月}至{last:%Y年%m月}销售额 **{revenue}**，毛利率 **{margin}**。"
+        "销售额最高的月份是 {best:%Y年%m月}（{best_revenue}）。",
+        "Revenue from {first:%b %Y} to {last:%b %Y} was **{revenue}** at a gross margin of **{margin}**. "
+        "The best month was {best:%b %Y} ({best_revenue})."),
     "story_performance_overview_total_no_cost": (
-        "{first:%Y年%m月}至{last:%Y年%m月}销售额 **{revenue} {unit}**（本仓库没有产品单位成本，毛利率未知）。"
-        "销售额最高的月份是 {best:%Y年%m月}（{best_revenue} {unit}）。",
-        "Revenue from {first:%b %Y} to {last:%b %Y} was **{revenue} {unit}** (the gross margin is unknown: no "
-        "source gives unit costs of the products). The best month was {best:%b %Y} ({best_revenue} {unit})."),
+        "{first:%Y年%m月}至{last:%Y年%m月}销售额 **{revenue}**（本仓库没有产品单位成本，毛利率未知）。"
+        "销售额最高的月份是 {best:%Y年%m月}（{best_revenue}）。",
+        "Revenue from {first:%b %Y} to {last:%b %Y} was **{revenue}** (the gross margin is unknown: no "
+        "source gives unit costs of the products). The best month was {best:%b %Y} ({best_revenue})."),
     "story_performance_overview_grew": ("最近12个月销售额较前12个月增长 **{growth}**。",
                                         " The last 12 months grew **{growth}** against the 12 months before."),
     "story_performance_overview_fell": ("最近12个月销售额较前12个月下降 **{growth}**。",
                                         " The last 12 months fell **{growth}** against the 12 months before."),
     "story_performance_latest": (
-        "**{month:%Y年%m月}** 销售额 **{revenue} {unit}**，环比 **{pop}**，同比 **{yoy}**；毛利率 {margin}。",
-        "Revenue in **{month:%b %Y}** was **{revenue} {unit}**: **{pop}** on the month before and **{yoy}** on "
+        "**{month:%Y年%m月}** 销售额 **{revenue}**，环比 **{pop}**，同比 **{yoy}**；毛利率 {margin}。",
+        "Revenue in **{month:%b %Y}** was **{revenue}**: **{pop}** on the month before and **{yoy}** on "
         "a year earlier; gross margin {margin}."),
     "story_performance_latest_no_cost": (
-        "**{month:%Y年%m月}** 销售额 **{revenue} {unit}**，环比 **{pop}**，同比 **{yoy}**（没有产品单位成本，毛利率未知）。",
-        "Revenue in **{month:%b %Y}** was **{revenue} {unit}**: **{pop}** on the month before and **{yoy}** on "
+        "**{month:%Y年%m月}** 销售额 **{revenue}**，环比 **{pop}**，同比 **{yoy}**（没有产品单位成本，毛利率未知）。",
+        "Revenue in **{month:%b %Y}** was **{revenue}**: **{pop}** on the month before and **{yoy}** on "
         "a year earlier (gross margin unknown: no unit costs of the products)."),
     "story_performance_movements": ("**前 {n} 大变动及主因：**", "**The biggest movements and what drove them:**"),
     "story_performance_vs_pop": ("环比", "vs the previous month"),
     "story_performance_vs_yoy": ("同比", "vs last year"),
-    "story_performance_movement_up": ("{i}. {segment} 销售额{comparison}增长 {pct}（+{change} {unit}）{driver}。",
-                                      "{i}. {segment} revenue up {pct} {comparison} (+{change} {unit}){driver}."),
-    "story_performance_movement_down": ("{i}. {segment} 销售额{comparison}下降 {pct}（−{change} {unit}）{driver}。",
-                                        "{i}. {segment} revenue down {pct} {comparison} (−{change} {unit}){driver}."),
-    "story_performance_movement_up_amount": ("{i}. {segment} 销售额{comparison}增加（+{change} {unit}）{driver}。",
-                                             "{i}. {segment} revenue up {comparison} (+{change} {unit}){driver}."),
-    "story_performance_movement_down_amount": ("{i}. {segment} 销售额{comparison}减少（−{change} {unit}）{driver}。",
-                                               "{i}. {segment} revenue down {comparison} (−{change} {unit}){driver}."),
+    "story_performance_movement_up": ("{i}. {segment} 销售额{comparison}增长 {pct}（+{change}）{driver}。",
+                                      "{i}. {segment} revenue up {pct} {comparison} (+{change}){driver}."),
+    "story_performance_movement_down": ("{i}. {segment} 销售额{comparison}下降 {pct}（−{change}）{driver}。",
+                                        "{i}. {segment} revenue down {pct} {comparison} (−{change}){driver}."),
+    "story_performance_movement_up_amount": ("{i}. {segment} 销售额{comparison}增加（+{change}）{driver}。",
+                                             "{i}. {segment} revenue up {comparison} (+{change}){driver}."),
+    "story_performance_movement_down_amount": ("{i}. {segment} 销售额{comparison}减少（−{change}）{driver}。",
+                                               "{i}. {segment} revenue down {comparison} (−{change}){driver}."),
     "story_performance_driver_gain": ("，其中 {share} 的增量来自 {driver}", "; {share} of the gain came from {driver}"),
     "story_performance_driver_drop": ("，其中 {share} 的降幅来自 {driver}", "; {share} of the drop came from {driver}"),
     "story_performance_no_anomaly": ("没有偏离预期超过 {threshold} 的月份。",
                                      "No month deviated from its expected level by more than {threshold}."),
     "story_performance_anomalies": (
         "共 {n} 个月份/细分偏离预期超过 {threshold}（{expected}）。"
-        "金额偏离最大的是 {month:%Y年%m月} {segment}：{deviation}（{sign}{gap} {unit}）。",
+        "金额偏离最大的是 {month:%Y年%m月} {segment}：{deviation}（{sign}{gap}）。",
         "{n} month/segment values deviated from their expected level by more than {threshold} ({expected}). "
-        "The largest in money: {segment} in {month:%b %Y}, {deviation} ({sign}{gap} {unit})."),
+        "The largest in money: {segment} in {month:%b %Y}, {deviation} ({sign}{gap})."),
     "story_performance_expected_seasonal": ("预期 = 去年同期 × 近期趋势，历史不足时用滚动中位数",
                                             "expected = same month last year × recent trend, or a rolling median "
                                             "where history is short"),
@@ -160,4 +167,9 @@ LABELS: dict[str, tuple[str, str]] = {
                                                  "Definition: achievement = {achievement} / target."),
     "story_performance_achievement_net": ("扣除退货后的销售额", "revenue net of returns"),
     "story_performance_achievement_gross": ("未扣退货的销售总额", "gross sales before returns"),
+    # the executive summary's year-to-date figures (kpis.year_to_date; issue 13)
+    "ytd_revenue": ("年初至今销售额", "Revenue, year to date"),
+    "ytd_gross_margin": ("年初至今毛利率", "Gross margin, year to date"),
+    "ytd_orders": ("年初至今订单数", "Orders, year to date"),
+    "ytd_active_customers": ("年初至今活跃客户数", "Active customers, year to date"),
 }

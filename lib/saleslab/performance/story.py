@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 from ..params import used
-from ..report.format import wan
+from ..report.format import money
 from ..report.i18n import has, say, t
 
 #: Columns of the monthly table as shown in the report.
@@ -74,7 +74,7 @@ def _movement(i: int, m, lang: str, unit: str) -> str:
                      share=f"{m.driver_share:.0%}", driver=_name(m.driver_segment, lang))
     key = "story_performance_movement_" + ("up" if up else "down") + ("" if _ok(m.pct_change) else "_amount")
     return say(key, lang, i=i, segment=_name(m.segment, lang), comparison=t(f"story_performance_vs_{m.comparison}", lang),
-               pct=f"{abs(m.pct_change):.1%}" if _ok(m.pct_change) else "", change=wan(abs(m.change)), unit=unit,
+               pct=f"{abs(m.pct_change):.1%}" if _ok(m.pct_change) else "", change=money(abs(m.change), lang), unit=unit,
                driver=driver)
 
 
@@ -89,7 +89,7 @@ def performance_headline(monthly: pd.DataFrame, movements: pd.DataFrame, lang: s
     # no unit costs in the warehouse: the margin is unknown and not mentioned
     known = _ok(last["gross_margin"]) or _ok(last["cost"])
     key = "story_performance_latest" if known else "story_performance_latest_no_cost"
-    out = [say(key, lang, month=pd.Timestamp(last["period"]), revenue=wan(last["revenue"]),
+    out = [say(key, lang, month=pd.Timestamp(last["period"]), revenue=money(last["revenue"], lang),
                unit=unit, pop=_growth(last["pop_growth"]), yoy=_growth(last["yoy_growth"]),
                margin=_share(last["gross_margin"]))]
     if len(movements):
@@ -110,7 +110,7 @@ def anomaly_text(flagged: pd.DataFrame, lang: str, dims=("region", "channel")) -
     expected = t(f"story_performance_expected_{used(flagged, 'anomaly_method')}", lang)
     return say("story_performance_anomalies", lang, n=len(flagged), threshold=threshold, expected=expected,
                month=pd.Timestamp(top["period"]), segment=seg, deviation=_growth(top["deviation"]),
-               sign="+" if top["gap"] >= 0 else "−", gap=wan(abs(top["gap"])), unit=t("wan_yuan", lang))
+               sign="+" if top["gap"] >= 0 else "−", gap=money(abs(top["gap"]), lang), unit=t("wan_yuan", lang))
 
 
 def correlation_text(corr: pd.DataFrame, lang: str) -> str:
@@ -136,9 +136,9 @@ def overview_narrative(monthly: pd.DataFrame, lang: str) -> str:
     unit = t("wan_yuan", lang)
     known = bool(monthly["gross_profit"].notna().any())
     key = "story_performance_overview_total" if known else "story_performance_overview_total_no_cost"
-    text = say(key, lang, first=monthly["month"].iloc[0], last=monthly["month"].iloc[-1], revenue=wan(revenue), unit=unit,
+    text = say(key, lang, first=monthly["month"].iloc[0], last=monthly["month"].iloc[-1], revenue=money(revenue, lang), unit=unit,
                margin=f"{profit / revenue if revenue else 0.0:.1%}", best=best["month"],
-               best_revenue=wan(best["revenue"]))
+               best_revenue=money(best["revenue"], lang))
     if len(monthly) >= 24:
         last12 = float(monthly["revenue"].iloc[-12:].sum())
         prev12 = float(monthly["revenue"].iloc[-24:-12].sum())
@@ -165,3 +165,15 @@ def definitions_text(table: pd.DataFrame, lang: str) -> str:
         return say("story_performance_definitions_target", lang, returns=returns,
                    achievement=t(f"story_performance_achievement_{used(table, 'achievement_basis')}", lang))
     return say("story_performance_definitions", lang, returns=returns)
+
+
+def movement_findings(movements: pd.DataFrame, lang: str) -> list[dict]:
+    """The biggest movements (:func:`saleslab.performance.biggest_movements`) as findings for the
+    executive summary: ``[{"text", "value"}]`` in the table's order, each sentence with its main
+    driver (the text of :func:`performance_headline` without its list number); value = the change in 元."""
+    unit = t("wan_yuan", lang)
+    out = []
+    for i, m in enumerate(movements.itertuples(index=False), 1):
+        text = _movement(i, m, lang, unit)
+        out.append({"text": text[len(f"{i}. "):] if text.startswith(f"{i}. ") else text, "value": float(m.change)})
+    return out

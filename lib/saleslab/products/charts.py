@@ -10,7 +10,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ..facts import UNKNOWN as UNKNOWN_BAND
 from ..params import used
-from ..report.charts import palette_colours, setup_fonts, share_bars
+from ..report.charts import money_axis, palette_colours, setup_fonts, share_bars
 from .portfolio import BCG_QUADRANTS
 from ..report.i18n import t
 
@@ -28,10 +28,6 @@ def _known(name) -> bool:
 def _product_label(name, pid) -> str:
     """"name (id)", or the id alone for a product the master does not name (or without a master)."""
     return f"{_short(name)} ({pid})" if _known(name) else str(pid)
-
-
-def _wan_formatter():
-    return FuncFormatter(lambda v, _: f"{v / 1e4:,.0f}")
 
 
 def bcg_chart(bcg, lang: str, palette=None, label_top: int = 6):
@@ -91,8 +87,7 @@ def pareto_chart(abc, lang: str, palette=None):
         sel = (abc["abc_class"] == c).to_numpy()
         ax.bar(x[sel], abc["revenue"].clip(lower=0).to_numpy()[sel], width=1.0, color=cls_colour[c],
                label=f"{t('abc_' + c.lower(), lang)} ({int(sel.sum())})")
-    ax.yaxis.set_major_formatter(_wan_formatter())
-    ax.set_ylabel(f"{t('revenue', lang)} ({t('wan_yuan', lang)})")
+    money_axis(ax, lang)
     ax.set_xlabel(t("products_ranked", lang))
     ax2 = ax.twinx()
     ax2.plot(x, abc["cumulative_share"], color=colours[3 % len(colours)], lw=2, label=t("cumulative_share", lang))
@@ -123,9 +118,11 @@ def top_bottom_chart(tb, lang: str, palette=None, measure: str = "revenue"):
         labels = [_product_label(nm, pid) for nm, pid in zip(d["product_name"], d["product_id"])]
         ax.barh(labels, d[measure], color=colours[i % len(colours)])
         ax.invert_yaxis()
-        wan = float(d[measure].max() or 0) >= 1e5  # small amounts in 元, large in 万元
-        ax.xaxis.set_major_formatter(_wan_formatter() if wan else FuncFormatter(lambda v, _: f"{v:,.0f}"))
-        ax.set_xlabel(f"{t(measure, lang)} ({t('wan_yuan' if wan else 'yuan', lang)})")
+        if float(d[measure].max() or 0) >= 1e5:  # large amounts in 万元 / CNY K-M, small ones as they are
+            money_axis(ax, lang, measure, which="x")
+        else:
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+            ax.set_xlabel(f"{t(measure, lang)} ({t('yuan', lang)})")
         ax.set_title(t(g, lang))
         ax.tick_params(axis="y", labelsize=8)
         ax.spines[["top", "right"]].set_visible(False)
@@ -135,8 +132,9 @@ def top_bottom_chart(tb, lang: str, palette=None, measure: str = "revenue"):
 
 
 def slow_days_chart(slow, lang: str, palette=None):
-    """Days of inventory of the slow movers (log scale); products without sales are drawn
-    hatched at the longest bar and marked "no sales" (:func:`saleslab.products.slow_movers`)."""
+    """Days of inventory of the slow movers (log scale); products without sales, or whose days
+    are beyond the cap (``days_note``), are drawn hatched at the longest bar and marked "no sales"
+    / "practically no sales" (:func:`saleslab.products.slow_movers`)."""
     setup_fonts()
     colours = palette_colours(palette)
     fig, ax = plt.subplots(figsize=(9, 0.45 * max(len(slow), 1) + 1.4), dpi=110)
@@ -145,12 +143,14 @@ def slow_days_chart(slow, lang: str, palette=None):
     values = days.fillna(top * 1.2)
     labels = [_product_label(nm, pid) for nm, pid in zip(slow["product_name"], slow["product_id"])]
     bars = ax.barh(labels, values, color=colours[0])
-    for bar, d, v in zip(bars, days, values):
+    notes = slow["days_note"] if "days_note" in slow else [None] * len(slow)
+    for bar, d, v, note in zip(bars, days, values, notes):
         if np.isnan(d):
             bar.set_hatch("//")
             bar.set_facecolor("white")
             bar.set_edgecolor(colours[0])
-        text = t("no_sales", lang) if np.isnan(d) else f"{d:,.0f} {t('days', lang)}"
+        text = (t("doi_beyond_cap_short", lang) if note == "doi_beyond_cap" else t("no_sales", lang) if np.isnan(d)
+                else f"{d:,.0f} {t('days', lang)}")
         ax.text(v, bar.get_y() + bar.get_height() / 2, f" {text}", va="center", fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel(f"{t('days_of_inventory', lang)} (log)")
@@ -169,8 +169,7 @@ def price_band_chart(bands, lang: str, palette=None):
     fig, ax = plt.subplots(figsize=(9, 4), dpi=110)
     x = [t(b, lang) if b == UNKNOWN_BAND else b for b in bands["price_band"]]
     ax.bar(x, bands["revenue"], color=colours[0], label=t("revenue", lang))
-    ax.yaxis.set_major_formatter(_wan_formatter())
-    ax.set_ylabel(f"{t('revenue', lang)} ({t('wan_yuan', lang)})")
+    money_axis(ax, lang)
     ax.set_xlabel(f"{t('price_band', lang)} ({t('yuan', lang)})")
     ax2 = ax.twinx()
     ax2.plot(x, bands["gross_margin"], color=colours[1 % len(colours)], marker="o", label=t("gross_margin", lang))

@@ -32,6 +32,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "inventory_turnover": ("库存周转率", "Inventory turnover"),
     "days_of_inventory": ("库存周转天数", "Days of inventory"),
     "skus_in_stock": ("有库存SKU数", "SKUs in stock"),
+    "skus_on_offer": ("在售SKU数（有库存或已上架）", "SKUs on offer (in stock or listed)"),
     "skus_sold": ("动销SKU数", "SKUs sold"),
     "sell_through_rate": ("动销率", "Sell-through rate"),
     "price_band": ("价格带", "Price band"),
@@ -72,17 +73,27 @@ LABELS: dict[str, tuple[str, str]] = {
         "**Concentration**: {a_count} of {n} products ({a_product_share}) bring **{a_share}** of revenue (class A)."),
     "story_products_stars": (
         "**明星产品**：{count} 个产品销量与毛利率同时居前，合计贡献 **{share}** 的销售额；"
-        "首位是 {name}（{revenue} {unit}，毛利率 {margin}）。建议加大曝光。",
+        "首位是 {name}（{revenue}，毛利率 {margin}）。建议加大曝光。",
         "**Stars**: {count} products combine top volume with top margin and bring **{share}** of revenue; "
-        "the first is {name} ({revenue} {unit}, margin {margin}). Give them more exposure."),
+        "the first is {name} ({revenue}, margin {margin}). Give them more exposure."),
     "story_products_no_stars": ("**明星产品**：本期没有产品同时达到高销量和高毛利。",
                                 "**Stars**: no product reaches both high volume and high margin in this period."),
     "story_products_slow": (
-        "**滞销产品**：{count} 个产品销量低、库存高，平均占用库存金额 **{value} {unit}**；最慢的 {name} {pace}。"
+        "**滞销产品**：{count} 个产品销量低、库存高，平均占用库存金额 **{value}**；最慢的 {name} {pace}。"
         "建议捆绑促销或清理库存。",
-        "**Slow movers**: {count} products sell little while holding high stock, tying up **{value} {unit}** of "
+        "**Slow movers**: {count} products sell little while holding high stock, tying up **{value}** of "
         "inventory on average; the slowest, {name}, {pace}. Consider bundles or clearing the stock."),
     "story_products_pace_no_sales": ("本期没有销售", "did not sell at all"),
+    "story_products_pace_beyond_cap": (
+        "本期几乎没有销售（销量 {volume}，平均库存 {stock}），按此速度超过 {years} 年才能售完，周转天数无意义",
+        "practically did not sell ({volume} units against {stock} in stock on average): more than {years} years "
+        "at this pace, so its days of inventory are not meaningful"),
+    "days_note": ("周转天数说明", "Days of inventory note"),
+    "doi_no_sales": ("本期无销售，周转天数无法计算", "no sales in the period: no days of inventory"),
+    "doi_beyond_cap": ("销售近乎为零，周转天数超过上限，无意义", "practically no sales: days beyond the cap, not meaningful"),
+    "inventory_days_cap": ("周转天数上限", "Days of inventory cap"),
+    "doi_beyond_cap_short": ("几乎无销售", "practically no sales"),
+    "sell_through_months": ("动销率统计月数", "Sell-through months"),
     "story_products_pace_days": ("按本期销售速度需 {days} 天才能售完", "would take {days} days to sell at this period's pace"),
     "story_products_no_slow": ("**滞销产品**：本期没有低销量、高库存的产品。",
                                "**Slow movers**: no product combines low sales with high stock in this period."),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..params import used
-from ..report.format import wan
+from ..report.format import money
 from ..report.i18n import say, t
 
 
@@ -43,7 +43,7 @@ def stars_text(stars: pd.DataFrame, abc: pd.DataFrame, lang: str) -> str:
         return say("story_products_no_stars", lang)
     lead = stars.iloc[0]
     return say("story_products_stars", lang, count=len(stars), share=f"{float(stars['revenue'].sum()) / total:.1%}",
-               name=_name(lead), revenue=wan(lead["revenue"]), unit=t("wan_yuan", lang),
+               name=_name(lead), revenue=money(lead["revenue"], lang), unit=t("wan_yuan", lang),
                margin=f"{lead['gross_margin']:.1%}")
 
 
@@ -54,9 +54,12 @@ def slow_text(slow: pd.DataFrame, lang: str) -> str:
         return say("story_products_no_slow", lang)
     worst = slow.iloc[0]
     days = worst["days_of_inventory"]
-    pace = (say("story_products_pace_no_sales", lang) if pd.isna(days) else
+    beyond = worst.get("days_note") == "doi_beyond_cap"
+    pace = (say("story_products_pace_beyond_cap", lang, years=f"{used(slow, 'inventory_days_cap') / 365:,.0f}",
+                volume=f"{worst['volume']:,.0f}", stock=f"{worst['avg_stock_units']:,.0f}") if beyond else
+            say("story_products_pace_no_sales", lang) if pd.isna(days) else
             say("story_products_pace_days", lang, days=f"{days:,.0f}"))
-    return say("story_products_slow", lang, count=len(slow), value=wan(float(slow["avg_inventory_value"].sum())),
+    return say("story_products_slow", lang, count=len(slow), value=money(float(slow["avg_inventory_value"].sum()), lang),
                unit=t("wan_yuan", lang), name=_name(worst), pace=pace)
 
 

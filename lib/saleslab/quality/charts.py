@@ -7,9 +7,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from ..errors import InsufficientData
 from ..params import used
 from ..report.charts import palette_colours, setup_fonts, share_bars
-from ..report.i18n import t
+from ..report.i18n import say, t
 
 
 def accounting_chart(sources, lang: str, palette=None):
@@ -77,9 +78,15 @@ _COV = ("coverage_customer", "coverage_product", "coverage_region", "coverage_ch
 
 def trend_chart(trend, lang: str, palette=None):
     """Two panels per ingest (:func:`saleslab.quality.quality_trend`): rows merged, quarantined,
-    values filled and outliers flagged; and the coverage shares with the target line. With a
-    single ingest the one point is drawn and the title says so. The target is the
-    ``coverage_target`` the trend was computed with."""
+    values filled and outliers flagged; and the coverage shares with the target line. A trend
+    needs at least ``dq_trend_min_ingests`` ingests (recorded on ``trend``, default 3): with fewer,
+    :class:`~saleslab.errors.InsufficientData` with one sentence in ``lang`` (``with st.section``
+    shows it instead of a one- or two-point chart; the trend table still lists the ingests). The
+    target is the ``coverage_target`` the trend was computed with."""
+    need = int(trend.attrs.get("params", {}).get("dq_trend_min_ingests", 3))
+    if len(trend) < need:
+        raise InsufficientData(say("dq_trend_too_short", lang, ingests=len(trend), need=need),
+                               needed_for="the quality trend")
     target = used(trend, "coverage_target")
     setup_fonts()
     colours = palette_colours(palette)

@@ -2,6 +2,9 @@
 :mod:`saleslab.report.labels`)."""
 
 LABELS: dict[str, tuple[str, str]] = {
+    "dq_trend_section": ("历次入库的数据质量趋势", "Data quality across ingests"),
+    "dq_trend_too_short": ("目前只有 {ingests} 次入库，趋势图至少需要 {need} 次，下表列出已有的入库记录",
+                           "{ingests} ingest(s) so far; a trend needs at least {need}, the table below lists them"),
     "story_quality_balanced": ("每个文件均满足 读取 = 入库 + 合并 + 隔离",
                                "every file balances: read = loaded + merged + quarantined"),
     "story_quality_unbalanced": ("**{n} 个文件行数不平衡**，请检查", "**{n} files do not balance** and need checking"),

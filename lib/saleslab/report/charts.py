@@ -58,11 +58,32 @@ def palette_colours(palette) -> list[str]:
     return list(palette or DEFAULT_PALETTE)[:5]
 
 
-def money_axis(ax, lang: str) -> None:
-    """Label the y axis as revenue in 万元 with thousands separators."""
-    unit = t("wan_yuan", lang)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e4:,.0f}"))
-    ax.set_ylabel(f"{t('revenue', lang)} ({unit})")
+def _tick(x: float) -> str:
+    text = f"{x:,.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def money_ticks(ax, lang: str, which: str = "y", top: float | None = None) -> str:
+    """Format a money axis (values in 元) in the run's units — 万元 / 亿元 in zh-CN, CNY K / M / B in
+    English, chosen by the largest amount on it (``top``, else the data plotted so far) through
+    :func:`saleslab.report.format.money_unit` — and return the unit for the axis label."""
+    from .format import money_unit
+
+    if top is None:
+        lim = ax.dataLim
+        ends = (lim.x0, lim.x1) if which == "x" else (lim.y0, lim.y1)
+        top = max((abs(v) for v in ends if v == v and abs(v) != float("inf")), default=0.0)
+    divisor, unit = money_unit(max(float(top), 1e4 if lang == "zh-CN" else 1e3), lang)
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v / divisor)))
+    return unit
+
+
+def money_axis(ax, lang: str, label: str = "revenue", which: str = "y", top: float | None = None) -> str:
+    """Label a money axis (values in 元): ``label``'s text with the unit (:func:`money_ticks`)."""
+    unit = money_ticks(ax, lang, which, top)
+    (ax.set_xlabel if which == "x" else ax.set_ylabel)(f"{t(label, lang)} ({unit})")
+    return unit
 
 
 def share_bars(values, labels, title: str, palette=None, percent: bool = True):

@@ -29,6 +29,15 @@ def label_modules() -> list[str]:
 
 
 @lru_cache(maxsize=1)
+def _money() -> frozenset[str]:
+    # columns holding amounts in 元 (``MONEY`` of every labels module): one unit per column in tables
+    found: set[str] = set()
+    for name in label_modules():
+        found |= set(getattr(importlib.import_module(name), "MONEY", ()))
+    return frozenset(found)
+
+
+@lru_cache(maxsize=1)
 def _registry() -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
     # built on first use, not at import: an area's labels are found without the report package
     # importing the areas (the areas import the report package)
@@ -45,11 +54,14 @@ def _registry() -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
 
 
 def __getattr__(name: str):
-    # LABELS: key -> (zh-CN, en); SHARE_COLUMNS: columns holding shares in [0, 1] (percentages)
+    # LABELS: key -> (zh-CN, en); SHARE_COLUMNS: columns holding shares in [0, 1] (percentages);
+    # MONEY_COLUMNS: columns holding amounts in 元
     if name == "LABELS":
         return _registry()[0]
     if name == "SHARE_COLUMNS":
         return _registry()[1]
+    if name == "MONEY_COLUMNS":
+        return _money()
     raise AttributeError(name)
 
 

@@ -6,6 +6,17 @@ SHARES = {"gross_margin", "known_customer", "known_product", "known_region", "co
           "known_channel", "quarantined_share", "shortfall", "coverage_customer", "coverage_product",
           "coverage_region", "coverage_channel", "accuracy"}
 
+#: Columns that hold amounts in 元 (shown in one unit per column: 元 / 万元 / 亿元, CNY / K / M / B).
+#: Shared here for the measures of saleslab.facts and the columns several areas use.
+MONEY = {"revenue", "gross_sales", "returns", "cost", "gross_profit", "average_order_value", "net_amount",
+         "revenue_last_year", "revenue_prev_period", "previous_revenue", "revenue_per_customer", "revenue_per_rep",
+         "rep_revenue", "top_revenue", "won_revenue", "attributed_revenue", "monetary", "monetary_value",
+         "spend", "spend_12m", "campaign_spend", "channel_cost", "channel_costs", "acquisition_cost", "cac",
+         "unit_cost", "list_price", "stock_value", "avg_inventory_value", "cogs_window", "outstanding",
+         "invoiced", "collected", "bad_debt", "at_stake", "expected_loss", "expected_spend", "clv", "mean_clv",
+         "total_clv", "current_value", "potential_value", "gap", "gap_to_target", "0-30", "31-60", "61-90", ">90",
+         "lift_abs", "lift_lo", "lift_hi", "change_vs_last_year"}
+
 LABELS: dict[str, tuple[str, str]] = {
     # partial data: a section whose inputs are missing says so (Stage.section)
     "section_missing_source": ("**{section}**：需要{tables}数据，本仓库中没有任何数据源提供，此部分略过。", "**{section}**: needs {tables}, which no source in this warehouse provides; this part is skipped."),
@@ -160,6 +171,30 @@ LABELS: dict[str, tuple[str, str]] = {
     "quarantine_by_reason": ("隔离原因分布", "Quarantined rows by reason"),
     "coverage_by_channel": ("各渠道数据覆盖率", "Coverage by channel"),
     "monthly_table": ("月度经营数据", "Monthly figures"),
+    # the formatter (saleslab.report.format): units, booleans and values that are not meaningful
+    "yes": ("是", "Yes"),
+    "no": ("否", "No"),
+    "unit_pp": ("个百分点", "pp"),
+    "unit_days": ("天", "days"),
+    "na_missing": ("无数据", "no data"),
+    "na_from_zero": ("基数为零，无法计算增长或比例", "growth from a zero base cannot be computed"),
+    "na_division_by_zero": ("分母为零，无法计算", "division by zero: not defined"),
+    "na_no_sales": ("没有销售，无法计算售完天数", "no sales: days to sell out cannot be computed"),
+    "na_beyond_horizon": ("按当前销售速度需 10 年以上才能售完（几乎没有销售），天数无意义",
+                          "more than 10 years to sell at the current pace (practically no sales): not meaningful"),
+    "na_footnote": ("“—”：{reasons}。", "“—”: {reasons}."),
+    "empty_table": ("本期没有符合条件的记录。", "No rows meet the conditions in this period."),
+    "definition_footnote": ("定义 · **{name}**：{text}", "Definition · **{name}**: {text}"),
+    "glossary_title": ("指标定义", "Glossary of figures"),
+    "glossary_definition": ("{formula}。单位：{unit}；期间：{period}；来源：{source}。",
+                            "{formula}. Unit: {unit}; period: {period}; source: {source}."),
+    "glossary_source_files": ("全部源文件", "all source files"),
+    "source_action_register": ("行动登记表", "the action register"),
+    "id_suffix": ("编号", "ID"),
+    "company": ("全公司", "Company"),
+    # file status of an ingest (saleslab.ingest.load: FileAccount.status; the column "status")
+    "status_loaded": ("已入库", "Loaded"),
+    "status_rejected": ("已拒收", "Rejected"),
 }
 
 # quarantine reason codes (saleslab.ingest.load)

@@ -7,13 +7,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import PercentFormatter
 
 from ..params import used
-from ..report.charts import palette_colours, setup_fonts
+from ..report.charts import money_axis, palette_colours, setup_fonts
 from ..report.i18n import t
 
-_WAN = FuncFormatter(lambda v, _: f"{v / 1e4:,.0f}")
 
 
 def _colours(palette, n: int) -> list:
@@ -39,8 +38,7 @@ def ageing_chart(summary: pd.DataFrame, lang: str, palette=None):
     for i, (v, s) in enumerate(zip(summary["outstanding"], summary["share"])):
         if s == s:
             ax.text(i, v, f"{s:.0%}", ha="center", va="bottom", fontsize=9)
-    ax.yaxis.set_major_formatter(_WAN)
-    ax.set_ylabel(f"{t('outstanding', lang)} ({t('wan_yuan', lang)})")
+    money_axis(ax, lang, "outstanding")
     ax.set_xlabel(t("ageing_bucket", lang))
     ax.set_ylim(0, max(float(summary["outstanding"].max()), 1.0) * 1.15)
     return _finish(fig, ax, t("risk_ageing_title", lang))
@@ -120,7 +118,6 @@ def credit_chart(grades: pd.DataFrame, lang: str, palette=None):
     ax.bar(labels, grades["outstanding"], color=colours)
     for i, (v, n) in enumerate(zip(grades["outstanding"], grades["customers"])):
         ax.text(i, v, f"{n}", ha="center", va="bottom", fontsize=9)
-    ax.yaxis.set_major_formatter(_WAN)
-    ax.set_ylabel(f"{t('outstanding', lang)} ({t('wan_yuan', lang)})")
+    money_axis(ax, lang, "outstanding")
     ax.set_ylim(0, max(float(grades["outstanding"].max()), 1.0) * 1.15)
     return _finish(fig, ax, t("risk_credit_title", lang))

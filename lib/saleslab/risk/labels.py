@@ -7,6 +7,11 @@ are labelled there."""
 SHARES = {"unpaid_share", "late_share", "bad_debt_rate", "turnover_deviation", "top_share", "largest_share"}
 
 LABELS: dict[str, tuple[str, str]] = {
+    # codes and columns shown in tables (issue 13)
+    "0-30": ("逾期0-30天", "0-30 days past due"),
+    "31-60": ("逾期31-60天", "31-60 days past due"),
+    "61-90": ("逾期61-90天", "61-90 days past due"),
+    ">90": ("逾期90天以上", "Over 90 days past due"),
     # stage
     "12_risk": ("风险管理", "Risk"),
     # receivables and ageing
@@ -127,22 +132,22 @@ LABELS: dict[str, tuple[str, str]] = {
                           "**{total}** risk alerts, **{high}** high and {medium} medium (listed below)."),
     "story_risk_no_alerts": ("没有触发任何风险预警。", "No risk alert was raised."),
     "story_risk_weak_distributors": (
-        "回款率低于 {collection_min} 的经销商：**{names}**，逾期未回款合计 **{amount} {unit}**，建议清退复核。",
-        "Distributors collecting less than {collection_min}: **{names}**, with **{amount} {unit}** outstanding; "
+        "回款率低于 {collection_min} 的经销商：**{names}**，逾期未回款合计 **{amount}**，建议清退复核。",
+        "Distributors collecting less than {collection_min}: **{names}**, with **{amount}** outstanding; "
         "they are flagged for closure review."),
     "story_risk_no_weak_distributors": ("没有经销商的回款率低于 {collection_min}。",
                                         "No distributor collects less than {collection_min}."),
     "story_risk_bad_debt": (
-        "坏账率 **{rate}**（逾期超过 {days} 天仍未回款 {bad} {unit}，占这些到期发票 {invoiced} {unit}），{verdict}目标 {target}。",
-        "The bad-debt rate is **{rate}** ({bad} {unit} more than {days} days past due and unpaid, of {invoiced} {unit} "
+        "坏账率 **{rate}**（逾期超过 {days} 天仍未回款 {bad}，占这些到期发票 {invoiced}），{verdict}目标 {target}。",
+        "The bad-debt rate is **{rate}** ({bad} more than {days} days past due and unpaid, of {invoiced} "
         "invoiced and due that long), {verdict} the {target} target."),
     "story_risk_verdict_above": ("高于", "above"),
     "story_risk_verdict_within": ("未超过", "within"),
     "story_risk_ageing": (
-        "截至 {as_of}，逾期应收 **{total} {unit}**，其中逾期超过 {last} 天 {over} {unit}（{share}）。",
-        "On {as_of}, **{total} {unit}** is past due, {over} {unit} of it ({share}) more than {last} days."),
-    "story_risk_credit": ("信用等级 D（高风险）客户 {n} 家，敞口 {exposure} {unit}：{names}。",
-                          "{n} customers are rated D (high risk), with {exposure} {unit} exposure: {names}."),
+        "截至 {as_of}，逾期应收 **{total}**，其中逾期超过 {last} 天 {over}（{share}）。",
+        "On {as_of}, **{total}** is past due, {over} of it ({share}) more than {last} days."),
+    "story_risk_credit": ("信用等级 D（高风险）客户 {n} 家，敞口 {exposure}：{names}。",
+                          "{n} customers are rated D (high risk), with {exposure} exposure: {names}."),
     "story_risk_no_credit_d": ("没有客户的信用等级为 D（高风险）。", "No customer is rated D (high risk)."),
     "story_risk_turnover": (
         "库存周转按 **{frequency}** 监控（{n} 个观测点，快照间隔中位数 {gap} 天；数据源若提供每日快照则每日监控）。"
@@ -158,21 +163,23 @@ LABELS: dict[str, tuple[str, str]] = {
         "customers hold {top}."),
     # evidence of an alert (the figures that triggered it)
     "evidence_alert_distributor_collection": (
-        "回款率 {value} 低于 {threshold}；逾期未回款 {at_stake} {unit}，最长逾期 {days} 天",
-        "collection rate {value} below {threshold}; {at_stake} {unit} outstanding, oldest {days} days past due"),
+        "回款率 {value} 低于 {threshold}；逾期未回款 {at_stake}，最长逾期 {days} 天",
+        "collection rate {value} below {threshold}; {at_stake} outstanding, oldest {days} days past due"),
     "evidence_alert_credit_grade": (
-        "信用风险分 {value} 分（≥ {threshold} 分）；敞口 {at_stake} {unit}，加权逾期 {days} 天",
-        "{value} credit risk points (≥ {threshold}); exposure {at_stake} {unit}, {days} days overdue (weighted)"),
+        "信用风险分 {value} 分（≥ {threshold} 分）；敞口 {at_stake}，加权逾期 {days} 天",
+        "{value} credit risk points (≥ {threshold}); exposure {at_stake}, {days} days overdue (weighted)"),
     "evidence_alert_bad_debt": (
-        "坏账率 {value} 高于目标 {threshold}；逾期超过 {days} 天未回款 {at_stake} {unit}",
-        "bad-debt rate {value} above the {threshold} target; {at_stake} {unit} unpaid more than {days} days past due"),
+        "坏账率 {value} 高于目标 {threshold}；逾期超过 {days} 天未回款 {at_stake}",
+        "bad-debt rate {value} above the {threshold} target; {at_stake} unpaid more than {days} days past due"),
     "evidence_alert_turnover": (
-        "周转率偏离预期 {value}（阈值 ±{threshold}）；库存 {at_stake} {unit}",
-        "turnover {value} off its expected level (threshold ±{threshold}); stock {at_stake} {unit}"),
+        "周转率偏离预期 {value}（阈值 ±{threshold}）；库存 {at_stake}",
+        "turnover {value} off its expected level (threshold ±{threshold}); stock {at_stake}"),
     "evidence_alert_concentration_hhi": (
-        "HHI {value} 高于 {threshold}；渠道销售额 {at_stake} {unit}",
-        "HHI {value} above {threshold}; channel revenue {at_stake} {unit}"),
+        "HHI {value} 高于 {threshold}；渠道销售额 {at_stake}",
+        "HHI {value} above {threshold}; channel revenue {at_stake}"),
     "evidence_alert_concentration_top_share": (
-        "前N名客户占比 {value} 高于 {threshold}；渠道销售额 {at_stake} {unit}",
-        "top-N customers' share {value} above {threshold}; channel revenue {at_stake} {unit}"),
+        "前N名客户占比 {value} 高于 {threshold}；渠道销售额 {at_stake}",
+        "top-N customers' share {value} above {threshold}; channel revenue {at_stake}"),
+    # the executive summary (saleslab.report.pack; issue 13)
+    "story_risk_top_alert": ("【{severity}】{alert}：{who}，{evidence}", "[{severity}] {alert}: {who} — {evidence}"),
 }

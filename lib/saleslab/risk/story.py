@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..params import used
-from ..report.format import wan
-from ..report.i18n import join, say, t
+from ..report.format import money
+from ..report.i18n import has, join, say, t
 
 
 def _pct(v) -> str:
@@ -38,7 +38,7 @@ def distributors_text(dist: pd.DataFrame, lang: str) -> str:
         return say("story_risk_no_weak_distributors", lang, collection_min=_pct(lo))
     names = join((f"{i} ({_pct(r)})" for i, r in zip(weak["distributor_id"], weak["collection_rate"])), lang)
     return say("story_risk_weak_distributors", lang, collection_min=_pct(lo), names=names,
-               amount=wan(float(weak["outstanding"].sum())), unit=t("wan_yuan", lang))
+               amount=money(float(weak["outstanding"].sum()), lang), unit=t("wan_yuan", lang))
 
 
 def bad_debt_text(bad: pd.DataFrame, lang: str) -> str:
@@ -47,7 +47,7 @@ def bad_debt_text(bad: pd.DataFrame, lang: str) -> str:
     target = used(bad, "risk_bad_debt_target")
     verdict = "story_risk_verdict_above" if bool(r["above_target"]) else "story_risk_verdict_within"
     return say("story_risk_bad_debt", lang, rate=_pct(r["bad_debt_rate"]), days=used(bad, "risk_bad_debt_days"),
-               bad=wan(r["bad_debt"]), invoiced=wan(r["invoiced"]), unit=t("wan_yuan", lang),
+               bad=money(r["bad_debt"], lang), invoiced=money(r["invoiced"], lang), unit=t("wan_yuan", lang),
                verdict=t(verdict, lang), target=_pct(target))
 
 
@@ -55,8 +55,8 @@ def ageing_text(summary: pd.DataFrame, lang: str) -> str:
     """Past-due receivables and the oldest bucket's share (:func:`saleslab.risk.ageing_summary`)."""
     total = float(summary["outstanding"].sum())
     last = summary.iloc[-1]
-    return say("story_risk_ageing", lang, as_of=used(summary, "as_of"), total=wan(total), unit=t("wan_yuan", lang),
-               last=str(last["ageing_bucket"]).lstrip(">"), over=wan(last["outstanding"]), share=_pct(last["share"]))
+    return say("story_risk_ageing", lang, as_of=used(summary, "as_of"), total=money(total, lang), unit=t("wan_yuan", lang),
+               last=str(last["ageing_bucket"]).lstrip(">"), over=money(last["outstanding"], lang), share=_pct(last["share"]))
 
 
 def credit_text(credit: pd.DataFrame, lang: str) -> str:
@@ -65,7 +65,7 @@ def credit_text(credit: pd.DataFrame, lang: str) -> str:
     if d.empty:
         return say("story_risk_no_credit_d", lang)
     names = join(list(d["customer_id"].head(5)) + (["…"] if len(d) > 5 else []), lang)
-    return say("story_risk_credit", lang, n=len(d), exposure=wan(float(d["outstanding"].sum())),
+    return say("story_risk_credit", lang, n=len(d), exposure=money(float(d["outstanding"].sum()), lang),
                unit=t("wan_yuan", lang), names=names)
 
 
@@ -118,7 +118,7 @@ def _evidence(r, lang: str) -> str:
     if r.alert == "alert_concentration":
         key = f"evidence_alert_concentration_{r.alert_metric}"
     days = "–" if r.days_overdue != r.days_overdue else f"{r.days_overdue:.0f}"
-    return say(key, lang, value=fmt(r.alert_value), threshold=fmt(r.alert_threshold), at_stake=wan(r.at_stake),
+    return say(key, lang, value=fmt(r.alert_value), threshold=fmt(r.alert_threshold), at_stake=money(r.at_stake, lang),
                unit=unit, days=days)
 
 
@@ -127,4 +127,21 @@ def with_evidence(alerts: pd.DataFrame, lang: str) -> pd.DataFrame:
     out = alerts.copy()
     out["evidence"] = [_evidence(r, lang) for r in alerts.itertuples()]
     out.attrs = {"params": dict(alerts.attrs.get("params", {}))}
+    return out
+
+
+def top_alerts(alerts: pd.DataFrame, lang: str, n: int = 5) -> list[dict]:
+    """The first ``n`` alerts of :func:`saleslab.risk.risk_alerts` (high first, then by kind and
+    money at stake) as findings for the executive summary: ``[{"text", "value"}]``, the text
+    naming the alert, who it is about and its evidence (:func:`with_evidence`); value = at stake (元)."""
+    out = []
+    for r in alerts.head(n).itertuples(index=False):
+        evidence = getattr(r, "evidence", None) or _evidence(r, lang)
+        who = r.entity_name if isinstance(r.entity_name, str) and r.entity_name else ""
+        if not who and r.entity_type != "entity_company" and isinstance(r.entity_id, str):
+            who = f"{t(r.entity_type, lang)} {t(r.entity_id, lang) if has(r.entity_id) else r.entity_id}"
+        who = who or t(r.entity_type, lang)
+        out.append({"text": say("story_risk_top_alert", lang, severity=t(r.severity, lang), alert=t(r.alert, lang),
+                                who=who, evidence=evidence),
+                    "value": None if r.at_stake != r.at_stake else float(r.at_stake)})
     return out

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import PercentFormatter
 
 from ..params import used
-from ..report.charts import palette_colours, setup_fonts
+from ..report.charts import money_axis, palette_colours, setup_fonts
 from ..report.i18n import t
 
 
@@ -54,8 +54,7 @@ def team_chart(teams, lang: str, palette=None):
         if a == a:
             ax.text(i, max(rev, tgt), f"{a:.0%}", ha="center", va="bottom", fontsize=9)
     ax.set_xticks(x, list(teams["team"]))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e4:,.0f}"))
-    ax.set_ylabel(f"{t('revenue', lang)} ({t('wan_yuan', lang)})")
+    money_axis(ax, lang)
     top = float(max(teams["revenue"].max(), teams["target"].fillna(0).max())) if len(teams) else 1.0
     ax.set_ylim(0, top * 1.12)
     ax.set_title(t("team_comparison", lang))

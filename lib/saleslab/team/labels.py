@@ -41,24 +41,24 @@ LABELS: dict[str, tuple[str, str]] = {
     # story templates ({name} placeholders; one template per finding, both languages)
     "story_team_empty": ("本期间没有销售目标数据。", "There are no sales targets in this period."),
     "story_team_no_targets": (
-        "本期间没有销售代表的销售目标：下表列出各代表的销售额。{reps} 名有销售的代表合计 **{revenue} {unit}**，"
-        "人均 **{per_rep} {unit}**。目标达成率、奖励档与辅导名单需要销售目标数据。",
+        "本期间没有销售代表的销售目标：下表列出各代表的销售额。{reps} 名有销售的代表合计 **{revenue}**，"
+        "人均 **{per_rep}**。目标达成率、奖励档与辅导名单需要销售目标数据。",
         "There are no rep sales targets in this period: the tables show each rep's revenue. {reps} reps with sales "
-        "brought **{revenue} {unit}**, **{per_rep} {unit}** per rep. Achievement, the reward tier and the "
+        "brought **{revenue}**, **{per_rep}** per rep. Achievement, the reward tier and the "
         "coaching list need sales targets."),
     "story_team_no_reps": ("没有订单带有销售代表，也没有销售人员名单：无法按代表统计。",
                            "No order carries a sales rep and there is no rep list: there is nothing to show per rep."),
-    "story_team_best": ("达成率最高的团队是 **{team}**（{team_rate}，销售额 {revenue} {unit}）。",
-                        "The best team is **{team}** at {team_rate} of target ({revenue} {unit})."),
-    "story_team_best_by_revenue": ("没有团队目标：销售额最高的团队是 **{team}**（{revenue} {unit}，人均 {per_rep} {unit}）。",
-                                   "No team has a target: the team with the most revenue is **{team}** ({revenue} "
-                                   "{unit}, {per_rep} {unit} per rep)."),
-    "story_team_overall": ("1. 销售代表合计完成目标的 **{overall}**（{basis} {actual} / 目标 {target} {unit}）；"
+    "story_team_best": ("达成率最高的团队是 **{team}**（{team_rate}，销售额 {revenue}）。",
+                        "The best team is **{team}** at {team_rate} of target ({revenue})."),
+    "story_team_best_by_revenue": ("没有团队目标：销售额最高的团队是 **{team}**（{revenue}，人均 {per_rep}）。",
+                                   "No team has a target: the team with the most revenue is **{team}** ({revenue}"
+                                   ", {per_rep} per rep)."),
+    "story_team_overall": ("1. 销售代表合计完成目标的 **{overall}**（{basis} {actual} / 目标 {target}）；"
                            "达成率最高的团队是 **{team}**（{team_rate}）。",
-                           "1. Reps together reached **{overall}** of target ({basis} {actual} of {target} {unit}); "
+                           "1. Reps together reached **{overall}** of target ({basis} {actual} of {target}); "
                            "the best team is **{team}** at {team_rate}."),
-    "story_team_overall_no_team": ("1. 销售代表合计完成目标的 **{overall}**（{basis} {actual} / 目标 {target} {unit}）。",
-                                   "1. Reps together reached **{overall}** of target ({basis} {actual} of {target} {unit})."),
+    "story_team_overall_no_team": ("1. 销售代表合计完成目标的 **{overall}**（{basis} {actual} / 目标 {target}）。",
+                                   "1. Reps together reached **{overall}** of target ({basis} {actual} of {target})."),
     "story_team_basis_net": ("扣除退货后的销售额", "revenue net of returns"),
     "story_team_basis_gross": ("未扣退货的销售总额", "gross sales before returns"),
     "story_team_reward": ("2. 达成率不低于 {reward_min} 的奖励档：**{names}**。",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..params import used
-from ..report.format import wan
+from ..report.format import money
 from ..report.i18n import join, say, t
 
 
@@ -25,8 +25,8 @@ def _no_targets(reps: pd.DataFrame, lang: str) -> str:
     active = reps[(reps["revenue"] != 0) | (reps["gross_sales"] > 0)]
     revenue = float(active["revenue"].sum())
     unit = t("wan_yuan", lang)
-    return say("story_team_no_targets", lang, reps=len(active), revenue=wan(revenue), unit=unit,
-               per_rep=wan(revenue / len(active)) if len(active) else "–")
+    return say("story_team_no_targets", lang, reps=len(active), revenue=money(revenue, lang), unit=unit,
+               per_rep=money(revenue / len(active), lang) if len(active) else "–")
 
 
 def rep_narrative(reps: pd.DataFrame, lang: str) -> str:
@@ -45,10 +45,10 @@ def team_text(teams: pd.DataFrame, lang: str) -> str:
     best = teams.sort_values("rank").iloc[0]
     unit = t("wan_yuan", lang)
     if pd.isna(best["achievement_rate"]):
-        return say("story_team_best_by_revenue", lang, team=best["team"], revenue=wan(best["revenue"]), unit=unit,
-                   per_rep=wan(best["revenue_per_rep"]))
+        return say("story_team_best_by_revenue", lang, team=best["team"], revenue=money(best["revenue"], lang), unit=unit,
+                   per_rep=money(best["revenue_per_rep"], lang))
     return say("story_team_best", lang, team=best["team"], team_rate=f"{best['achievement_rate']:.1%}",
-               revenue=wan(best["revenue"]), unit=unit)
+               revenue=money(best["revenue"], lang), unit=unit)
 
 
 def team_narrative(reps: pd.DataFrame, teams: pd.DataFrame | None, lang: str) -> str:
@@ -63,7 +63,7 @@ def team_narrative(reps: pd.DataFrame, teams: pd.DataFrame | None, lang: str) ->
     actual, target = float(active[column].sum()), float(active["target"].sum())
     overall = actual / target if target else 0.0
     unit = t("wan_yuan", lang)
-    head = dict(overall=f"{overall:.1%}", actual=wan(actual), target=wan(target), unit=unit,
+    head = dict(overall=f"{overall:.1%}", actual=money(actual, lang), target=money(target, lang), unit=unit,
                 basis=t(f"story_team_basis_{used(reps, 'achievement_basis')}", lang))
     if teams is not None and len(teams):
         best = teams.sort_values("rank").iloc[0]
