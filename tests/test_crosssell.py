@@ -99,6 +99,18 @@ def test_rules_show_product_names_next_to_the_ids(eng):
     assert (r["antecedent_name"] == "Item " + r["antecedent"]).all()
     assert (r["consequent_name"] == "Item " + r["consequent"]).all()
     assert r.columns.tolist() == cs.RULE_COLUMNS
+    # names first, each id in the column after its name
+    assert r.columns[:4].tolist() == ["antecedent_name", "antecedent", "consequent_name", "consequent"]
+    rec = cs.recommendations(eng, r, E, Params(**NO_LIMITS))
+    assert rec.columns.tolist()[2:4] == ["item_name", "item"] and rec.columns.tolist()[-2:] == ["because_name", "because"]
+    from saleslab.crosssell.story import crosssell_narrative, item_label
+
+    assert item_label("P1", "Item P1", "zh-CN") == "Item P1（P1）" and item_label("P1", "Item P1", "en") == "Item P1 (P1)"
+    assert item_label("x", "x", "en") == "x"  # a category is its own name: once
+    top = r.iloc[0]
+    for lang in ("zh-CN", "en"):
+        text = crosssell_narrative(r, lang)
+        assert item_label(top["antecedent"], top["antecedent_name"], lang) in text
     cat = cs.association_rules(eng, S, E, Params(crosssell_item="category", **NO_LIMITS))
     assert (cat["antecedent_name"] == cat["antecedent"]).all()  # a category is its own name
 
@@ -162,7 +174,8 @@ def test_story_shows_the_thresholds_the_rules_were_mined_with(eng):
     top = rules.iloc[0]
     zh, en = cs_story.crosssell_narrative(rules, "zh-CN"), cs_story.crosssell_narrative(rules, "en")
     assert "支持度不低于 0.2、置信度不低于 0.5" in zh and "support of 0.2 and a confidence of 0.5" in en
-    assert f"**{top['antecedent']} Item {top['antecedent']}**" in en and f"**{len(rules)}** rules" in en
+    assert f"**Item {top['antecedent']} ({top['antecedent']})**" in en and f"**{len(rules)}** rules" in en
+    assert f"**Item {top['antecedent']}（{top['antecedent']}）**" in zh  # the name first, its id after it
     assert not CHINESE.search(en) and not ENGLISH_SENTENCE.search(zh)
     none = cs.association_rules(eng, S, E, Params(crosssell_min_support=0.9))
     assert none.empty and "minimum support 0.9" in cs_story.crosssell_narrative(none, "en")

@@ -227,6 +227,16 @@ def test_profile_and_follow_ups_of_a_crm_customer(demo_eng, raw):
     assert prof["customer_id"].tolist() == [cid]
     table = c360.profile_table(prof, cid)
     assert table["c360_field"].iloc[0] == "c360_customer_id" and table["c360_value"].iloc[0] == cid
+    v = dict(zip(table["c360_field"], table["c360_value"]))
+    # the type as its label key (not "company", which is also the whole-company scope), a date without time
+    assert v["c360_customer_type"] in ("type_company", "type_person", "")
+    assert v["c360_created_date"] == "" or (len(v["c360_created_date"]) == 10 and ":" not in v["c360_created_date"])
+    hand = pd.DataFrame([{f: None for f in c360.PROFILE_FIELDS} | {"customer_id": "X", "customer_type": "company",
+                                                                   "employees": 1200.0,
+                                                                   "created_date": pd.Timestamp("2018-04-11")}])
+    hv = dict(zip(*c360.profile_table(hand, "X").to_dict("list").values()))
+    assert (hv["c360_customer_type"], hv["c360_employees"], hv["c360_created_date"], hv["c360_phone"]) == (
+        "type_company", "1,200", "2018-04-11", "")
     got = c360.followups(demo_eng, cid, E)
     want = fu[(fu["customer_id"] == cid) & (pd.to_datetime(fu["followup_date"]) <= pd.Timestamp(E))]
     assert len(got) == len(want) > 0
@@ -301,3 +311,116 @@ def test_without_customer_master_the_profile_says_so_and_orders_and_card_still_s
     assert c["clv"] is None and c["churn_probability"] is None and c["source_value"] is None
     assert c["stage"] == stage_row["stage"] and c["next_action"] in c360.ACTIONS
     assert c360.risk_reasons(stage_row, val)["c360_reason_from"].tolist() == ["reason_lifecycle"]
+
+
+# --- facts of the other stages, side by side ------------------------------------------------------
+# A run folder holding what 04, 06, 07 and 12 saved about distributor D1 (flagged for closure review
+# on a collection rate of 45 %, credit D) and customer C1 (valuable, nothing flagged).
+
+def _saved_run(run):
+    tables = {
+        ("04_channels", "distributors"): {"distributor_id": ["D1", "D2"], "collection_rate": [0.45, 0.9],
+                                          "closure_review": [True, False]},
+        ("06_customers", "customer_segments"): {
+            "customer_id": ["D1", "C1"], "rfm_class": ["rfm_important_value", "rfm_general_value"],
+            "customer_tier": ["tier_high_value", "tier_basic"], "tags": ["tag_high_value,tag_churn_risk", ""],
+            "quadrant": ["quadrant_deepen", "quadrant_low_cost"]},
+        ("07_clv_churn", "churn_scores"): {"customer_id": ["D1", "C1"], "clv": [500.0, 20.0],
+                                           "churn_probability": [0.02, 0.4]},
+        ("12_risk", "credit_rating"): {"customer_id": ["D1"], "credit_grade": ["credit_d"], "credit_points": [7]},
+        ("12_risk", "ageing_by_customer"): {"customer_id": ["D1"], "outstanding": [300.0], "0-30": [100.0],
+                                            ">90": [200.0], "max_days_overdue": [120]},
+        ("12_risk", "alerts"): {"alert": ["alert_distributor_collection", "alert_credit_grade", "alert_credit_grade"],
+                                "entity_id": ["D1", "D1", "D1"]},
+    }
+    for (stage, name), cols in tables.items():
+        (run / "data" / stage).mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(cols).to_parquet(run / "data" / stage / f"{name}.parquet")
+    return run
+
+
+def test_linked_facts_show_each_stages_verdict_with_its_stage(hand_warehouse, tmp_path):
+    run = _saved_run(tmp_path / "run")
+    with connect(hand_warehouse, "duckdb", {"memory_limit": "1GB", "temp_directory": str(tmp_path / "duck")},
+                 run_dir=run) as e:
+        d1 = c360.linked_facts(e, "D1", HS, HE)
+        c1 = c360.linked_facts(e, "C1", HS, HE)
+    got = [(r.link_fact, r.link_value, None if pd.isna(r.link_number) else r.link_number, r.link_source)
+           for r in d1.itertuples()]
+    assert (d1["link_stage"] == d1["link_source"]).all()  # every fact read from its own page's table
+    assert got == [
+        ("link_collection_review", "closure_review", 0.45, "04_channels"),
+        ("link_rfm_class", "rfm_important_value", None, "06_customers"),
+        ("link_tier", "tier_high_value", None, "06_customers"),
+        ("link_tag", "tag_high_value", None, "06_customers"),
+        ("link_tag", "tag_churn_risk", None, "06_customers"),
+        ("link_quadrant", "quadrant_deepen", None, "06_customers"),
+        ("link_churn_probability", None, 0.02, "07_clv_churn"),
+        ("link_clv", None, 500.0, "07_clv_churn"),
+        ("link_credit_grade", "credit_d", 7.0, "12_risk"),
+        ("link_outstanding", None, 300.0, "12_risk"),
+        ("link_overdue_90", None, 200.0, "12_risk"),
+        ("link_max_days_overdue", None, 120.0, "12_risk"),
+        ("link_alert", "alert_distributor_collection", None, "12_risk"),
+        ("link_alert", "alert_credit_grade", None, "12_risk"),  # one row per alert kind
+    ]
+    # C1 is no distributor (no review row), has no tag, and nothing in 12's tables
+    assert c1["link_fact"].tolist() == ["link_rfm_class", "link_tier", "link_tag", "link_quadrant",
+                                        "link_churn_probability", "link_clv"]
+    assert c1.loc[c1["link_fact"] == "link_tag", "link_value"].tolist() == ["link_no_tag"]
+    assert c360.review_and_value(d1) == (True, ["rfm_important_value", "tier_high_value", "tag_high_value",
+                                                "quadrant_deepen"])
+    assert c360.review_and_value(c1) == (False, [])
+
+
+def test_linked_facts_without_the_runs_tables_use_the_cards_values_and_skip_what_is_missing(hand_warehouse, tmp_path):
+    with connect(hand_warehouse, "duckdb", {"memory_limit": "1GB", "temp_directory": str(tmp_path / "duck")}) as e:
+        links = c360.linked_facts(e, "C1", HS, HE, seg={"rfm_class": "rfm_general_value", "customer_tier": "tier_basic"},
+                                  val={"clv": 12.5, "churn_probability": None})
+    # no invoices in this warehouse: the credit rating and ageing cannot be computed and are left out
+    assert list(zip(links["link_fact"], links["link_stage"], links["link_source"])) == [
+        ("link_rfm_class", "06_customers", "computed"), ("link_tier", "06_customers", "computed"),
+        ("link_clv", "07_clv_churn", "computed")]
+    assert links["link_number"].iloc[2] == 12.5
+
+
+def test_the_links_sentence_names_both_verdicts_and_how_both_hold(hand_warehouse, tmp_path):
+    from saleslab.customer360 import story as c360_story
+
+    run = _saved_run(tmp_path / "run")
+    with connect(hand_warehouse, "duckdb", {"memory_limit": "1GB", "temp_directory": str(tmp_path / "duck")},
+                 run_dir=run) as e:
+        d1, c1 = c360.linked_facts(e, "D1", HS, HE), c360.linked_facts(e, "C1", HS, HE)
+    card = pd.DataFrame([{"customer_id": "D1", "customer_name": "Dist One"}])
+    zh, en = (c360_story.links_narrative(d1, card, lang) for lang in ("zh-CN", "en"))
+    for part in ("渠道分析页因回款率 45.0% 低于清退阈值建议清退复核", "风险管理页信用等级为 D 高风险",
+                 "客户细分页按购买评定", "重要价值客户", "深耕", "两者同时成立", "逾期超过 90 天的应收为 200 元"):
+        assert part in zh, part
+    assert "closure review (collection rate 45.0%" in en and "Both hold" in en and "CNY 200" in en
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en)
+    view = c360_story.links_view(d1, "en").set_index("link_fact")
+    assert view.loc["link_collection_review", ["link_value", "link_detail"]].tolist() == ["closure_review", "45.0%"]
+    assert view.loc["link_credit_grade", "link_detail"] == "7 points" and view.loc["link_clv", "link_value"] == "CNY 500"
+    assert view.loc["link_max_days_overdue", "link_value"] == "120 days" and set(view["link_source"]) == {"run"}
+    card1 = pd.DataFrame([{"customer_id": "C1", "customer_name": "甲"}])
+    assert "没有需要特别关注" in c360_story.links_narrative(c1, card1, "zh-CN")  # nothing flagged, nothing valuable
+    keys = [*c360.LINK_FACTS, *c360_story.VIEW_COLUMNS, "link_collection_ok", "link_no_tag", "c360_links_section",
+            "c360_no_rules", "c360_trend_section"]
+    assert [k for k in keys if k not in i18n.LABELS] == []
+
+
+def test_a_trend_needs_three_months_else_one_sentence():
+    from saleslab.customer360 import story as c360_story
+
+    orders = pd.DataFrame({"order_id": ["O1"], "order_date": [pd.Timestamp("2024-02-01").date()], "revenue": [10.0]})
+    two = c360.monthly_history(orders, "2024-02-01", "2024-03-31")
+    assert len(two) == 2 and two.attrs["params"]["c360_trend_min_months"] == 3
+    with pytest.raises(InsufficientData, match="the period has 2 month"):
+        c360_story.monthly_chart(two, "en")
+    with pytest.raises(InsufficientData, match="分析期只有 2 个月"):
+        c360_story.monthly_chart(two, "zh-CN")
+    fig = c360_story.monthly_chart(c360.monthly_history(orders, HS, HE), "en")  # 3 months: drawn
+    assert len(fig.axes[0].patches) == 3
+    plt.close(fig)
+    plt.close(c360_story.monthly_chart(c360.monthly_history(orders, "2024-02-01", "2024-03-31",
+                                                            Params(c360_trend_min_months=2)), "en"))

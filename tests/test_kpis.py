@@ -220,6 +220,12 @@ def test_price_band_category_and_product_dimensions(eng):
     pb = kpis.kpi_cube(eng, "2024-01-01", "2024-01-31", by="price_band",
                        facts_params=FactsParams(price_band_edges="0,200,1000"))
     assert dict(zip(pb["price_band"], pb["revenue"])) == {"0-200": 300.0, "200-1000": 600.0, "≥1000": 1500.0}
+    assert list(pb["price_band"]) == ["0-200", "200-1000", "≥1000"]  # price order, not text order
+    fine = kpis.kpi_cube(eng, "2024-01-01", "2024-01-31", by="price_band",
+                         facts_params=FactsParams(price_band_edges="0,30,200,1000"))
+    bands = list(fine["price_band"])
+    assert bands == [b for b in ["0-30", "30-200", "200-1000", "≥1000"] if b in set(bands)]
+    assert bands != sorted(bands)  # "200-1000" < "30-200" as text
     assert pb.attrs["params"]["price_band_edges"] == "0,200,1000"  # the result carries its band edges
     cat = kpis.kpi_cube(eng, "2024-01-01", "2024-01-31", by="category")
     assert dict(zip(cat["category"], cat["revenue"])) == {"A": 300.0, "B": 2100.0}

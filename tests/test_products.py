@@ -15,6 +15,7 @@ from saleslab import products
 from saleslab.errors import SalesLabError
 from saleslab.facts import Params as FactsParams
 from saleslab.facts import price_band_labels
+from saleslab.params import used
 from saleslab.performance.kpis import kpi_cube
 from saleslab.products import charts as charts_products, story as narrative_products
 
@@ -110,14 +111,58 @@ def test_slow_movers_have_low_sales_and_high_stock(eng, perf):
     assert row["inventory_turnover"] == 0 and np.isnan(row["days_of_inventory"])  # no sales: no finite days
 
 
-def test_sell_through_counts_sold_skus_among_skus_in_stock(eng):
-    st = products.sell_through_rate(eng, S, E).set_index("category")
-    # in stock: P1 (x), P3, P4, P5 (y), P6 (unknown); P2 has 0 units, P7 sold without stock
-    assert st.loc["all", ["skus_in_stock", "skus_sold"]].tolist() == [5, 3]
-    assert st.loc["all", "sell_through_rate"] == pytest.approx(0.6)
-    assert st.loc["x", "sell_through_rate"] == 1.0
-    assert st.loc["y", "sell_through_rate"] == pytest.approx(2 / 3, abs=1e-6)
-    assert st.loc["category_unknown", "sell_through_rate"] == 0.0
+def test_sell_through_counts_sold_skus_among_skus_on_offer_in_the_window(eng):
+    # whole period 2024: on offer = in stock {P1, P3, P4, P5, P6} ∪ listed {P1, P2, P3, P4, P5, P7}
+    # ∪ sold {P1, P2, P3, P4, P7} = 7 SKUs (P2 holds 0 units but is listed; P7 sold without stock);
+    # sold 5: x 2/2, y 3/4 (P5 never sells), unknown 0/1 (P6, not in the master)
+    whole = products.sell_through_rate(eng, S, E, products.Params(sell_through_months=0)).set_index("category")
+    assert whole.loc["all", ["skus_on_offer", "skus_in_stock", "skus_sold"]].tolist() == [7, 5, 5]
+    assert whole.loc["all", "sell_through_rate"] == pytest.approx(5 / 7, abs=1e-6)
+    assert whole.loc["x", "sell_through_rate"] == 1.0
+    assert whole.loc["y", "sell_through_rate"] == pytest.approx(0.75)
+    assert whole.loc["category_unknown", "sell_through_rate"] == 0.0
+    # default: the period's last month (December 2024): the same 7 on offer, nothing sold -> 0 %
+    dec = products.sell_through_rate(eng, S, E).set_index("category")
+    assert used(dec, "sell_through_from") == "2024-12-01" and used(dec, "sell_through_months") == 1
+    assert dec.loc["all", ["skus_on_offer", "skus_sold", "sell_through_rate"]].tolist() == [7, 0, 0.0]
+    # last 10 months (2024-03-01 ..): sold P4 (03-10), P2 and P7 (04-10) -> 3 / 7; x 1/2, y 2/4
+    ten = products.sell_through_rate(eng, S, E, products.Params(sell_through_months=10)).set_index("category")
+    assert ten.loc["all", ["skus_on_offer", "skus_sold"]].tolist() == [7, 3]
+    assert ten.loc["x", "sell_through_rate"] == 0.5 and ten.loc["y", "sell_through_rate"] == 0.5
+
+
+def test_sell_through_window_is_the_last_months_of_the_period():
+    d = dt.date
+    assert products.sell_through_window(S, E, 1) == (d(2024, 12, 1), d(2024, 12, 31))
+    assert products.sell_through_window(S, E, 3) == (d(2024, 10, 1), d(2024, 12, 31))
+    assert products.sell_through_window(S, E, 0) == (d(2024, 1, 1), d(2024, 12, 31))
+    assert products.sell_through_window(S, E, 24) == (d(2024, 1, 1), d(2024, 12, 31))  # not before the period
+    assert products.sell_through_window("2024-01-01", "2024-03-15", 1) == (d(2024, 3, 1), d(2024, 3, 15))
+
+
+def test_days_of_inventory_beyond_the_cap_or_without_sales_are_empty_with_the_reason(eng, perf):
+    # P1 522.9 days, P3 and P4 732, P5 in stock without sales; a cap of 700 days drops P3 and P4
+    t = by_id(products.inventory_turnover(eng, S, E, perf, params=products.Params(inventory_days_cap=700)))
+    assert t.loc["P1", "days_of_inventory"] == pytest.approx(522.9) and t.loc["P1", "days_note"] is None
+    for pid in ("P3", "P4"):
+        assert np.isnan(t.loc[pid, "days_of_inventory"]) and t.loc[pid, "days_note"] == "doi_beyond_cap"
+        assert t.loc[pid, "inventory_turnover"] == 0.5  # the turnover itself stays
+    assert np.isnan(t.loc["P5", "days_of_inventory"]) and t.loc["P5", "days_note"] == "doi_no_sales"
+    assert used(t, "inventory_days_cap") == 700
+    # the default cap (3650 days) keeps them
+    assert by_id(products.inventory_turnover(eng, S, E, perf)).loc["P3", "days_of_inventory"] == 732.0
+    # slow movers: beyond the cap is empty too, the no-sales product comes first, then the capped
+    # ones by turnover; the story says "practically no sales" instead of a huge number of days
+    slow = products.slow_movers(eng, S, E, perf, products.Params(slow_volume_quantile=0.9, slow_stock_quantile=0.1,
+                                                                 inventory_days_cap=700))
+    # P6 (not in the master: no cost, no inventory value, no turnover) and P5 (no sales) first
+    assert sorted(slow["product_id"].tolist()[:2]) == ["P5", "P6"] and slow["product_id"].iloc[2] in ("P3", "P4")
+    assert slow.set_index("product_id").loc["P6", "days_note"] is None
+    assert slow.set_index("product_id").loc["P3", "days_note"] == "doi_beyond_cap"
+    one = slow[slow["product_id"] == "P3"].reset_index(drop=True)
+    for lang in ("zh-CN", "en"):
+        text = narrative_products.slow_text(one, lang)
+        assert "732" not in text and ("2 年" in text if lang == "zh-CN" else "2 years" in text)
 
 
 def test_inventory_turnover_is_cost_of_goods_over_average_inventory_value(eng, perf):

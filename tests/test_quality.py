@@ -20,6 +20,7 @@ import handmade
 from saleslab.quality import checks as quality
 from saleslab.ingest.load import ingest
 from saleslab.quality import charts as charts_quality, story as narrative_quality
+from saleslab.params import used
 from saleslab.quality.params import Params
 
 ORDER_COLS = {"order_id": "order", "order_date": "date", "customer_id": "cust", "channel": "channel",
@@ -289,18 +290,38 @@ def test_cleaning_accuracy_against_an_answer_key(duck, tmp_path):
     assert "**3** of 5" in narrative_quality.accuracy_text(a.reset_index(), "en")
 
 
+def _ingests(trend, n):
+    """``trend``'s single ingest repeated as ingests 1..n (same recorded parameters)."""
+    out = pd.concat([trend] * n, ignore_index=True)
+    out["ingest_no"] = range(1, n + 1)
+    out.attrs = dict(trend.attrs)
+    return out
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_trend_chart_needs_three_ingests_else_one_sentence(duck, lang):
+    from saleslab.errors import InsufficientData
+
+    trend = quality.quality_trend(duck)
+    assert len(trend) == 1 and used(trend, "dq_trend_min_ingests") == 3
+    for short in (trend, trend.iloc[0:0], _ingests(trend, 2)):
+        with pytest.raises(InsufficientData) as e:
+            charts_quality.trend_chart(short, lang)
+        want = f"目前只有 {len(short)} 次入库，趋势图至少需要 3 次" if lang == "zh-CN" else f"{len(short)} ingest(s) so far"
+        assert want in str(e.value)
+    fig = charts_quality.trend_chart(_ingests(trend, 3), lang)
+    assert [len(line.get_xdata()) for line in fig.axes[0].lines] == [3] * 4  # rows merged, quarantined, filled, outliers
+    plt.close(fig)
+    two = quality.quality_trend(duck, Params(dq_trend_min_ingests=2))
+    plt.close(charts_quality.trend_chart(_ingests(two, 2), lang))  # the minimum is a parameter
+
+
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_charts_draw_with_a_single_ingest_and_without_history(duck, lang):
     files = quality.file_accounting(duck)
     target = quality.coverage_vs_target(quality.coverage(duck))
-    trend = quality.quality_trend(duck)
     figs = [charts_quality.accounting_chart(quality.source_accounting(files), lang),
-            charts_quality.coverage_target_chart(target, lang),
-            charts_quality.trend_chart(trend, lang),
-            charts_quality.trend_chart(trend.iloc[0:0], lang)]
-    single = "仅一次入库" if lang == "zh-CN" else "one ingest so far"
-    assert single in figs[2]._suptitle.get_text()
-    assert (("尚无入库历史" if lang == "zh-CN" else "no ingest history") in figs[3]._suptitle.get_text())
+            charts_quality.coverage_target_chart(target, lang)]
     # one bar per source, and the stacked merged + quarantined lengths are the accounting's
     ax = figs[0].axes[0]
     assert len(ax.patches) == 2 * len(quality.source_accounting(files))
@@ -318,6 +339,20 @@ def test_quality_story_and_trend_chart_use_the_targets_the_tables_were_computed_
     zh = narrative_quality.quality_narrative(h, strict, quality.resolution_totals(duck), trend, "zh-CN")
     assert "100% target" in en and "100% 目标" in zh  # 0.999 shown with no decimals
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in en)
-    fig = charts_quality.trend_chart(trend, "en")
+    fig = charts_quality.trend_chart(_ingests(trend, 3), "en")
     assert any(list(line.get_ydata())[:1] == [0.9] for ax in fig.axes for line in ax.lines)
     plt.close(fig)
+
+
+def test_the_run_file_truth_dir_reaches_the_data_quality_stage_only(tmp_path):
+    """The demo's run file names its answer key (``truth_dir``); the pipeline gives it, resolved,
+    to the stage that declares it (00) and to no other, so the cleaning-accuracy section shows."""
+    from saleslab.config import PROJECT_ROOT, load_params
+
+    demo = load_params(PROJECT_ROOT / "parameters" / "demo.yaml", check_input=False)
+    assert demo.truth_dir is not None
+    nb = demo.notebook_parameters(tmp_path, "00_data_quality")
+    assert nb["truth_dir"] == str((PROJECT_ROOT / "data" / "demo" / "truth").resolve())
+    assert "truth_dir" not in demo.notebook_parameters(tmp_path, "03_products")
+    plain = load_params(PROJECT_ROOT / "parameters" / "monthly.yaml", check_input=False)
+    assert plain.truth_dir is None and "truth_dir" not in plain.notebook_parameters(tmp_path, "00_data_quality")

@@ -83,10 +83,11 @@ FILES = {
     "products.csv": "sku,name,cat,price,cost\nP1,A,x,10,6\n",
     "returns.csv": "id,order,sku,date,qty,amount\nR1,D1,P1,2024-12-15,2,20\nR2,H0,P1,2024-01-10,1,10\n"
                    "R3,A4,P1,2025-01-05,5,50\n",
-    "customers.csv": "id,name,type,industry,employees\n"
-                     "A,甲,company,制造业,500\nB,乙,company,零售业,499\nC,丙,person,,\nD,丁,company,服务业,50\n"
-                     "E,戊,company,其他,49\nG,己,company,批发业,0\nH,庚,company,,\nI,辛,person,,\nJ,壬,person,,\n"
-                     "K,癸,company,制造业,10\n",
+    # K is a company without an owner rep (a distributor, say): the CRM does not cover it
+    "customers.csv": "id,name,type,industry,employees,owner\n"
+                     "A,甲,company,制造业,500,S1\nB,乙,company,零售业,499,S1\nC,丙,person,,,\nD,丁,company,服务业,50,S1\n"
+                     "E,戊,company,其他,49,S1\nG,己,company,批发业,0,S1\nH,庚,company,,,S1\nI,辛,person,,,\nJ,壬,person,,,\n"
+                     "K,癸,company,制造业,10,\n",
     # H: 2 follow-ups in the last 3 months and no order there; D's last one is on the 6-month edge;
     # E's the day after it; B's only one is after as_of; F1 has no customer (a lead)
     "followups.csv": "id,cust,date,kind\nF1,,2024-12-01,call\nF2,A,2024-11-01,visit\nF3,A,2024-12-01,visit\n"
@@ -99,7 +100,7 @@ MAPS = {
     "returns.yaml": handmade.RETURNS,
     "customers.yaml": source_yaml("customers.csv", "customers", {"customer_id": "id", "name": "name",
                                                                  "customer_type": "type", "industry": "industry",
-                                                                 "employees": "employees"}),
+                                                                 "employees": "employees", "owner_rep_id": "owner"}),
     "followups.yaml": source_yaml("followups.csv", "followups", {"followup_id": "id", "customer_id": "cust",
                                                                  "followup_date": "date", "kind": "kind"}),
 }
@@ -278,7 +279,9 @@ def test_activity_nets_returns_counts_repeat_orders_and_followups(activity):
     assert str(a.loc["D", "last_followup_date"]) == "2024-06-30"
     assert pd.isna(a.loc["B", "last_followup_date"])  # its follow-up is after as_of
     assert a["crm_managed"].to_dict() == dict(A=True, B=True, C=False, D=True, E=True, F=False, G=True, H=True,
-                                              I=False, J=True, K=True)  # J: followed up once
+                                              I=False, J=True, K=False)  # J: followed up once; K: no owner rep
+    assert str(a.loc["G", "last_order_date"]) == "2024-09-22" and str(a.loc["K", "last_order_date"]) == "2023-06-01"
+    assert str(a.loc["H", "last_order_date"]) == "2024-06-14"  # its 2024-01-10 return is not a sale
     assert "K" in a.index and a.loc["K", "revenue_12m"] == 0
 
 
@@ -306,11 +309,14 @@ def test_each_rule_tag(activity):
         "rule_repeat": ["A", "C", "G"],  # C's and G's first orders are in 2023
         "rule_followups": ["H"],  # A was followed up twice but bought in the last 3 months
         "rule_rising": ["C", "F", "H"],  # F: 50 ≥ 1.2 × 40
-        "rule_no_followup": ["B", "D", "G", "K"],  # D's last follow-up is on the edge; C, F, I never CRM
+        # not followed up since 2024-06-30: B, D, G, K; B (800 today, nothing before) and D (100 on
+        # 12-01, nothing before) bought within 90 days and grow: not at risk; K has no owner rep and
+        # no follow-up (not CRM); C, F, I are not CRM customers either
+        "rule_no_followup": ["G"],
         "rule_decline": ["G", "I", "K"],  # I: 30 = 50 % of 60 (edge); K: nothing this year
     }
     assert tags["tags"].to_dict() == {
-        "A": "tag_high_value", "B": "tag_churn_risk", "C": "tag_high_value,tag_potential", "D": "tag_churn_risk",
+        "A": "tag_high_value", "B": "", "C": "tag_high_value,tag_potential", "D": "",
         "E": "", "F": "tag_potential", "G": "tag_high_value,tag_churn_risk", "H": "tag_potential",
         "I": "tag_churn_risk", "J": "", "K": "tag_churn_risk"}
 
@@ -324,8 +330,55 @@ def test_tag_thresholds_are_parameters(activity):
     assert sorted(tags.index[tags["rule_repeat"]]) == ["A", "C", "E", "G", "I"]
     assert not tags["rule_followups"].any()
     assert sorted(tags.index[tags["rule_rising"]]) == ["C", "F", "H"]  # F: 50 = 1.25 × 40 (edge)
-    assert sorted(tags.index[tags["rule_no_followup"]]) == ["B", "D", "E", "G", "K"]  # cut-off 2024-07-31
+    # cut-off 2024-07-31: E (last follow-up 07-01) bought on 12-01 but declines (400 < 500): at risk
+    assert sorted(tags.index[tags["rule_no_followup"]]) == ["E", "G"]
     assert sorted(tags.index[tags["rule_decline"]]) == ["G", "K"]  # G: 600 ≤ 0.4 × 1500; I: 30 > 24
+
+
+def _act(rows):
+    """An activity table (as :func:`sg.customer_activity` returns it) from (id, revenue_12m,
+    revenue_prev_12m, last order, followups, last follow-up, crm_managed) rows."""
+    df = pd.DataFrame(rows, columns=["customer_id", "revenue_12m", "revenue_prev_12m", "last_order_date", "followups",
+                                     "last_followup_date", "crm_managed"])
+    df["repeat_orders_12m"], df["orders_recent"], df["followups_recent"] = 0, 0, 0
+    for c in ("last_order_date", "last_followup_date"):
+        df[c] = pd.to_datetime(df[c]).dt.date
+    return df
+
+
+def test_churn_risk_does_not_fire_on_a_buying_distributor_for_lack_of_follow_ups():
+    # as of 2024-12-31: no follow-up after 2024-06-30 is "6 months without"; active = bought after 2024-10-02
+    act = _act([
+        ("DIST", 1900.0, 1000.0, "2024-12-27", 0, None, False),      # D005: distributor, +90 %, 4 days ago
+        ("DIST_DOWN", 400.0, 1000.0, "2024-12-27", 0, None, False),  # a distributor whose purchases fell 60 %
+        ("CRM_NONE", 500.0, 1000.0, "2024-08-01", 0, None, True),    # CRM customer never followed up, −50 %
+        ("CRM_IDLE", 900.0, 1000.0, "2024-09-01", 3, "2024-03-01", True),   # CRM, last call 03-01, −10 %
+        ("CRM_ACTIVE_UP", 1200.0, 1000.0, "2024-12-01", 3, "2024-03-01", True),  # same, but buying and +20 %
+        ("CRM_ACTIVE_DOWN", 900.0, 1000.0, "2024-12-01", 3, "2024-03-01", True),  # buying but declining: at risk
+        ("CRM_OLD_UP", 1200.0, 1000.0, "2024-10-01", 3, "2024-03-01", True),  # growing, last order 91 days ago
+        ("CRM_FOLLOWED", 100.0, 1000.0, "2024-12-01", 5, "2024-12-01", True),  # called this month, −90 %
+    ])
+    tags = sg.rule_tags(act, AS_OF).set_index("customer_id")
+    assert tags["rule_no_followup"].to_dict() == {
+        "DIST": False, "DIST_DOWN": False, "CRM_NONE": True, "CRM_IDLE": True, "CRM_ACTIVE_UP": False,
+        "CRM_ACTIVE_DOWN": True, "CRM_OLD_UP": True, "CRM_FOLLOWED": False}
+    # the decline rule is about purchases and holds for anyone: 400 ≤ 500, 500 ≤ 500 (edge), 100
+    assert sorted(tags.index[tags["rule_decline"]]) == ["CRM_FOLLOWED", "CRM_NONE", "DIST_DOWN"]
+    assert sorted(tags.index[tags["tag_churn_risk"]]) == ["CRM_ACTIVE_DOWN", "CRM_FOLLOWED", "CRM_IDLE",
+                                                           "CRM_NONE", "CRM_OLD_UP", "DIST_DOWN"]
+    assert not tags.loc["DIST", "tag_churn_risk"] and tags.loc["DIST", "tag_potential"]  # rising (+90 %)
+    # the thresholds are parameters: a 120-day activity window spares CRM_OLD_UP; requiring +25 % to count
+    # as growing puts CRM_ACTIVE_UP (+20 %) back at risk
+    p = Params(tag_active_days=120, tag_active_growth_min=0.25)
+    wide = sg.rule_tags(act, AS_OF, p).set_index("customer_id")
+    assert used(wide, "tag_active_days") == 120 and used(wide, "tag_active_growth_min") == 0.25
+    assert wide["rule_no_followup"].to_dict() == {
+        "DIST": False, "DIST_DOWN": False, "CRM_NONE": True, "CRM_IDLE": True, "CRM_ACTIVE_UP": True,
+        "CRM_ACTIVE_DOWN": True, "CRM_OLD_UP": True, "CRM_FOLLOWED": False}
+    p = Params(tag_active_days=120)
+    assert not sg.rule_tags(act, AS_OF, p).set_index("customer_id").loc["CRM_OLD_UP", "rule_no_followup"]
+    with pytest.raises(ValidationError, match="tag_active_days"):
+        Params(tag_active_days=0)
 
 
 def test_tags_refuse_an_activity_computed_with_another_recent_window(activity):
@@ -335,7 +388,7 @@ def test_tags_refuse_an_activity_computed_with_another_recent_window(activity):
 
 def test_tag_summary_counts_rules(activity):
     ts = sg.tag_summary(sg.rule_tags(activity, AS_OF)).set_index(["tag", "rule"])
-    assert ts.loc[("tag_churn_risk", "rule_any"), "customers"] == 5
+    assert ts.loc[("tag_churn_risk", "rule_any"), "customers"] == 3  # G, I, K
     assert ts.loc[("tag_churn_risk", "rule_decline"), "customers"] == 3
     assert ts.loc[("tag_potential", "rule_any"), "customer_share"] == pytest.approx(3 / 11)
 

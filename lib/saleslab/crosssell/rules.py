@@ -43,10 +43,11 @@ from .params import Params
 ITEMS = ("product_id", "category")
 BASKETS = ("order", "customer")
 SCORES = ("confidence", "lift")
-RULE_COLUMNS = ["antecedent", "antecedent_name", "consequent", "consequent_name", "pair_baskets",
+#: Names first, the id in the column after it (a person reads names; the id is for looking up).
+RULE_COLUMNS = ["antecedent_name", "antecedent", "consequent_name", "consequent", "pair_baskets",
                 "antecedent_baskets", "consequent_baskets", "baskets", "support", "confidence", "lift"]
-RECOMMENDATION_COLUMNS = ["customer_id", "rank", "item", "item_name", "score", "lift", "confidence", "because",
-                          "because_name"]
+RECOMMENDATION_COLUMNS = ["customer_id", "rank", "item_name", "item", "score", "lift", "confidence", "because_name",
+                          "because"]
 _EARLIEST = dt.date(1900, 1, 1)
 
 
@@ -112,7 +113,7 @@ def association_rules(eng: Engine, start, end, params: Params | None = None) -> 
     """Rules A → B between items bought in the same basket, with support, confidence and lift.
 
     Input: :func:`basket_items` over [start, end] (sales lines of the facts layer).
-    Returns: antecedent, antecedent_name, consequent, consequent_name (product names, or the
+    Returns: antecedent_name, antecedent, consequent_name, consequent (product names, or the
     category), pair_baskets, antecedent_baskets, consequent_baskets, baskets (N), support,
     confidence, lift — the rules reaching every threshold of ``params``, sorted by lift,
     confidence, pair_baskets (descending), then antecedent and consequent; ratios rounded to 6
@@ -185,8 +186,8 @@ def recommendations(eng: Engine, rules: pd.DataFrame, end, params: Params | None
     A candidate item B of customer c scores max over the rules A → B with A bought by c of the
     rule's ``score`` (``confidence`` or ``lift``); ties broken by the other measure, then by the
     item id (deterministic). ``customers``: restrict to these ids (e.g. one customer's page).
-    Returns customer_id, rank (1..top_n), item, item_name, score, lift, confidence, because (the
-    antecedent of the best rule), because_name — sorted by customer_id and rank; records ``params``.
+    Returns customer_id, rank (1..top_n), item_name, item, score, lift, confidence, because_name,
+    because (the antecedent of the best rule) — sorted by customer_id and rank; records ``params``.
     """
     if score not in SCORES:
         raise SalesLabError(f"recommendation score must be confidence or lift (got {score!r})")

@@ -7,4 +7,5 @@ from .card import (  # noqa: F401
     monthly_history, followups, stage_info, segment_info, value_info, risk_reasons, is_high_value, next_action,
     customer_card,
 )
+from .links import COMPUTED as LINK_COMPUTED, FACTS as LINK_FACTS, LINK_COLUMNS, linked_facts, review_and_value  # noqa: F401
 from .params import Params  # noqa: F401

@@ -121,11 +121,26 @@ def profile_view(eng: Engine, customer_id: str) -> pd.DataFrame:
 
 def profile_table(prof: pd.DataFrame, customer_id: str) -> pd.DataFrame:
     """The profile as two columns for reading: c360_field (label key ``c360_<column>``),
-    c360_value (text); a ``c360_profile_missing`` row when the master has no row for the id."""
+    c360_value (text: the customer type as its label key ``type_company`` / ``type_person``, the
+    creation date as a date, the employees as an integer); a ``c360_profile_missing`` row when
+    the master has no row for the id."""
     if prof.empty:
         return pd.DataFrame({"c360_field": ["c360_customer_id", "c360_profile_missing"], "c360_value": [customer_id, ""]})
     row = prof.iloc[0]
-    vals = ["" if pd.isna(row[f]) else str(row[f]) for f in PROFILE_FIELDS]
+
+    def text(f):
+        v = row[f]
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return ""
+        if f == "customer_type":
+            return {"company": "type_company", "person": "type_person"}.get(str(v), str(v))
+        if f == "created_date":
+            return pd.Timestamp(v).date().isoformat()
+        if f == "employees":
+            return f"{int(v):,}"
+        return str(v)
+
+    vals = [text(f) for f in PROFILE_FIELDS]
     return pd.DataFrame({"c360_field": [f"c360_{f}" for f in PROFILE_FIELDS], "c360_value": vals})
 
 
@@ -179,15 +194,18 @@ def order_history(eng: Engine, customer_id: str, start, end) -> pd.DataFrame:
                "revenue"]].reset_index(drop=True)
 
 
-def monthly_history(orders: pd.DataFrame, start, end) -> pd.DataFrame:
+def monthly_history(orders: pd.DataFrame, start, end, params: Params | None = None) -> pd.DataFrame:
     """:func:`order_history` per calendar month of [start, end] (months without orders: 0):
-    month, orders (distinct order ids), revenue (Σ of the orders' revenue)."""
+    month, orders (distinct order ids), revenue (Σ of the orders' revenue). Records ``params``
+    (``c360_trend_min_months``: the chart needs that many months, see
+    :func:`saleslab.customer360.story.monthly_chart`)."""
     months = pd.period_range(as_date(start), as_date(end), freq="M")
     o = orders.assign(_m=pd.to_datetime(orders["order_date"]).dt.to_period("M"))
     g = o.groupby("_m").agg(orders=("order_id", "nunique"), revenue=("revenue", "sum"))
     g = g.reindex(months, fill_value=0)
-    return pd.DataFrame({"month": [p.start_time.date() for p in months], "orders": g["orders"].astype("int64").to_numpy(),
-                         "revenue": g["revenue"].astype(float).round(2).to_numpy()})
+    out = pd.DataFrame({"month": [p.start_time.date() for p in months], "orders": g["orders"].astype("int64").to_numpy(),
+                        "revenue": g["revenue"].astype(float).round(2).to_numpy()})
+    return attach(out, params or Params())
 
 
 def followups(eng: Engine, customer_id: str, end) -> pd.DataFrame:

@@ -12,5 +12,7 @@ class Params(AreaParams):
 
     customer_id: str = Field(
         "", description="customer shown on the 360° page; empty: the top customer by revenue in the period")
+    c360_trend_min_months: int = Field(
+        3, ge=2, description="the customer's monthly trend is drawn from this many months on; fewer: one sentence")
     c360_clv_top_share: float = Field(
         0.2, gt=0, le=1, description="next action: a customer whose CLV is in this top share of customers is high value")

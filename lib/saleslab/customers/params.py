@@ -39,6 +39,11 @@ class Params(AreaParams):
         0.2, description="potential tag: last 12 months at least this much above the 12 months before")
     tag_no_followup_months: int = Field(
         6, ge=1, description="churn-risk tag: CRM customers not followed up for this many months")
+    tag_active_days: int = Field(
+        90, ge=1, le=730, description="churn-risk tag: a customer who bought within this many days and is growing is not "
+                              "at risk for lack of follow-ups")
+    tag_active_growth_min: float = Field(
+        0.0, ge=-1, description="churn-risk tag: growing = last 12 months at least (1 + this) × the 12 months before")
     tag_decline_min: float = Field(
         0.5, gt=0, le=1, description="churn-risk tag: last 12 months down by at least this share year over year")
     value_split: str = Field(

@@ -26,10 +26,13 @@ Definitions used here (money in 元, rounded to the cent before any ranking or c
   12 months ≥ ``tag_high_value_min`` or ≥ ``tag_repeat_min`` repeat purchases in them (orders other
   than the customer's first order ever); potential = ≥ ``tag_followups_min`` follow-ups in the last
   ``tag_recent_months`` with no order in them, or rising purchases (last 12 months ≥ (1 +
-  ``tag_rising_min``) × the 12 months before, which must be > 0); churn risk = a CRM-managed customer
-  (company in the master, or followed up at least once) with no follow-up in the last
-  ``tag_no_followup_months``, or purchases down by ≥ ``tag_decline_min`` against the 12 months
-  before (which must be > 0);
+  ``tag_rising_min``) × the 12 months before, which must be > 0); churn risk = a customer the
+  CRM covers (followed up at least once, or a company in the master with an owner rep:
+  distributors and e-commerce companies without an owner rep are served elsewhere and have no
+  follow-ups) with no follow-up in the last ``tag_no_followup_months`` — unless it bought within
+  the last ``tag_active_days`` and its last 12 months are > 0 and ≥ (1 + ``tag_active_growth_min``)
+  × the 12 months before (an active, growing buyer is not at risk for lack of a call) — or
+  purchases down by ≥ ``tag_decline_min`` against the 12 months before (which must be > 0);
 - **firmographics**: industry 制造业 / 零售业 / 服务业, anything else or missing → 其他; size by
   employees: large ≥ 500, medium 50–499, small < 50, unknown when missing;
 - **value matrix**: current value = gross profit of the last 12 months; potential value = predicted
@@ -307,7 +310,8 @@ def activity_expr(eng: Engine, as_of, params: Params | None = None, facts_params
     returns, ``facts_params.returns_basis``), the first orders (:func:`saleslab.channels.first_orders`),
     followups(customer_id, followup_date).
     Returns (Ibis): customer_id, revenue_12m, cost_12m, revenue_prev_12m, orders_12m,
-    repeat_orders_12m, orders_recent, followups_recent, followups, last_followup_date — one row per
+    repeat_orders_12m, orders_recent, followups_recent, followups, last_followup_date,
+    last_order_date (latest sale in the 24 months, empty without one) — one row per
     customer with a sale or a return in the 24 months, or any follow-up.
     Formulas: "12m" is the 12-month window ending at as_of, "prev_12m" the 12 months before it,
     "recent" the last ``params.tag_recent_months``; revenue = Σ amount (sales − returns), cost = Σ
@@ -351,6 +355,7 @@ def activity_expr(eng: Engine, as_of, params: Params | None = None, facts_params
         followups_recent=ibis.ifelse(u.is_followup & rec, 1, 0).sum(),
         followups=ibis.ifelse(u.is_followup, 1, 0).sum(),
         last_followup_date=ibis.ifelse(u.is_followup, u.date, ibis.null("date")).max(),
+        last_order_date=ibis.ifelse(money_row & u.is_sale, u.date, ibis.null("date")).max(),
     )
 
 
@@ -361,12 +366,13 @@ def customer_activity(eng: Engine, as_of, params: Params | None = None, facts_pa
     ``customer_ids`` (e.g. the RFM customers) restricts the rows to those customers, with zeros for
     one without activity; None keeps every customer of :func:`activity_expr`.
 
-    Input: :func:`activity_expr`, customers(customer_id, customer_type) (optional: without a
-    customer master no customer is a known company), followups (optional: see below).
+    Input: :func:`activity_expr`, customers(customer_id, customer_type, owner_rep_id) (optional:
+    without a customer master no customer is a known company), followups (optional: see below).
     Returns: customer_id, revenue_12m, revenue_prev_12m, revenue_change (= revenue_12m −
     revenue_prev_12m), cost_12m, gross_profit_12m (= revenue_12m − cost_12m), orders_12m,
-    repeat_orders_12m, orders_recent, followups_recent, followups, last_followup_date, crm_managed
-    (company in the customer master or followed up at least once) — sorted by customer_id; money
+    repeat_orders_12m, orders_recent, followups_recent, followups, last_followup_date,
+    last_order_date, crm_managed (the CRM covers the customer: followed up at least once up to
+    as_of, or a company in the customer master with an owner rep) — sorted by customer_id; money
     rounded to the cent. Records ``params`` and ``facts_params``.
     Without follow-ups in the warehouse (no source provides them) followups_recent and followups are
     NA (unknown, not 0) and last_followup_date is empty: :func:`rule_tags` then leaves the
@@ -377,10 +383,11 @@ def customer_activity(eng: Engine, as_of, params: Params | None = None, facts_pa
     if customer_ids is not None:
         ids = pd.DataFrame({"customer_id": pd.Series(sorted(set(customer_ids)), dtype=object)})
         df = ids.merge(df, on="customer_id", how="left")
-        num = [c for c in df.columns if c not in ("customer_id", "last_followup_date")]
+        num = [c for c in df.columns if c not in ("customer_id", "last_followup_date", "last_order_date")]
         df[num] = df[num].fillna(0)
     c = eng.table("customers")
-    companies = set(eng.execute(c.filter(c.customer_type == "company").select("customer_id").distinct())["customer_id"])
+    owned = c.filter((c.customer_type == "company") & c.owner_rep_id.notnull())
+    companies = set(eng.execute(owned.select("customer_id").distinct())["customer_id"])
     df["revenue_12m"] = df["revenue_12m"].astype(float).round(2)
     df["revenue_prev_12m"] = df["revenue_prev_12m"].astype(float).round(2)
     df["revenue_change"] = (df["revenue_12m"] - df["revenue_prev_12m"]).round(2)
@@ -389,13 +396,14 @@ def customer_activity(eng: Engine, as_of, params: Params | None = None, facts_pa
     for col in ("orders_12m", "repeat_orders_12m", "orders_recent", "followups_recent", "followups"):
         df[col] = df[col].fillna(0).astype("int64")
     df["last_followup_date"] = pd.to_datetime(df["last_followup_date"]).dt.date
+    df["last_order_date"] = pd.to_datetime(df["last_order_date"]).dt.date
     df["crm_managed"] = df["customer_id"].isin(companies) | (df["followups"] > 0)
     if eng.rows("followups") == 0:  # no source provides follow-ups: unknown, not zero
         df["followups_recent"] = pd.array([pd.NA] * len(df), dtype="Int64")
         df["followups"] = pd.array([pd.NA] * len(df), dtype="Int64")
     cols = ["customer_id", "revenue_12m", "revenue_prev_12m", "revenue_change", "cost_12m", "gross_profit_12m",
             "orders_12m", "repeat_orders_12m", "orders_recent", "followups_recent", "followups",
-            "last_followup_date", "crm_managed"]
+            "last_followup_date", "last_order_date", "crm_managed"]
     out = df[cols].sort_values("customer_id").reset_index(drop=True)
     return _record(out, params=p, facts=fp)
 
@@ -407,7 +415,8 @@ def rule_tags(activity: pd.DataFrame, as_of, params: Params | None = None) -> pd
     (repeat_orders_12m ≥ tag_repeat_min), rule_followups (followups_recent ≥ tag_followups_min and
     orders_recent = 0), rule_rising (revenue_prev_12m > 0 and revenue_12m ≥ (1 + tag_rising_min) ×
     revenue_prev_12m), rule_no_followup (crm_managed and no follow-up after as_of −
-    tag_no_followup_months), rule_decline (revenue_prev_12m > 0 and revenue_12m ≤ (1 −
+    tag_no_followup_months, and not an active grower: last_order_date > as_of − tag_active_days and
+    revenue_12m > 0 and revenue_12m ≥ (1 + tag_active_growth_min) × revenue_prev_12m), rule_decline (revenue_prev_12m > 0 and revenue_12m ≤ (1 −
     tag_decline_min) × revenue_prev_12m), tag_high_value (revenue or repeat), tag_potential
     (followups or rising), tag_churn_risk (no_followup or decline), tags (the tag keys that apply,
     comma-separated, "" when none). Records ``params`` (and what ``activity`` records).
@@ -431,7 +440,10 @@ def rule_tags(activity: pd.DataFrame, as_of, params: Params | None = None) -> pd
     recent = a["followups_recent"].fillna(0).astype("int64")
     out["rule_followups"] = (recent >= p.tag_followups_min) & (a["orders_recent"] == 0)
     out["rule_rising"] = (prev > 0) & (cur >= ((1 + p.tag_rising_min) * prev).round(2))
-    out["rule_no_followup"] = a["crm_managed"].astype(bool) & ~(last > pd.Timestamp(cutoff))
+    last_order = a["last_order_date"] if "last_order_date" in a else pd.Series(pd.NaT, index=a.index)
+    bought = pd.to_datetime(last_order) > pd.Timestamp(as_date(as_of)) - pd.Timedelta(days=p.tag_active_days)
+    growing = (cur > 0) & (cur >= ((1 + p.tag_active_growth_min) * prev).round(2))
+    out["rule_no_followup"] = a["crm_managed"].astype(bool) & ~(last > pd.Timestamp(cutoff)) & ~(bought & growing)
     out["rule_decline"] = (prev > 0) & (cur <= ((1 - p.tag_decline_min) * prev).round(2))
     fol, no_fol = out["rule_followups"].to_numpy(bool) & known, out["rule_no_followup"].to_numpy(bool) & known
     if not known.all():  # follow-ups unknown: the follow-up rules are not evaluated (NA)

@@ -281,7 +281,8 @@ def explain_change(cube: pd.DataFrame, period_a, period_b, dims, value: str = "r
     change = round(total_b - total_a, 2)
     seg["share_of_change"] = seg["change"] / change if change else np.nan
     sign = 1.0 if change >= 0 else -1.0
-    seg = seg.assign(_k=seg["change"] * sign).sort_values("_k", ascending=False).drop(columns="_k")
+    # stable: ties keep the dimensions' sorted order (total, so both engines pick the same top rows)
+    seg = seg.assign(_k=seg["change"] * sign).sort_values("_k", ascending=False, kind="mergesort").drop(columns="_k")
     return ChangeExplanation(value, period_a, period_b, dims, total_a, total_b, change,
                              (total_b / total_a - 1) if total_a else None,
                              seg.head(top).reset_index(drop=True))
@@ -476,5 +477,13 @@ def flagged(anoms: pd.DataFrame, last_periods: int | None = None, period: str = 
     if last_periods:
         keep = sorted(anoms[period].unique())[-last_periods:]
         a = a[a[period].isin(keep)]
-    out = a.reindex(a["gap"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    out = a.reindex(a["gap"].abs().round(2).sort_values(ascending=False, kind="mergesort").index).reset_index(drop=True)
     return _carry(out, anoms)
+
+
+def target_total(vs_target: pd.DataFrame) -> float | None:
+    """Σ target over the rows of :func:`comparison` that have one (None without any): the target
+    the summary compares the year-to-date revenue with."""
+    if "target" not in vs_target.columns or not vs_target["target"].notna().any():
+        return None
+    return round(float(vs_target["target"].sum()), 2)

@@ -364,7 +364,13 @@ def kpi_cube(eng: Engine, start, end, grain: str = "month", by=("channel", "regi
         cur = cur.merge(lvl[["period", level_dim, "target", "achievement_rate"]], on=["period", level_dim], how="left")
         cur["target_level"] = TARGET_LEVELS[level_dim]
         cols += ["target", "achievement_rate", "target_level"]
-    out = cur[cols].sort_values(keys).reset_index(drop=True)
+    if "price_band" in by:  # bands in price order (by lower edge), unknown last; not as text (0-200, 1000-3000, 200-500)
+        order = {b: i for i, b in enumerate(price_band_labels(fp.price_band_edges))}
+        out = cur[cols].sort_values(keys, key=lambda c: c.map(lambda b: order.get(b, len(order)))
+                                    if c.name == "price_band" else c)
+    else:
+        out = cur[cols].sort_values(keys)
+    out = out.reset_index(drop=True)
     return attach(out, None, **fp.model_dump(mode="json"))
 
 
@@ -418,3 +424,28 @@ def collection_rate(eng: Engine, start, end, grain: str = "month", by=()) -> pd.
     df["collection_rate"] = _ratio(df["collected"], df["invoiced"])
     return df[["period", *by, "invoices", "invoiced", "collected", "collection_rate"]].sort_values(
         ["period", *by]).reset_index(drop=True)
+
+
+def year_to_date(eng: Engine, end, facts_params: FactsParams | None = None) -> dict:
+    """The headline sales figures of the year to date of ``end`` and of the same days a year
+    earlier (the executive summary's "vs last year").
+
+    Windows: [1 January of ``end``'s year, ``end``] and :func:`comparison_window` of it (a month
+    end maps to the month end a year earlier). Returns ``{"start", "end", "ly_start", "ly_end",
+    "revenue", "gross_margin", "orders", "active_customers"}`` and the same four with the suffix
+    ``_last_year``: revenue, orders and gross_margin from :func:`monthly_overview` summed by
+    :func:`headline_totals`, active_customers from :func:`active_customers` (distinct over the
+    window). A year without any sale gives 0 revenue and None margin.
+    """
+    end = as_date(end)
+    start = period_start(end, "year")
+    ly_start, ly_end = comparison_window(start, end, "year", "yoy")
+    out: dict = {"start": start, "end": end, "ly_start": ly_start, "ly_end": ly_end}
+    for suffix, (a, b) in (("", (start, end)), ("_last_year", (ly_start, ly_end))):
+        monthly = monthly_overview(eng, a, b, facts_params)
+        tot = headline_totals(monthly) if len(monthly) else {"revenue": 0.0, "orders": 0, "gross_margin": None}
+        out["revenue" + suffix] = tot["revenue"]
+        out["orders" + suffix] = tot["orders"]
+        out["gross_margin" + suffix] = tot["gross_margin"]
+        out["active_customers" + suffix] = active_customers(eng, a, b)
+    return out

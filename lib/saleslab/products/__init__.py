@@ -6,6 +6,6 @@ Compute :func:`product_performance` once per period and pass the frame to the an
 from .params import Params  # noqa: F401
 from .portfolio import (  # noqa: F401
     UNKNOWN, BCG_QUADRANTS, DEFAULT_PRICE_EDGES, period_days, product_performance, star_products,
-    inventory_turnover, slow_movers, sell_through_rate, abc_classes, abc_summary, bcg_windows, bcg_matrix,
+    inventory_turnover, slow_movers, sell_through_window, sell_through_rate, abc_classes, abc_summary, bcg_windows, bcg_matrix,
     bcg_summary, price_band_performance, penetration, top_bottom, leading_rows, headline_figures,
 )

@@ -27,6 +27,12 @@ class Params(AreaParams):
     abc_a_share: float = Field(0.8, gt=0, lt=1, description="ABC class A: products making the first 80 % of revenue")
     abc_b_share: float = Field(0.15, gt=0, lt=1, description="ABC class B: products making the next 15 % of revenue")
     product_top_n: int = Field(10, ge=1, description="products shown in the top and bottom bars")
+    inventory_days_cap: float = Field(
+        3650, gt=0, description="days of inventory beyond this (at the period's sales pace) are not meaningful: "
+                                "shown empty with the reason")
+    sell_through_months: int = Field(
+        1, ge=0, description="sell-through (动销率) over the last this many months of the period (0: the whole "
+                             "period)")
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -211,18 +211,21 @@ def star_products(perf: pd.DataFrame, params: Params | None = None) -> pd.DataFr
     return _carry(out, perf, params)
 
 
-def inventory_turnover(eng: Engine, start, end, perf: pd.DataFrame, by: str = "product") -> pd.DataFrame:
+def inventory_turnover(eng: Engine, start, end, perf: pd.DataFrame, by: str = "product",
+                       params: Params | None = None) -> pd.DataFrame:
     """Inventory turnover (库存周转率) and days of inventory (周转天数).
 
     Input: :func:`product_performance` of [start, end] (cost, unit_cost) and the ``inventory``
     snapshots dated in [start, end].
     Returns, ``by`` = ``product``: product_id, product_name, category, cost, avg_stock_units,
-    closing_stock_units, avg_inventory_value, inventory_turnover, days_of_inventory;
+    closing_stock_units, avg_inventory_value, inventory_turnover, days_of_inventory, days_note;
     ``by`` = ``category``: category, cost, avg_inventory_value, inventory_turnover,
-    days_of_inventory; ``by`` = ``all``: one row with category ``all``.
+    days_of_inventory, days_note; ``by`` = ``all``: one row with category ``all``.
     Formula: avg_inventory_value = mean over the period's snapshots of Σ quantity × unit_cost;
     inventory_turnover = cost of goods sold / avg_inventory_value;
-    days_of_inventory = period days / inventory_turnover (empty when nothing sold).
+    days_of_inventory = period days / inventory_turnover, empty when not meaningful, days_note
+    saying why: ``doi_no_sales`` (nothing sold) or ``doi_beyond_cap`` (more than
+    ``params.inventory_days_cap`` days: practically no sales at the period's pace).
     Products neither sold nor stocked in the period are left out.
     Raises :class:`MissingSource` without inventory snapshots or product master (unit costs value
     the stock), :class:`InsufficientData` when no snapshot is dated in the period.
@@ -242,24 +245,33 @@ def inventory_turnover(eng: Engine, start, end, perf: pd.DataFrame, by: str = "p
     elif by == "all":
         df = pd.DataFrame([{"category": "all", "cost": df["cost"].sum(),
                             "avg_inventory_value": df["avg_inventory_value"].sum()}])
-    df = _add_turnover(df, period_days(start, end))
+    params = params or Params()
+    df = _add_turnover(df, period_days(start, end), params.inventory_days_cap)
     if by == "product":
-        df = df.sort_values(["days_of_inventory", "product_id"], ascending=[False, True], na_position="first")
+        df = df.sort_values(["days_of_inventory", "inventory_turnover", "product_id"], ascending=[False, True, True],
+                            na_position="first")
         out = df[["product_id", "product_name", "category", "cost", "avg_stock_units", "closing_stock_units",
-                  "avg_inventory_value", "inventory_turnover", "days_of_inventory"]].reset_index(drop=True)
+                  "avg_inventory_value", "inventory_turnover", "days_of_inventory", "days_note"]].reset_index(drop=True)
     else:
         out = df[["category", "cost", "avg_inventory_value", "inventory_turnover",
-                  "days_of_inventory"]].reset_index(drop=True)
-    return _carry(out, perf)
+                  "days_of_inventory", "days_note"]].reset_index(drop=True)
+    return _carry(out, perf, params)
 
 
-def _add_turnover(df: pd.DataFrame, days: int) -> pd.DataFrame:
+def _add_turnover(df: pd.DataFrame, days: int, cap: float | None = None) -> pd.DataFrame:
+    """inventory_turnover, days_of_inventory (empty beyond ``cap`` or without sales) and days_note
+    (``doi_no_sales``, ``doi_beyond_cap``, None) of a frame with cost and avg_inventory_value."""
     df = df.copy()
     df["cost"] = df["cost"].round(2)
     df["avg_inventory_value"] = df["avg_inventory_value"].round(2)
     turnover = (df["cost"] / df["avg_inventory_value"]).where(df["avg_inventory_value"] > 0)
     df["inventory_turnover"] = turnover.round(4)
-    df["days_of_inventory"] = (days / turnover).where(turnover > 0).round(1)
+    doi = (days / turnover).where(turnover > 0).round(1)
+    beyond = doi > cap if cap is not None else pd.Series(False, index=df.index)
+    no_sales = doi.isna() & (df["avg_inventory_value"] > 0)
+    df["days_note"] = pd.Series(["doi_beyond_cap" if b else "doi_no_sales" if n else None
+                                 for b, n in zip(beyond.fillna(False), no_sales)], index=df.index, dtype=object)
+    df["days_of_inventory"] = doi.mask(beyond)
     return df
 
 
@@ -268,8 +280,10 @@ def slow_movers(eng: Engine, start, end, perf: pd.DataFrame, params: Params | No
 
     Input: :func:`product_performance` of [start, end] and the ``inventory`` snapshots in the period.
     Returns: product_id, product_name, category, volume, revenue, avg_stock_units, closing_stock_units,
-    avg_inventory_value, inventory_turnover, days_of_inventory — the slow movers only, longest
-    days of inventory first (no sales at all first).
+    avg_inventory_value, inventory_turnover, days_of_inventory, days_note — the slow movers only,
+    slowest first (no sales, then beyond ``params.inventory_days_cap`` by turnover, then the
+    longest days; days_of_inventory is empty in the first two, days_note says why, see
+    :func:`inventory_turnover`).
     Formula: among SKUs in stock (quantity > 0 in a snapshot of the period), slow ⇔ volume ≤ the
     ``params.slow_volume_quantile`` quantile (0.25) and average stock units ≥ the
     ``params.slow_stock_quantile`` quantile (0.5) of those SKUs. The result records ``params``.
@@ -288,47 +302,75 @@ def slow_movers(eng: Engine, start, end, perf: pd.DataFrame, params: Params | No
     s_cut = _quantile(df["avg_stock_units"], params.slow_stock_quantile)
     df = df[(df["volume"] <= v_cut) & (df["avg_stock_units"] >= s_cut)].copy()
     df["avg_inventory_value"] = (df["avg_stock_units"] * df["unit_cost"].fillna(0)).round(2)
-    df = _add_turnover(df, period_days(start, end))
-    df = df.sort_values(["days_of_inventory", "product_id"], ascending=[False, True], na_position="first")
+    df = _add_turnover(df, period_days(start, end), params.inventory_days_cap)
+    df = df.sort_values(["days_of_inventory", "inventory_turnover", "product_id"], ascending=[False, True, True],
+                        na_position="first")
     out = df[["product_id", "product_name", "category", "volume", "revenue", "avg_stock_units", "closing_stock_units",
-              "avg_inventory_value", "inventory_turnover", "days_of_inventory"]].reset_index(drop=True)
+              "avg_inventory_value", "inventory_turnover", "days_of_inventory", "days_note"]].reset_index(drop=True)
     return _carry(out, perf, params)
 
 
-def sell_through_rate(eng: Engine, start, end) -> pd.DataFrame:
-    """Sell-through rate (动销率) per category and overall.
+def sell_through_window(start, end, months: int) -> tuple[dt.date, dt.date]:
+    """The sell-through window: the last ``months`` calendar months of [start, end] (the first day
+    of the month ``months − 1`` before ``end``'s month, or ``start`` if later, to ``end``); 0: the
+    whole period."""
+    start, end = as_date(start), as_date(end)
+    if int(months) <= 0:
+        return start, end
+    first = (pd.Timestamp(end).to_period("M") - (int(months) - 1)).start_time.date()
+    return max(start, first), end
 
-    Input: ``inventory`` snapshots in the period, :func:`saleslab.facts.sales_lines` of the period,
-    :func:`saleslab.facts.products` (category).
-    Returns: category, skus_in_stock, skus_sold, sell_through_rate — one row per category, then
-    the ``all`` row.
-    Formula: sell_through_rate = SKUs in stock with at least one unit sold in the period / SKUs in
-    stock (quantity > 0 in a snapshot dated in the period).
+
+def sell_through_rate(eng: Engine, start, end, params: Params | None = None) -> pd.DataFrame:
+    """Sell-through rate (动销率) per category and overall, over the last months of the period.
+
+    Input: ``inventory`` snapshots, :func:`saleslab.facts.sales_lines`, the product master
+    (:func:`saleslab.facts.products` for the category, ``products.launch_date``).
+    Window: :func:`sell_through_window` — the last ``params.sell_through_months`` months of
+    [start, end] (default 1: the period's last month; 0: the whole period. Over a long period
+    nearly every SKU sells once, so the rate says little; the trade measures it monthly).
+    Returns: category, skus_on_offer, skus_in_stock, skus_sold, sell_through_rate — one row per
+    category, then the ``all`` row; records ``sell_through_from`` / ``sell_through_to``.
+    Formula: SKUs on offer = SKUs in stock (quantity > 0 in a snapshot dated in the window) ∪ SKUs
+    listed (in the product master, launched by the window's end or without a launch date) ∪ SKUs
+    sold in the window; sell_through_rate = SKUs on offer with at least one unit sold in the
+    window / SKUs on offer (so it is below 100 % as soon as a listed or stocked SKU does not sell).
     Categories come from the product master when there is one (``category_unknown`` otherwise).
     Raises :class:`MissingSource` without inventory snapshots, :class:`InsufficientData` when no
     snapshot is dated in the period.
     """
+    params = params or Params()
     start, end = as_date(start), as_date(end)
     _require_snapshots(eng, start, end, "sell-through")
+    lo, hi = sell_through_window(start, end, params.sell_through_months)
     inv = eng.table("inventory")
-    inv = inv.filter(inv.snapshot_date.between(start, end) & (inv.quantity > 0))
-    stocked = inv.select("product_id").distinct()
-    s = facts.sales_lines(eng, start, end)
-    sold = s.filter(s.quantity > 0).select(sold_product_id="product_id").distinct()
-    j = stocked.left_join(sold, stocked.product_id == sold.sold_product_id)
-    df = eng.execute(j.select("product_id", sold=j.sold_product_id.notnull()))
+    inv = inv.filter(inv.snapshot_date.between(lo, hi) & (inv.quantity > 0))
+    stocked = set(eng.execute(inv.select("product_id").distinct())["product_id"])
+    s = facts.sales_lines(eng, lo, hi)
+    sold = set(eng.execute(s.filter(s.quantity > 0).select("product_id").distinct())["product_id"])
+    listed: set = set()
+    if eng.has("products"):
+        p = eng.table("products")
+        p = p.filter(p.launch_date.isnull() | (p.launch_date <= hi))
+        listed = set(eng.execute(p.select("product_id").distinct())["product_id"])
+    ids = sorted((stocked | listed | sold) - {None})
+    df = pd.DataFrame({"product_id": pd.Series(ids, dtype=object)})
+    df["in_stock"] = df["product_id"].isin(stocked)
+    df["sold"] = df["product_id"].isin(sold)
     cats = _master(eng)[["product_id", "category"]]
     df = df.merge(cats, on="product_id", how="left")
     df["category"] = df["category"].fillna(UNKNOWN)
-    out = df.groupby("category", as_index=False).agg(skus_in_stock=("product_id", "count"),
-                                                      skus_sold=("sold", "sum"))
+    out = df.groupby("category", as_index=False).agg(skus_on_offer=("product_id", "count"),
+                                                      skus_in_stock=("in_stock", "sum"), skus_sold=("sold", "sum"))
     out = out.sort_values("category").reset_index(drop=True)
-    total = pd.DataFrame([{"category": "all", "skus_in_stock": len(df), "skus_sold": int(df["sold"].sum())}])
+    total = pd.DataFrame([{"category": "all", "skus_on_offer": len(df), "skus_in_stock": int(df["in_stock"].sum()),
+                           "skus_sold": int(df["sold"].sum())}])
     out = pd.concat([out, total], ignore_index=True)
-    out["skus_in_stock"] = out["skus_in_stock"].astype("int64")
-    out["skus_sold"] = out["skus_sold"].astype("int64")
-    out["sell_through_rate"] = (out["skus_sold"] / out["skus_in_stock"]).where(out["skus_in_stock"] > 0).round(6)
-    return attach(out, None, period_start=str(start), period_end=str(end))
+    for c in ("skus_on_offer", "skus_in_stock", "skus_sold"):
+        out[c] = out[c].astype("int64")
+    out["sell_through_rate"] = (out["skus_sold"] / out["skus_on_offer"]).where(out["skus_on_offer"] > 0).round(6)
+    return attach(out, params, period_start=str(start), period_end=str(end), sell_through_from=str(lo),
+                  sell_through_to=str(hi))
 
 
 def abc_classes(perf: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:

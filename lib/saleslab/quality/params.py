@@ -17,5 +17,7 @@ class Params(AreaParams):
     outliers_top: int = Field(20, ge=1, description="flagged outlier lines listed for review, highest score first")
     review_rows: int = Field(
         200, ge=1, description="at most this many customer look-alike pairs and merged orders listed")
+    dq_trend_min_ingests: int = Field(
+        3, ge=2, description="the quality trend is drawn from this many ingests on; fewer: one sentence instead")
     truth_dir: str = Field(
         "", description="answer key folder (the demo's truth/) to score the cleaning against; empty: not scored")
