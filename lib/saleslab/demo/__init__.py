@@ -74,6 +74,9 @@ def generate(out_dir: Path, scale: str = "small", seed: int = 42,
     exports.write_distributor(ctx, demo)
     demo.planted.update(exports.write_marketing(ctx, demo))
     demo.planted.update(exports.write_targets(ctx, demo))
+    from . import retention
+
+    demo.planted.update(retention.plant(ctx, demo))  # appended last, its own random stream
     say("writing truth")
     gt = truth.write(out, demo, ctx, scale, seed, time.perf_counter() - t0)
     seconds = round(time.perf_counter() - t0, 2)
