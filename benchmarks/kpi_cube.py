@@ -15,13 +15,18 @@ The work, the same for the three contenders, over 2024-01-01 .. 2025-12-31 (2023
 (a) ``saleslab.performance.kpi_cube`` (Ibis on DuckDB, 2 threads), (b) one hand-written DuckDB SQL query per
 cube over the same Parquet files (same connection settings), (c) idiomatic pandas (read the needed
 columns with pyarrow, merge, groupby). The three results are checked to agree (money to the cent).
-Each contender's time is the best of ``--repeat`` runs. Ends with one JSON line of the figures.
+Each contender's time is the best of ``--repeat`` runs. Each contender (and the demo generation
+and ingest, when the warehouse is missing) runs in its own freshly started process, so each peak
+(``ru_maxrss``) is that contender's own: the interpreter and its imports plus the work, never the
+demo generation's memory (which an earlier version reported as the cube's peak on its first run).
+Ends with one JSON line of the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import resource
 import sys
 import time
@@ -44,10 +49,22 @@ COMPARED = MONEY + ["volume"] + COUNTS
 
 
 def ensure_warehouse(work: Path, scale: str, seed: int) -> Path:
+    """The warehouse ``<work>/<scale>/warehouse``, generated and ingested first (in a process of
+    its own, so its memory is not any later measurement's) when it is missing."""
     wh = work / scale / "warehouse"
     if wh.is_dir() and (wh / "_ingest").is_dir():
         print(f"reusing warehouse {wh}", flush=True)
         return wh
+    p = mp.get_context("spawn").Process(target=_build_warehouse, args=(work, scale, seed))
+    p.start()
+    p.join()
+    if p.exitcode:
+        raise SystemExit(f"generating / ingesting the {scale} demo failed (exit code {p.exitcode})")
+    return wh
+
+
+def _build_warehouse(work: Path, scale: str, seed: int) -> None:
+    wh = work / scale / "warehouse"
     from saleslab.demo import generate
     from saleslab.ingest.load import ingest
 
@@ -59,7 +76,6 @@ def ensure_warehouse(work: Path, scale: str, seed: int) -> Path:
     t0 = time.perf_counter()
     ingest(demo / "exports", ROOT / "parameters" / "sources", wh)
     print(f"  {time.perf_counter() - t0:.0f}s", flush=True)
-    return wh
 
 
 # ---- (a) our Ibis code --------------------------------------------------------------------------
@@ -224,6 +240,42 @@ def check_same(ref: dict, other: dict, label: str) -> None:
                                  f"{m.loc[bad, keys + [c, c + '_o']].head(5)}")
 
 
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _contender(name: str, a, wh: Path, cfg: dict, q) -> None:
+    """One contender in its own process: (best seconds, results, this process's peak MB)."""
+    try:
+        if name == "ibis":
+            with connect(wh, "duckdb", cfg) as eng:
+                secs, res = best_of(a.repeat, lambda: run_ibis(eng))
+        elif name == "duckdb_sql":
+            import duckdb
+
+            con = duckdb.connect(config=dict(cfg))
+            secs, res = best_of(a.repeat, lambda: run_sql(con, wh))
+            con.close()
+        else:
+            secs, res = best_of(a.repeat, lambda: run_pandas(wh))
+        q.put((secs, res, _peak_mb()))
+    except BaseException as e:  # report, don't hang the parent
+        q.put(f"{type(e).__name__}: {e}")
+
+
+def measure(name: str, a, wh: Path, cfg: dict):
+    """Run contender ``name`` in a freshly started process; return (seconds, results, peak MB)."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_contender, args=(name, a, wh, cfg, q))
+    p.start()
+    out = q.get()
+    p.join()
+    if isinstance(out, str):
+        raise SystemExit(f"contender {name} failed: {out}")
+    return out
+
+
 def best_of(n: int, fn):
     times, result = [], None
     for _ in range(n):
@@ -252,19 +304,12 @@ def main() -> None:
     print(f"{lines:,} order lines; cubes month x region x channel (YoY, PoP, region target) and month x product",
           flush=True)
 
-    with connect(wh, "duckdb", cfg) as eng:
-        ibis_s, res_ibis = best_of(a.repeat, lambda: run_ibis(eng))
-    # the Ibis contender runs first, so the peak so far is its own (plus the interpreter)
-    ibis_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ibis_s, res_ibis, ibis_peak = measure("ibis", a, wh, cfg)
     print(f"(a) Ibis on DuckDB      {ibis_s:7.2f}s, peak {ibis_peak:,.0f} MB", flush=True)
-
-    con = duckdb.connect(config={"memory_limit": a.memory_limit, "threads": a.threads, "temp_directory": str(tmp)})
-    sql_s, res_sql = best_of(a.repeat, lambda: run_sql(con, wh))
-    con.close()
-    print(f"(b) DuckDB SQL          {sql_s:7.2f}s", flush=True)
-
-    pandas_s, res_pd = best_of(a.repeat, lambda: run_pandas(wh))
-    print(f"(c) pandas              {pandas_s:7.2f}s", flush=True)
+    sql_s, res_sql, sql_peak = measure("duckdb_sql", a, wh, cfg)
+    print(f"(b) DuckDB SQL          {sql_s:7.2f}s, peak {sql_peak:,.0f} MB", flush=True)
+    pandas_s, res_pd, pandas_peak = measure("pandas", a, wh, cfg)
+    print(f"(c) pandas              {pandas_s:7.2f}s, peak {pandas_peak:,.0f} MB", flush=True)
 
     check_same(res_ibis, res_sql, "duckdb_sql")
     check_same(res_ibis, res_pd, "pandas")
@@ -277,7 +322,8 @@ def main() -> None:
         "threads": a.threads, "ibis_s": round(ibis_s, 3), "duckdb_sql_s": round(sql_s, 3),
         "pandas_s": round(pandas_s, 3), "ratio_vs_duckdb_sql": round(ibis_s / sql_s, 2),
         "ratio_vs_pandas": round(pandas_s / ibis_s, 2), "rows_region_channel": len(rc),
-        "rows_product": len(res_ibis["product"]), "results_agree": True, "peak_mb": round(ibis_peak), "process_peak_mb": round(process_peak),
+        "rows_product": len(res_ibis["product"]), "results_agree": True, "peak_mb": round(ibis_peak), "duckdb_sql_peak_mb": round(sql_peak),
+        "pandas_peak_mb": round(pandas_peak), "process_peak_mb": round(process_peak),
     }))
 
 

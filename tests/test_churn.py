@@ -14,7 +14,7 @@ import pytest
 import handmade
 from handmade import source_yaml
 from saleslab import churn, clv
-from saleslab.churn import charts as churn_charts, story as churn_story
+from saleslab.churn import charts as churn_charts, model as churn_model, story as churn_story
 from saleslab.churn.params import Params
 from saleslab.engine import connect
 from saleslab.errors import InsufficientData, SalesLabError
@@ -115,6 +115,17 @@ def test_labels_are_no_purchase_in_the_window_after_the_cutoff(eng):
 
 
 # --- metrics on hand-computed cases -------------------------------------------------------------
+
+def test_a_dataset_asked_again_is_a_copy_of_the_first(eng):
+    # the back-test's held-out cut-off is the scores' training cut-off: built once per engine
+    p = Params(churn_window_days=60)
+    first = churn.dataset(eng, CUT, p)
+    first.loc[:, "churned"] = ~first["churned"]  # a caller changing its table changes no later one
+    again = churn.dataset(eng, CUT, p)
+    pd.testing.assert_frame_equal(again, churn_model._dataset(eng, CUT, p))
+    assert again.attrs == churn_model._dataset(eng, CUT, p).attrs
+    assert len(churn.dataset(eng, CUT, Params(churn_window_days=30))) > 0  # other parameters: built anew
+
 
 def test_roc_auc_counts_correctly_ordered_pairs():
     # positives 0.9, 0.3; negatives 0.8, 0.1: pairs (0.9>0.8, 0.9>0.1, 0.3<0.8, 0.3>0.1) -> 3/4

@@ -103,6 +103,13 @@ def test_summary_in_weeks_and_on_margin(eng, rfm_days):
         clv.summary(eng, CAL_END, time_unit="M")
 
 
+def test_summary_without_margin_rate_is_the_same_summary(eng, rfm_days):
+    # the hold-out fit skips the margin rate (one pass over the purchases less); the figures are the same
+    s = clv.summary(eng, CAL_END, time_unit="D", margin_rate=False).set_index("customer_id")
+    pd.testing.assert_frame_equal(s, rfm_days)
+    assert "margin_rate" not in s.attrs and s.attrs["calibration_end"] == rfm_days.attrs["calibration_end"]
+
+
 def test_purchase_values_are_the_facts_layers_customer_purchases(eng):
     # the summary is built on facts.customer_purchases_expr: same days, same values to the cent
     p = eng.execute(facts.customer_purchases_expr(eng, CAL_END))

@@ -1,4 +1,5 @@
-"""The single read path: the warehouse opened as an Ibis backend (DuckDB by default, or PySpark).
+"""The single read path: the warehouse opened as an Ibis backend (DuckDB by default, PySpark in local
+mode, or a remote Spark cluster through Spark Connect: ``spark-connect`` with ``sc://HOST:PORT``).
 
 Every analysis reads tables through :meth:`Engine.table`, so access control and auditing are
 enforced here, in one place: an engine opened for a user (``identity``, see :mod:`saleslab.access`)
@@ -20,12 +21,18 @@ import ibis
 import pandas as pd
 
 from . import access, schema
-from .errors import MissingSource, SalesLabError
+from .errors import MissingSource, OutOfMemory, SalesLabError
 
 #: Tables beside the canonical ones that ingestion writes.
 EXTRA_TABLES = {"_quarantine": "_quarantine/*.parquet", "_accounting": "_ingest/accounting.parquet",
                 "_merged": "_merged/*.parquet", "_outliers": "_outliers/*.parquet", "_fills": "_fills/*.parquet",
                 "customer_map": "customer_map/*.parquet", "customer_review": "customer_review/*.parquet"}
+
+#: The engines :func:`connect` opens.
+ENGINES = ("duckdb", "pyspark", "spark-connect")
+SPARK_ENGINES = ("pyspark", "spark-connect")
+#: Every Spark driver / Connect server the project starts in local mode listens here only.
+LOOPBACK = "127.0.0.1"
 
 DEFAULT_DUCKDB = {"memory_limit": "4GB", "threads": 2, "temp_directory": ".tmp/duckdb",
                   "max_temp_directory_size": "50GB"}
@@ -107,12 +114,6 @@ class Engine:
         :func:`_spark_crypto`.
         """
         path = self.warehouse / pattern
-        if self.backend == "pyspark":
-            if self.keyring is not None:
-                _spark_crypto(self.con, self.keyring, path)
-            # Spark reads a folder (or file); the 0-schema part carries the schema
-            target = str(path.parent) if "*" in path.name else str(path)
-            return self.con.read_parquet(target, table_name=self._view_name(name))
         return read_parquet_files(self.con, path, self._view_name(name), self.keyring)
 
     def rows(self, name: str) -> int:
@@ -195,8 +196,15 @@ class Engine:
         return crypto.read_table(path, self.keyring).to_pandas()  # encrypted or plaintext
 
     def execute(self, expr) -> pd.DataFrame:
-        """Run an Ibis expression and return a pandas frame (only for aggregated results)."""
-        out = self.con.execute(expr)
+        """Run an Ibis expression and return a pandas frame (only for aggregated results).
+        DuckDB running out of memory under its ``memory_limit`` (or of spill room) raises
+        :class:`~saleslab.errors.OutOfMemory` naming the limit and the parameters to raise."""
+        try:
+            out = self.con.execute(expr)
+        except Exception as e:  # noqa: BLE001 — only DuckDB's out-of-memory error is translated
+            if self.backend != "duckdb" or type(e).__name__ != "OutOfMemoryException":
+                raise
+            raise OutOfMemory(_duckdb_oom_message(self.con, e)) from None
         if self.trail is not None and self.identity is not None:
             rows = len(out) if hasattr(out, "__len__") and not isinstance(out, str) else 1
             self.audit("query", tables=_tables_of(expr), rows=rows)
@@ -204,13 +212,28 @@ class Engine:
 
     def close(self) -> None:
         if self.backend == "duckdb":
-            self.con.disconnect()
+            self.con.disconnect()  # a Spark session is shared by the process (and a Connect one by the cluster)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _duckdb_oom_message(con, e) -> str:
+    """One line for DuckDB's OutOfMemoryException: the limit in force and what to raise."""
+    settings = {}
+    for name in ("memory_limit", "max_temp_directory_size", "temp_directory"):
+        try:
+            settings[name] = con.raw_sql(f"SELECT current_setting('{name}')").fetchall()[0][0]
+        except Exception:  # noqa: BLE001 — the message must come out even if the connection is gone
+            settings[name] = "?"
+    first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+    return (f"DuckDB ran out of memory under memory_limit {settings['memory_limit']} (spill folder "
+            f"{settings['temp_directory']}, at most {settings['max_temp_directory_size']}): {first} — raise "
+            f"duckdb.memory_limit in the run file (notebook parameter duckdb_memory_limit), or "
+            f"duckdb.max_temp_directory_size / free disk for spilling")
 
 
 def _tables_of(expr) -> list[str]:
@@ -226,13 +249,17 @@ def _tables_of(expr) -> list[str]:
 
 def connect(warehouse: str | Path, backend: str = "duckdb", duckdb_config: dict | None = None,
             spark_master: str = "local[2]", spark_driver_memory: str = "2g", run_dir: str | Path | None = None,
-            identity: access.Identity | None = None, trail=None, keyring=None) -> Engine:
+            identity: access.Identity | None = None, trail=None, keyring=None,
+            spark_remote: str | None = None) -> Engine:
     """Open the warehouse folder as an Ibis backend.
 
     Parameters
     ----------
     warehouse : folder written by ``saleslab ingest``.
-    backend : ``duckdb`` (default, in-process) or ``pyspark`` (needs Java and the ``spark`` extra).
+    backend : ``duckdb`` (default, in-process), ``pyspark`` (Spark in local mode in this process: needs
+        Java and the ``spark`` extra; driver on loopback) or ``spark-connect`` (a Spark Connect server
+        at ``spark_remote``, ``sc://HOST:PORT``: the warehouse folder must be readable under the
+        same path here and on the cluster, e.g. a shared mount; see ``docs/spark.md``).
     duckdb_config : ``memory_limit``, ``threads``, ``temp_directory``, ``max_temp_directory_size``.
     run_dir : the run folder whose earlier stages' results :meth:`Engine.stage_result` reads.
     identity, trail : the user the engine reads for and the audit trail (see :func:`governed`);
@@ -259,23 +286,101 @@ def connect(warehouse: str | Path, backend: str = "duckdb", duckdb_config: dict 
             max_temp_directory_size=cfg["max_temp_directory_size"],
         )
         return Engine(warehouse, "duckdb", con, run, identity=identity, trail=trail, keyring=keyring)
-    if backend == "pyspark":
-        if keyring is not None:
-            _spark_classpath()
-        return Engine(warehouse, "pyspark", _spark_backend(spark_master, spark_driver_memory), run,
-                      identity=identity, trail=trail, keyring=keyring)
-    raise SalesLabError(f"unknown engine {backend!r}; allowed: duckdb, pyspark")
+    if backend in SPARK_ENGINES:
+        con = spark_backend(backend, spark_master, spark_driver_memory, spark_remote, keyring)
+        return Engine(warehouse, backend, con, run, identity=identity, trail=trail, keyring=keyring)
+    raise SalesLabError(f"unknown engine {backend!r}; allowed: {', '.join(ENGINES)}")
 
 
-def scratch_backend(temp_directory: str | Path, memory_limit: str = "2GB", threads: int = 2):
-    """An in-process Ibis backend for building the warehouse (the cleaning layer works through it,
-    so that no module but this one names a database driver). Spills into ``temp_directory``."""
+def spark_backend(engine: str = "pyspark", master: str = "local[2]", driver_memory: str = "2g",
+                  remote: str | None = None, keyring=None):
+    """The Ibis PySpark backend of engine ``pyspark`` (a local session in this process) or
+    ``spark-connect`` (a session on the Spark Connect server ``remote``)."""
+    if engine == "spark-connect":
+        if not remote:
+            raise SalesLabError("the spark-connect engine needs spark_remote: sc://HOST:PORT (run file "
+                                "key spark_remote, or --spark-remote)")
+        return _spark_connect_backend(remote)
+    if engine != "pyspark":
+        raise SalesLabError(f"unknown Spark engine {engine!r}; allowed: {', '.join(SPARK_ENGINES)}")
+    if keyring is not None:
+        _spark_classpath()
+    return _spark_backend(master, driver_memory, encrypt_io=keyring is not None)
+
+
+def scratch_backend(temp_directory: str | Path, memory_limit: str = "2GB", threads: int = 2,
+                    engine: str = "duckdb", spark_master: str = "local[2]", spark_driver_memory: str = "2g",
+                    spark_remote: str | None = None, keyring=None):
+    """The Ibis backend the cleaning layer builds the warehouse with (so that no module but this one
+    names a database driver): in-process DuckDB spilling into ``temp_directory``, or Spark
+    (``pyspark`` / ``spark-connect``, see :func:`spark_backend`). Close it with :func:`close_scratch`."""
+    if engine in SPARK_ENGINES:
+        return spark_backend(engine, spark_master, spark_driver_memory, spark_remote, keyring)
+    if engine != "duckdb":
+        raise SalesLabError(f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
     Path(temp_directory).mkdir(parents=True, exist_ok=True)
     return ibis.duckdb.connect(memory_limit=memory_limit, threads=int(threads), temp_directory=str(temp_directory))
 
 
+def is_spark(con) -> bool:
+    """Whether an Ibis backend of this module is Spark (local or Connect)."""
+    return getattr(con, "name", "") == "pyspark"
+
+
+def scratch_table(con, name: str, obj) -> ibis.Table:
+    """Materialise ``obj`` (a pandas frame or an expression of ``con``) as table ``name`` of a scratch
+    backend: a DuckDB table, or a cached Spark temporary view (no managed table, no warehouse folder)."""
+    if isinstance(obj, pd.DataFrame):
+        obj = ibis.memtable(obj)
+    if is_spark(con):
+        return scratch_cache(con, con.create_view(name, obj, overwrite=True))
+    return con.create_table(name, obj)
+
+
+def scratch_cache(con, table: ibis.Table) -> ibis.Table:
+    """Spark: cache a named table of ``con`` (a scratch step reads its inputs many times; without
+    it every query re-reads the files). DuckDB: the table as it is (its scans are cheap)."""
+    if is_spark(con):
+        con.raw_sql(f"CACHE TABLE `{table.get_name()}`")
+    return table
+
+
+def write_parquet(con, expr, path: str | Path, keyring=None) -> None:
+    """Write an expression of ``con`` to ONE Parquet file ``path`` (the warehouse's tables are single
+    files). DuckDB: its own writer when plaintext, else its Arrow batches into an encrypting writer.
+    Spark (which writes folders of part files): the ordered result through Arrow into one file,
+    encrypted with ``keyring`` when given."""
+    from . import crypto
+
+    if is_spark(con):
+        crypto.write_table(_plain_arrow(con.to_pyarrow(expr)), path, keyring)
+        return
+    if keyring is None:
+        con.to_parquet(expr, path)
+        return
+    with con.to_pyarrow_batches(expr) as reader:
+        crypto.write_batches(reader, path, keyring)
+
+
+def _plain_arrow(table):
+    """Arrow types as DuckDB writes them (large strings -> strings), so both engines write one schema."""
+    import pyarrow as pa
+
+    fields = [pa.field(f.name, pa.string() if pa.types.is_large_string(f.type) else f.type) for f in table.schema]
+    return table.cast(pa.schema(fields))
+
+
+def close_scratch(con) -> None:
+    """Close a scratch backend: DuckDB's connection; a Spark session stays (it is the process's or the
+    cluster's), its cached scratch tables are dropped."""
+    if is_spark(con):
+        con._session.catalog.clearCache()
+    else:
+        con.disconnect()
+
+
 def read_parquet_files(con, pattern: str | Path, table_name: str, keyring=None) -> ibis.Table:
-    """Parquet files (one path or a glob) as a table of the Ibis DuckDB backend ``con``.
+    """Parquet files (one path or a glob) as a table of the Ibis backend ``con`` (DuckDB or Spark).
 
     Plaintext files: DuckDB's own reader. Encrypted ones: a ``pyarrow.dataset`` with
     ``ParquetDecryptionConfig`` (the keys of ``keyring``) registered in the connection as
@@ -285,6 +390,12 @@ def read_parquet_files(con, pattern: str | Path, table_name: str, keyring=None) 
     from . import crypto
 
     pattern = Path(pattern)
+    if is_spark(con):
+        if keyring is not None:
+            _spark_crypto(con, keyring, pattern)
+        # Spark reads a folder (or file); the 0-schema part carries the schema
+        target = str(pattern.parent) if "*" in pattern.name else str(pattern)
+        return con.read_parquet(target, table_name=table_name)
     files = sorted(pattern.parent.glob(pattern.name)) if any(c in pattern.name for c in "*?[") else [pattern]
     if not any(crypto.is_encrypted(f) for f in files if f.is_file()):
         return con.read_parquet(str(pattern), table_name=table_name)
@@ -303,6 +414,10 @@ def _spark_crypto(con, keyring, path: Path) -> None:
     if not any(crypto.is_encrypted(f) for f in files if f.is_file()):
         return
     session = con._session
+    if not hasattr(session, "_jvm"):  # Spark Connect: no JVM here; session properties reach the Hadoop conf
+        for k, v in crypto.spark_hadoop_conf(keyring).items():
+            session.conf.set(k, v)
+        return
     try:
         session._jvm.java.lang.Class.forName(crypto.SPARK_KMS_CLASS)
     except Exception:  # noqa: BLE001 — py4j's error for a missing class
@@ -334,15 +449,26 @@ def _spark_classpath() -> None:
         os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-class-path {classes} {args}"
 
 
-def _spark_backend(master: str, driver_memory: str):
+def _spark_backend(master: str, driver_memory: str, encrypt_io: bool = False):
+    """``encrypt_io``: an encrypted warehouse — Spark's shuffle, spill and cached blocks on local disk
+    are encrypted too (``spark.io.encryption.enabled``), or decrypted rows would land in its temp folder."""
+    import os
+
     if not java_available():
         raise SalesLabError("the pyspark engine needs a Java runtime (install default-jre-headless)")
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise SalesLabError("the pyspark engine needs the spark extra: pip install -e '.[spark]'") from None
+    builder = SparkSession.builder.master(master)
+    if master.startswith("local"):
+        # a local session listens on loopback only (by default Spark binds its driver to the host's
+        # network address); a cluster master (spark://, yarn, k8s://) needs a reachable driver: set
+        # spark.driver.host yourself, or use the spark-connect engine (docs/spark.md)
+        os.environ["SPARK_LOCAL_IP"] = LOOPBACK  # read by the JVM pyspark starts
+        builder = builder.config("spark.driver.host", LOOPBACK).config("spark.driver.bindAddress", LOOPBACK)
     session = (
-        SparkSession.builder.master(master)
+        builder
         .appName("saleslab")
         .config("spark.driver.memory", driver_memory)
         .config("spark.sql.session.timeZone", "UTC")
@@ -350,7 +476,34 @@ def _spark_backend(master: str, driver_memory: str):
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.ansi.enabled", "false")
+        .config("spark.io.encryption.enabled", "true" if encrypt_io else "false")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
+    return ibis.pyspark.connect(session)
+
+
+def _spark_connect_backend(remote: str):
+    """Ibis on a Spark Connect session (``sc://HOST:PORT``; pyspark's ``connect`` extra: grpcio,
+    grpcio-status, googleapis-common-protos, zstandard)."""
+    if not str(remote).startswith("sc://"):
+        raise SalesLabError(f"spark_remote must look like sc://HOST:PORT (got {remote!r})")
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise SalesLabError("the spark-connect engine needs the spark extra: pip install -e '.[spark]'") from None
+    try:
+        # the Connect builder itself: pyspark's generic one refuses a remote session in a process that
+        # runs a local one too (a test process, a kernel that used both engines)
+        from pyspark.sql.connect.session import SparkSession
+
+        session = SparkSession.builder.remote(remote).getOrCreate()
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        session.conf.set("spark.sql.ansi.enabled", "false")
+        session.conf.set("spark.sql.shuffle.partitions", "4")
+    except ImportError as e:
+        raise SalesLabError(f"the spark-connect engine needs pyspark's connect extra ({e}): "
+                            f"pip install 'pyspark[connect]'") from None
+    except Exception as e:  # noqa: BLE001 — grpc's error for an unreachable server
+        raise SalesLabError(f"no Spark Connect session on {remote}: {str(e).strip().splitlines()[0]}") from None
     return ibis.pyspark.connect(session)

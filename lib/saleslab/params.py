@@ -33,7 +33,7 @@ from .errors import ParameterError, SalesLabError
 #: Parameters every stage notebook shares; the pipeline fills them from the run parameters.
 COMMON_PARAMETERS = ("run_dir", "warehouse", "language", "period_start", "period_end", "as_of", "engine",
                      "palette", "duckdb_memory_limit", "duckdb_temp_directory", "user", "access_policy",
-                     "encryption_key_file")
+                     "encryption_key_file", "spark_remote")
 #: The area whose parameters every stage declares (the facts layer's definitions).
 FACTS = "facts"
 

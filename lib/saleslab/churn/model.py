@@ -183,11 +183,31 @@ def churn_labels(eng: Engine, cutoff, params: Params | None = None) -> pd.DataFr
     return eng.execute(d.group_by("customer_id").aggregate(purchases_after=d.count()))
 
 
+#: The last few :func:`dataset` tables by (engine, cut-off, parameters): the back-test's held-out
+#: cut-off is the training cut-off of :func:`score_customers`, so a stage builds that table once.
+#: An entry holds its engine (an engine reads one warehouse version, so its data never change).
+_DATASETS: dict = {}
+_DATASETS_KEPT = 2
+
+
 def dataset(eng: Engine, cutoff, params: Params | None = None) -> pd.DataFrame:
     """:func:`features` at ``cutoff`` plus the label ``churned`` (no purchase in the next
     ``churn_window_days``). Raises :class:`~saleslab.errors.InsufficientData` when the warehouse
-    does not cover the whole label window or nobody was active in the feature window."""
+    does not cover the whole label window or nobody was active in the feature window.
+    The same engine, cut-off and parameters give a copy of the table built the first time."""
     params = params or Params()
+    key = (id(eng), str(as_date(cutoff)), params.model_dump_json())
+    hit = _DATASETS.get(key)
+    if hit is not None and hit[0] is eng:
+        return hit[1].copy()
+    f = _dataset(eng, cutoff, params)
+    while len(_DATASETS) >= _DATASETS_KEPT:
+        _DATASETS.pop(next(iter(_DATASETS)))
+    _DATASETS[key] = (eng, f.copy())
+    return f
+
+
+def _dataset(eng: Engine, cutoff, params: Params) -> pd.DataFrame:
     window_days = params.churn_window_days
     c = as_date(cutoff)
     eng.require("orders", "order_lines", needed_for="churn labels")

@@ -137,14 +137,16 @@ def summary_expr(eng: Engine, calibration_end, start=None, time_unit: str = "W",
     )
 
 
-def summary(eng: Engine, calibration_end, start=None, time_unit: str = "W", value: str = "revenue") -> pd.DataFrame:
+def summary(eng: Engine, calibration_end, start=None, time_unit: str = "W", value: str = "revenue",
+            margin_rate: bool = True) -> pd.DataFrame:
     """:func:`summary_expr` as a pandas frame sorted by customer_id (one row per customer).
 
     Columns: customer_id, frequency, recency, T, monetary_value (元 to the cent). ``attrs`` records
     ``time_unit``, ``value``, ``calibration_end`` and ``margin_rate`` (gross margin of the
     calibration purchases = Σ (value − cost) / Σ value; 1.0 for ``value="margin"``; None when no
     source provides the product master, so that unit costs and margin are unknown), which
-    :func:`customer_value` uses when no margin is given.
+    :func:`customer_value` uses when no margin is given. ``margin_rate=False`` skips that rate (a
+    pass over the purchases) for a summary only fitted on, never valued (``attrs`` then lack it).
     """
     df = eng.execute(summary_expr(eng, calibration_end, start, time_unit, value))
     df["frequency"] = df["frequency"].astype("int64")
@@ -152,20 +154,23 @@ def summary(eng: Engine, calibration_end, start=None, time_unit: str = "W", valu
         df[c] = df[c].astype("float64")
     df["monetary_value"] = df["monetary_value"].astype("float64").round(2)
     df = df.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-    margin_rate = 1.0
-    if value == "revenue":
-        margin_rate = _margin_rate(eng, start, calibration_end) if eng.rows("products") else None
+    rate = {"margin_rate": 1.0}
+    if not margin_rate:
+        rate = {}
+    elif value == "revenue":
+        rate["margin_rate"] = _margin_rate(eng, start, calibration_end) if eng.rows("products") else None
     df = df[["customer_id", "frequency", "recency", "T", "monetary_value"]]
-    df.attrs.update(time_unit=time_unit, value=value, margin_rate=margin_rate,
-                    calibration_end=str(as_date(calibration_end)))
+    df.attrs.update(time_unit=time_unit, value=value, **rate, calibration_end=str(as_date(calibration_end)))
     return df
 
 
 def _margin_rate(eng: Engine, start, end) -> float:
-    rev = purchase_days_expr(eng, as_date(start) if start is not None else _EARLIEST, end, "revenue")
-    mar = purchase_days_expr(eng, as_date(start) if start is not None else _EARLIEST, end, "margin")
-    r = float(eng.execute(rev.purchase_cents.sum()) or 0) / 100
-    m = float(eng.execute(mar.purchase_cents.sum()) or 0) / 100
+    """Σ margin cents / Σ revenue cents of the purchase days (:func:`purchase_days_expr` with
+    value revenue and margin), both sums in one pass over the purchases."""
+    p = facts.customer_purchases_expr(eng, as_date(end))
+    p = p.filter(p.order_date >= (as_date(start) if start is not None else _EARLIEST))
+    t = eng.execute(p.aggregate(r=_cents(p.value).sum(), m=(_cents(p.value) - _cents(p.cost)).sum()))
+    r, m = (0.0 if pd.isna(t[c].iloc[0]) else float(t[c].iloc[0]) / 100 for c in ("r", "m"))
     return round(m / r, 6) if r > 0 else 1.0
 
 
@@ -552,7 +557,7 @@ def holdout_check(eng: Engine, as_of, params: Params | None = None, start=None, 
     h_end = as_date(as_of)
     cal_end = calibration_end(h_end, params.clv_holdout_months)
     unit = _check_unit(time_unit)
-    s = summary(eng, cal_end, start, time_unit)
+    s = summary(eng, cal_end, start, time_unit, margin_rate=False)  # fitted and compared, never valued
     if bgf is None:
         bgf = fit_bg_nbd(s)
     h = eng.execute(holdout_purchases_expr(eng, cal_end, h_end))

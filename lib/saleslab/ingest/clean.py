@@ -90,18 +90,25 @@ class CleaningRules(BaseModel):
     fill_industry: str = "其他"
 
 
-def _con(build: Path, memory_limit: str | None = None, threads: int = 2):
-    """The cleaning layer's backend: ``duckdb.memory_limit`` of the run parameters (2GB when the
-    caller gives none; the SALESLAB_CLEAN_MEMORY variable, for the library API, overrides that default),
-    spilling inside the build folder (removed with it)."""
+def _con(build: Path, memory_limit: str | None = None, threads: int = 2, engine: str = "duckdb",
+         spark: dict | None = None, keyring=None):
+    """The cleaning layer's backend: DuckDB with ``duckdb.memory_limit`` of the run parameters (2GB
+    when the caller gives none; the SALESLAB_CLEAN_MEMORY variable, for the library API, overrides
+    that default), spilling inside the build folder (removed with it); or Spark (``engine``
+    ``pyspark`` / ``spark-connect``, ``spark``: ``spark_master``, ``spark_driver_memory``,
+    ``spark_remote``): the same expressions, through the engine."""
     from ..engine import scratch_backend
 
+    (build / "_tmp").mkdir(parents=True, exist_ok=True)
     limit = memory_limit or os.environ.get("SALESLAB_CLEAN_MEMORY", "2GB")
-    return scratch_backend(build / "_tmp", memory_limit=limit, threads=threads)
+    return scratch_backend(build / "_tmp", memory_limit=limit, threads=threads, engine=engine, keyring=keyring,
+                           **{k: v for k, v in (spark or {}).items() if v is not None})
 
 
 def _read(con, build: Path, name: str, keyring=None):
-    return _read_files(con, build / "_parts" / name / "*.parquet", f"p_{name.strip('_')}", keyring)
+    from ..engine import scratch_cache
+
+    return scratch_cache(con, _read_files(con, build / "_parts" / name / "*.parquet", f"p_{name.strip('_')}", keyring))
 
 
 def _read_files(con, pattern: Path, table_name: str, keyring=None):
@@ -113,13 +120,11 @@ def _read_files(con, pattern: Path, table_name: str, keyring=None):
 
 
 def _to_parquet(con, expr, path: Path, keyring=None) -> None:
-    """Write an expression of the cleaning connection to one Parquet file: DuckDB's writer when
-    plaintext; with a key, its result streamed as Arrow record batches into an encrypting writer."""
-    if keyring is None:
-        con.to_parquet(expr, path)
-        return
-    with con.to_pyarrow_batches(expr) as reader:
-        crypto.write_batches(reader, path, keyring)
+    """Write an expression of the cleaning connection to one Parquet file (encrypted with ``keyring``),
+    through the engine's writer (:func:`saleslab.engine.write_parquet`)."""
+    from ..engine import write_parquet
+
+    write_parquet(con, expr, path, keyring)
 
 
 class _Timer:
@@ -142,9 +147,11 @@ def _int(v) -> int:
 
 def _tbl(con, name: str, df):
     """A small pandas table (or an expression) materialised in the cleaning connection."""
+    from ..engine import scratch_table
+
     if isinstance(df, pd.DataFrame):
         df = ibis.memtable(df.astype({c: "string" for c in df.columns if df[c].dtype == object}))
-    return con.create_table(name, df)
+    return scratch_table(con, name, df)
 
 
 def _link_parts(build: Path, name: str) -> None:
@@ -178,13 +185,16 @@ def _write(df: pd.DataFrame, sch: pa.Schema, path: Path, keyring=None) -> None:
 def clean_warehouse(build: Path, accounts: list, rules: CleaningRules, priority: dict[str, int],
                     systems: dict[str, str], progress: Callable[[str], None] | None = None,
                     name_sources: frozenset[str] = frozenset(), duckdb_config: dict | None = None,
-                    keyring=None) -> dict:
+                    keyring=None, engine: str = "duckdb", spark: dict | None = None) -> dict:
     """Run the cleaning steps over ``build`` (a warehouse being built); update ``accounts`` in place.
     ``name_sources``: sources whose customers may be merged on their name alone.
 
     Returns a summary: counts per step and the coverage of order lines. With ``keyring`` every file
-    written (and the temporary ones) is encrypted.
+    written (and the temporary ones) is encrypted. ``engine`` (``duckdb``, ``pyspark``,
+    ``spark-connect``; ``spark``: the Spark settings) runs the same steps on another backend.
     """
+    from ..engine import close_scratch
+
     say = progress or (lambda m: None)
     build = Path(build)
     for name in schema.TABLES:
@@ -193,11 +203,11 @@ def clean_warehouse(build: Path, accounts: list, rules: CleaningRules, priority:
     _link_parts(build, "_quarantine")
     _link_parts(build, "_merged")
     cfg = duckdb_config or {}
-    con = _con(build, cfg.get("memory_limit"), int(cfg.get("threads", 2)))
+    con = _con(build, cfg.get("memory_limit"), int(cfg.get("threads", 2)), engine, spark, keyring)
     try:
         summary = _clean(con, build, accounts, rules, priority, systems, say, name_sources, keyring)
     finally:
-        con.disconnect()
+        close_scratch(con)
         shutil.rmtree(build / "_tmp", ignore_errors=True)
     return summary
 

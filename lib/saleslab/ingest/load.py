@@ -716,7 +716,8 @@ def _plan_files(mappings: list[SourceMapping], input_dir: Path, say) -> tuple[li
 def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
            progress: Callable[[str], None] | None = None, cleaning=None,
            incremental: bool = True, workers: int | None = None, safeguards=None,
-           duckdb_config: dict | None = None, keyring=None) -> IngestReport:
+           duckdb_config: dict | None = None, keyring=None, engine: str = "duckdb",
+           spark: dict | None = None) -> IngestReport:
     """Read every source's files from ``input_dir`` into a new version of ``warehouse``, then clean it.
 
     With ``incremental`` (the default), files whose content, mapping and ingest code are unchanged
@@ -733,7 +734,9 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
     (:class:`saleslab.ingest.store.Safeguards`; the CLI and ``saleslab run`` always pass one) also
     refuse to publish a table that would shrink by more than ``max_shrink`` or a source more than
     ``max_quarantine_share`` of whose rows were quarantined. ``duckdb_config`` (``memory_limit``,
-    ``threads``) bounds the cleaning layer as it bounds the analyses.
+    ``threads``) bounds the cleaning layer as it bounds the analyses. ``engine`` runs the cleaning
+    layer on ``duckdb`` (default), ``pyspark`` or ``spark-connect`` (``spark``: ``spark_master``,
+    ``spark_driver_memory``, ``spark_remote``); the warehouse is the same on every engine.
 
     ``keyring`` (a :class:`saleslab.crypto.KeyRing` or a key file path; default: the environment's
     ``SALESLAB_KEY_FILE`` / ``SALESLAB_KEY``, see :mod:`saleslab.crypto`): when a key is configured
@@ -752,7 +755,7 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
         build = store.new_build(warehouse)
         try:
             report = _ingest_into(build, input_dir, sources_dir, warehouse, progress, cleaning, incremental,
-                                  workers, safeguards, duckdb_config, crypto.resolve(keyring))
+                                  workers, safeguards, duckdb_config, crypto.resolve(keyring), engine, spark)
             store.publish(warehouse, build, safeguards.keep_versions if safeguards is not None else 3)
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
@@ -762,7 +765,7 @@ def ingest(input_dir: Path, sources_dir: Path, warehouse: Path,
 
 def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Path, progress, cleaning,
                  incremental: bool, workers, safeguards, duckdb_config=None,
-                 keyring: crypto.KeyRing | None = None) -> IngestReport:
+                 keyring: crypto.KeyRing | None = None, engine: str = "duckdb", spark: dict | None = None) -> IngestReport:
     from . import store
     from .clean import CleaningRules, clean_warehouse
 
@@ -792,7 +795,15 @@ def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Pat
             acc = _reuse(current, previous, m, path, display, sha, key, build) if previous else None
             plan.append((m, path, display, sha, key, acc))
 
+    def reading(acc: FileAccount) -> None:
+        # while the files are read: rows read only; the loaded / merged / quarantined split is final
+        # after the warehouse-wide layer (orders another export holds, returns without their order)
+        if progress:
+            state = "REJECTED" if acc.status == "rejected" else ("unchanged" if acc.reused else "read")
+            progress(f"  {acc.source:<24} {acc.file:<40} read {acc.rows_read:>9,}  {acc.seconds:6.1f}s  {state}")
+
     def report(acc: FileAccount) -> None:
+        # the figures accounting.json holds (and the data-quality page shows)
         if progress:
             state = "REJECTED" if acc.status == "rejected" else ("unchanged" if acc.reused else "ok")
             extra = (f"  skipped {acc.rows_skipped:,}" if acc.rows_skipped else "") + \
@@ -806,7 +817,7 @@ def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Pat
     todo = [i for i, p in enumerate(plan) if p[5] is None]
     results: dict[int, FileAccount] = {i: p[5] for i, p in enumerate(plan) if p[5] is not None}
     for i in sorted(results):
-        report(results[i])
+        reading(results[i])
     n_workers = workers if workers is not None else _default_workers(sum(plan[i][1].stat().st_size for i in todo))
     if n_workers > 1 and len(todo) > 1:
         # files are independent: read them in parallel, biggest first so the pool ends together;
@@ -822,11 +833,11 @@ def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Pat
                        for i in order}
             for i in order:
                 results[i] = futures[i].result()
-                report(results[i])
+                reading(results[i])
     else:
         for i in todo:
             results[i] = ingest_file(plan[i][0], plan[i][1], input_dir, build, sha256=plan[i][3], keyring=keyring)
-            report(results[i])
+            reading(results[i])
     accounts: list[FileAccount] = []
     for i, p in enumerate(plan):
         acc = results[i]
@@ -838,8 +849,12 @@ def _ingest_into(build: Path, input_dir: Path, sources_dir: Path, warehouse: Pat
     summary = clean_warehouse(build, accounts, rules, {m.source: m.priority for m in mappings},
                               {m.source: m.system for m in mappings}, progress=progress,
                               name_sources=frozenset(m.source for m in mappings if m.merge_customers_on_name),
-                              duckdb_config=duckdb_config, keyring=keyring)
+                              duckdb_config=duckdb_config, keyring=keyring, engine=engine, spark=spark)
     summary.update(inventory)
+    if progress:
+        progress("  row accounting per file (as the data-quality page shows it):")
+    for acc in accounts:
+        report(acc)
     unbalanced = [a for a in accounts if not a.balanced]
     if unbalanced:
         raise IngestError("row accounting does not balance (read != loaded + merged + quarantined) for: "
