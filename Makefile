@@ -17,17 +17,25 @@ help:
 	@echo "make test     install and run every test"
 	@echo "make bench    run the benchmarks (BENCH_SCALE=small|medium|large, default medium)"
 
+# pip's output filtered to one line per package (and its errors); a failing pip still fails the step
+PIP_PROGRESS = 2>&1 | awk '/^Collecting /{n++; printf "  [%d] %s\n", n, $$2; fflush(); next} \
+	/^(ERROR|error:)/{print; fflush()} /^Successfully installed/{print "  installed " NF-2 " packages"} \
+	/^__pip_failed__$$/{failed=1} END{exit failed}'
+
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SalesLab needs Python 3.11+"'
+	@echo "==> creating $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	@{ $(BIN)/python -m pip install --progress-bar off --upgrade pip || echo __pip_failed__; } $(PIP_PROGRESS)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	@echo "==> installing SalesLab and its dependencies into $(VENV) (about 2 minutes on a fresh machine)"
+	@{ $(BIN)/python -m pip install --progress-bar off -e . || echo __pip_failed__; } $(PIP_PROGRESS)
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install -q -e ".[test,spark]"
+	@echo "==> installing the test and PySpark extras"
+	@{ $(BIN)/python -m pip install --progress-bar off -e ".[test,spark]" || echo __pip_failed__; } $(PIP_PROGRESS)
 	@touch $@
 
 install: $(VENV)/.installed
@@ -37,17 +45,21 @@ system-deps:
 	@bash scripts/system-deps.sh $(DEPS)
 
 demo: install
-	@$(MAKE) --no-print-directory system-deps DEPS=font
+	@$(MAKE) --no-print-directory system-deps DEPS="font browser"
+	@echo "==> generating the demo exports ($(SCALE))"
 	$(BIN)/saleslab demo-data --out data/demo --scale $(SCALE) --seed $(SEED)
 	@test -f .keys/demo.key || $(BIN)/saleslab keys new --params parameters/demo.yaml   # the demo key (git-ignored)
+	@echo "==> running the pipeline (ingest, then every stage notebook)"
 	$(BIN)/saleslab run --params parameters/demo.yaml --allow-shrink   # the demo data were just regenerated (maybe at another scale)
 	@echo ""
 	@echo "Report:     $(CURDIR)/reports/latest/index.html"
-	@echo "JupyterLab: $(BIN)/jupyter lab notebooks/        (open a stage notebook, change its parameters cell)"
+	@echo "PDF:        $(CURDIR)/reports/latest/pack.pdf"
+	@echo "History:    $(CURDIR)/reports/history.html"
+	@echo "JupyterLab: $(BIN)/saleslab lab        (jupyter lab notebooks/, with --allow-root as root; change a stage's parameters cell)"
 	@echo "Voila:      $(BIN)/voila notebooks/01_overview.ipynb --no-browser   (then open the printed URL)"
 
 test: install-test
-	@$(MAKE) --no-print-directory system-deps DEPS="font java"
+	@$(MAKE) --no-print-directory system-deps DEPS="font java browser"
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 bench: install-test
@@ -57,6 +69,7 @@ bench: install-test
 	$(BIN)/python benchmarks/customers.py --scale $${BENCH_SCALE:-medium}
 	$(BIN)/python benchmarks/forecast.py --scale $${BENCH_SCALE:-medium}
 	$(BIN)/python benchmarks/encryption.py --scale $${BENCH_SCALE:-medium}
+	$(BIN)/python benchmarks/pipeline.py --scale $${BENCH_SCALE:-medium}
 
 clean:
 	rm -rf data reports/[0-9]* reports/latest reports/_scratch .tmp

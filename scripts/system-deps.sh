@@ -3,6 +3,9 @@
 #   font  a CJK font so Chinese labels in charts render (fonts-wqy-microhei, ~5 MB)
 #   java  a Java development kit for the PySpark engine and its parity tests (default-jdk-headless:
 #         javac compiles the small key-service class Spark's Parquet decryption of the warehouse needs)
+#   browser  headless Chromium for the pack's PDF and the browser tests (chromium; Playwright for
+#         Python drives it, never `playwright install`), pdftotext (poppler-utils) and a CJK font for
+#         the pages (fonts-noto-cjk)
 # Without apt or root rights it prints what to install and carries on.
 set -u
 want=("$@")
@@ -15,7 +18,11 @@ for w in "${want[@]}"; do
          && ! fc-list :lang=zh 2>/dev/null | grep -q .; then pkgs+=(fonts-wqy-microhei); fi ;;
     java)
       { command -v java && command -v javac; } >/dev/null 2>&1 || pkgs+=(default-jdk-headless) ;;
-    *) echo "system-deps: unknown item '$w' (known: font java)" >&2; exit 2 ;;
+    browser)
+      [ -x /usr/lib/chromium/chromium ] || command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+      command -v pdftotext >/dev/null 2>&1 || pkgs+=(poppler-utils)
+      ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || pkgs+=(fonts-noto-cjk) ;;
+    *) echo "system-deps: unknown item '$w' (known: font java browser)" >&2; exit 2 ;;
   esac
 done
 [ ${#pkgs[@]} -eq 0 ] && exit 0

@@ -467,13 +467,12 @@ def _run_params(tmp: Path, inp: Path, src: Path, wh: Path, wait: float = 600) ->
     p.write_text(f"name: ops\ninput_dir: {inp}\nwarehouse_dir: {wh}\nsources_dir: {src}\n"
                  f"reports_dir: {tmp / 'reports'}\nperiod: {{start: 2024-01-01, end: 2024-12-31}}\n"
                  f"duckdb: {{memory_limit: 1GB, temp_directory: {tmp / 'duck'}}}\n"
-                 f"safeguards: {{lock_wait_seconds: {wait}}}\n", encoding="utf-8")
+                 f"safeguards: {{lock_wait_seconds: {wait}}}\nstages: [01_overview]\n", encoding="utf-8")
     return p
 
 
 def _start_run(params: Path, run_id: str) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, "run", "--params", str(params), "--no-ingest", "--stages", "01_overview",
-                             "--run-id", run_id], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.Popen([*CLI, "run", "--params", str(params), "--no-ingest", "--run-id", run_id], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
 
 

@@ -16,6 +16,8 @@ ROOT = Path(__file__).parents[1]
 
 
 def write_params(tmp: Path, demo_dir: Path, **extra) -> Path:
+    """A run file for the small demo; no PDF unless asked (``pdf="true"``: the browser tests check it)."""
+    extra.setdefault("pdf", "false")
     p = tmp / "params.yaml"
     lines = [
         "name: e2e", f"input_dir: {demo_dir / 'exports'}", f"warehouse_dir: {tmp / 'warehouse'}",
@@ -69,6 +71,31 @@ def test_run_writes_the_report_pack(first_run):
     assert (run / "data" / "01_overview" / "monthly.xlsx").exists()
 
 
+def test_console_counts_per_file_are_the_data_quality_pages(first_run):
+    """The per-file line the ingest prints is the accounting the data-quality page reads, including
+    the rows the warehouse-wide layer merged (orders another export holds) after the file was read."""
+    import re
+
+    tmp, r = first_run
+    line = re.compile(r"^\s+(\S+)\s+(\S+)\s+read\s+([\d,]+)\s+loaded\s+([\d,]+)\s+merged\s+([\d,]+)"
+                      r"\s+quarantined\s+([\d,]+)\s")
+    printed = {}
+    for ln in r.stdout.splitlines():
+        m = line.match(ln)
+        if m:
+            printed[m[2]] = tuple(int(x.replace(",", "")) for x in m.groups()[2:])
+    acc = read_accounting(tmp / "warehouse")
+    expected = {f["file"]: (f["rows_read"], f["rows_loaded"], f["rows_merged"], f["rows_quarantined"])
+                for f in acc["files"]}
+    assert printed == expected
+    # not vacuous: some file had rows merged by the warehouse layer, after its own reading
+    later = [f["file"] for f in acc["files"] if f["rows_merged"] > (f.get("layer1") or {}).get("rows_merged", 0)]
+    assert later, "the demo has orders exported by two systems"
+    m = json.loads((tmp / "reports" / "first" / "manifest.json").read_text())
+    assert m["full"] and m["service"] and m["newest_export"] and m["export_age_hours"] >= 0
+    assert 'href="first/index.html"' in (tmp / "reports" / "history.html").read_text(encoding="utf-8")
+
+
 def test_two_runs_on_the_same_inputs_give_identical_numbers(first_run, demo_dir):
     tmp, _ = first_run
     policy = tmp / "policy" / "access.yaml"
@@ -77,8 +104,10 @@ def test_two_runs_on_the_same_inputs_give_identical_numbers(first_run, demo_dir)
     # the second run's ingest reuses every file (incremental): its numbers must still be the same.
     # Tables about the run history itself differ by design: the ingest trend gains a row, lifecycle
     # movements compare with the previous run instead of one month earlier, files are marked reused.
+    # The actions database is shared by the two runs: the second finds the first's actions (its rule
+    # table counts them as updated, not new).
     history = {("00_data_quality", "trend"), ("06_customers", "stage_movements")}
-    about_the_ingest = ["reused", "seconds"]
+    about_the_ingest = ["reused", "seconds", "actions_new", "actions_updated", "actions_kept_closed", "actions_reopened"]
     compared = 0
     for stage in available_stages():
         for t in (tmp / "reports" / "first" / "data" / stage).glob("*.parquet"):

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import __version__
 from .errors import SalesLabError
 
 EPILOG = """examples:
@@ -19,6 +20,8 @@ EPILOG = """examples:
   saleslab run --params parameters/demo.yaml --user sup_east --stages 01_overview
   saleslab export --params parameters/demo.yaml --user sup_east --table customers --out east.csv
   saleslab audit verify --params parameters/demo.yaml
+  saleslab run --params parameters/monthly.yaml --notify   # e-mail the summary + PDF (notify:, delivery:)
+  saleslab schedule --params parameters/monthly.yaml --cron "0 7 1 * *"
 """
 
 
@@ -42,7 +45,7 @@ def cmd_demo_data(args) -> int:
 def _params(args, check_input=True):
     from .config import load_params
 
-    overrides = {k: getattr(args, k, None) for k in ("engine", "language")}
+    overrides = {k: getattr(args, k, None) for k in ("engine", "language", "spark_remote")}
     if getattr(args, "user", None) and getattr(args, "func", None) is cmd_run:
         overrides["user"] = args.user
     if getattr(args, "stages", None):
@@ -58,11 +61,15 @@ def cmd_ingest(args) -> int:
     from .ingest.store import Safeguards
 
     cleaning, safeguards, duck, keyring = None, Safeguards(), None, None
+    engine, spark = args.engine or "duckdb", {"spark_remote": args.spark_remote}
     if args.params:
         p = _params(args)
         input_dir, sources, warehouse = p.input_path, p.sources_path, p.warehouse_path
         cleaning, safeguards, duck, keyring = p.cleaning, p.safeguards, p.duckdb_config(), p.keyring()
+        engine, spark = p.engine, p.spark_config()
     else:
+        if engine == "spark-connect" and not args.spark_remote:
+            raise ParameterError("--engine spark-connect needs --spark-remote sc://HOST:PORT")
         if not (args.input and args.warehouse):
             raise ParameterError("give --params FILE, or --input DIR and --warehouse DIR")
         input_dir, sources, warehouse = Path(args.input), Path(args.sources), Path(args.warehouse)
@@ -73,7 +80,8 @@ def cmd_ingest(args) -> int:
         trail[1].record(trail[0], "change", table="warehouse", change={"ingest": str(input_dir)}, outcome="started")
     _say(f"ingesting {input_dir} -> {warehouse}")
     rep = ingest(input_dir, sources, warehouse, progress=_say, cleaning=cleaning,
-                 incremental=not args.full, safeguards=safeguards, duckdb_config=duck, keyring=keyring)
+                 incremental=not args.full, safeguards=safeguards, duckdb_config=duck, keyring=keyring,
+                 engine=engine, spark=spark)
     tot = rep.totals()
     if trail is not None:
         trail[1].record(trail[0], "change", table="warehouse", change={"ingest": tot})
@@ -93,12 +101,21 @@ def cmd_run(args) -> int:
     params = _params(args, check_input=not args.no_ingest)
     if args.allow_shrink:
         params.safeguards = params.safeguards.model_copy(update={"allow_shrink": True})
+    _require_engine(params.engine)  # a missing pyspark or Java is found before the ingest, not after it
     with _key_in_environment(params.key_file_path):
-        res = run(params, progress=_say, run_id=args.run_id)
+        if args.notify:
+            from .notify import run_and_notify
+
+            res = run_and_notify(params, progress=_say, run_id=args.run_id)
+        else:
+            res = run(params, progress=_say, run_id=args.run_id)
     m = res.manifest
     _say(f"\nrun {m['run_id']} finished in {m['seconds']:.1f}s")
     _say(f"  report:    {res.run_dir / 'index.html'}")
-    _say(f"  latest:    {params.reports_path / 'latest'}")
+    latest = params.reports_path / "latest"
+    moved = latest.is_symlink() and latest.resolve() == res.run_dir.resolve()
+    _say(f"  latest:    {latest}" + ("" if moved else " (not moved: only a full run of the scheduled pack moves it)"))
+    _say(f"  history:   {params.reports_path / 'history.html'}")
     _say(f"  manifest:  {res.run_dir / 'manifest.json'}")
     return 0
 
@@ -204,15 +221,77 @@ def cmd_audit(args) -> int:
 
 def cmd_check(args) -> int:
     p = _params(args)
-    _say(f"{args.params}: ok (stages: {', '.join(p.stage_list)})")
+    _require_engine(p.engine)
+    _say(f"{args.params}: ok (engine {p.engine}; stages: {', '.join(p.stage_list)})")
     return 0
+
+
+def engine_missing(engine: str) -> list[str]:
+    """What the engine needs and this installation lacks, one line each with the install command."""
+    import importlib.util
+
+    if engine == "spark-connect":  # a thin client: pyspark and its connect extra, no Java here
+        return [f"engine spark-connect: the Python package {m} is not installed — install the extra: "
+                f".venv/bin/pip install 'pyspark[connect]'" for m in ("pyspark", "grpc")
+                if importlib.util.find_spec(m) is None][:1]
+    if engine != "pyspark":
+        return []
+    from .engine import java_available
+
+    missing = []
+    if importlib.util.find_spec("pyspark") is None:
+        missing.append("engine pyspark: the Python package pyspark is not installed — install the extra: "
+                       ".venv/bin/pip install -e '.[spark]'")
+    if not java_available():
+        missing.append("engine pyspark: no Java runtime (java on PATH) — install one: "
+                       "sudo apt-get install -y default-jdk-headless (or: make system-deps DEPS=java)")
+    return missing
+
+
+def _require_engine(engine: str) -> None:
+    from .errors import ParameterError
+
+    missing = engine_missing(engine)
+    if missing:
+        raise ParameterError("\n".join(missing))
 
 
 def cmd_stages(args) -> int:
     from .config import available_stages
+    from .report import i18n
 
+    lang = args.language or (_params(args, check_input=False).language if args.params else "zh-CN")
     for s in available_stages():
-        _say(s)
+        _say(f"{s:<20} {i18n.t(s, lang)}")
+    return 0
+
+
+def cmd_schedule(args) -> int:
+    from .schedule import write_schedule
+
+    s = write_schedule(args.params, args.cron, args.out)
+    _say(f"wrote {s.timer}\n      {s.service}\n  OnCalendar={s.on_calendar}  (cron \"{args.cron}\")")
+    _say(f"  runs:      {' '.join(s.command)}")
+    _say(f"  install:   {s.install}")
+    _say(f"  or crontab (crontab -e), the same schedule:\n{s.crontab}")
+    return 0
+
+
+def cmd_lab(args) -> int:
+    """JupyterLab on the notebooks folder; --allow-root when run as root (JupyterLab refuses otherwise)."""
+    import os
+
+    from .config import NOTEBOOKS
+
+    jupyter = Path(sys.executable).parent / "jupyter"
+    argv = [str(jupyter) if jupyter.exists() else "jupyter", "lab", str(NOTEBOOKS)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        argv.append("--allow-root")
+    argv += args.extra
+    _say(" ".join(argv))
+    if args.dry_run:
+        return 0
+    os.execvp(argv[0], argv)
     return 0
 
 
@@ -332,12 +411,85 @@ def cmd_thresholds(args) -> int:
     return 0
 
 
+def cmd_actions(args) -> int:
+    """``saleslab actions list|done|dismiss``: the actions database of the run file (stage 13_actions)."""
+    import datetime as dt
+    import json
+
+    from . import access
+    from .actions import ActionStore, actions_table
+    from .access import AccessDenied
+    from .errors import InvalidArgument
+
+    p = _params(args, check_input=False)
+    path = p.actions_database_path
+    if not path.is_file():
+        raise InvalidArgument(f"actions database {path} does not exist yet (run the 13_actions stage first)")
+    ident, trail = access.governed(p.policy_path, args.user) if p.policy_path else (None, None)
+    user = ident.user if ident is not None else (args.user or "saleslab")
+
+    def audit(action, **what):
+        if trail is not None:
+            trail.record(user, action, filter=ident.describe(), **what)
+
+    with ActionStore(path, audit=audit, user=user) as store:
+        table = actions_table(store, dt.date.today())
+        if ident is not None and ident.scope != "all":
+            # the database is not behind the engine's row filter: a rep or supervisor sees (and may
+            # change) only the actions on their customers or owned by them / a rep in their scope
+            from .actions import visible
+            from .engine import connect
+            from .ingest import store as warehouse_store
+
+            every = set(table["action_id"])
+            if warehouse_store.current(p.warehouse_path) is not None:
+                with connect(p.warehouse_path, "duckdb", p.duckdb_config(), identity=ident, trail=trail,
+                             keyring=p.keyring()) as eng:
+                    table = visible(eng, table)
+            else:  # no warehouse to scope by: only the user's own actions
+                table = table[table["owner"].astype(str).isin({ident.user, ident.rep_id or ident.user})]
+            hidden = every - set(table["action_id"])
+        else:
+            hidden = set()
+        if args.action == "list":
+            if not args.all:
+                table = table[table["action_status"].isin(["status_open", "status_overdue"])]
+            if args.owner:
+                table = table[table["owner"] == args.owner]
+            audit("read", table="actions", rows=len(table))
+            cols = ["action_id", "kind", "target", "owner", "due_date", "action_status", "created"]
+            if args.json:
+                print(json.dumps(table[cols].to_dict("records"), ensure_ascii=False))
+            else:
+                for r in table[cols].itertuples(index=False):
+                    _say("  ".join(f"{v}" for v in r))
+                _say(f"{len(table)} action(s) in {path}")
+            return 0
+        if not args.ids:
+            raise InvalidArgument(f"actions {args.action} needs one or more action ids (see `saleslab actions list`)")
+        if ident is not None and ident.scope == "own":
+            owners = dict(zip(table["action_id"], table["owner"]))
+            foreign = [i for i in args.ids if i in hidden or (i in owners and owners[i] != ident.rep_id)]
+        else:
+            foreign = [i for i in args.ids if i in hidden]
+        if foreign:
+            audit("deny", table="actions", outcome="denied", change={"action": args.action, "action_ids": foreign})
+            raise AccessDenied(f"user {user} may change only actions in their scope"
+                               f"{' that they own' if ident is not None and ident.scope == 'own' else ''}; "
+                               f"not theirs: {', '.join(foreign)}")
+        status = {"done": "done", "dismiss": "dismissed"}[args.action]
+        changed = store.set_status(args.ids, status, user=user, note=args.note)
+    _say(f"{len(changed)} action(s) marked {status}" + (f": {', '.join(changed)}" if changed else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="saleslab",
         description="SalesLab: turn messy CRM/ERP/POS/e-commerce/distributor exports into a clean "
                     "warehouse and a report pack of executed notebooks.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"saleslab {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = sub.add_parser("demo-data", help="generate realistic, messy demo exports and their answer key")
@@ -356,12 +508,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read every file again (default: reuse files unchanged since the last ingest)")
     i.add_argument("--allow-shrink", action="store_true",
                    help="publish even when a table loses more than safeguards.max_shrink of its rows")
+    i.add_argument("--engine", choices=["duckdb", "pyspark", "spark-connect"],
+                   help="engine of the cleaning layer (default: the parameter file's, else duckdb)")
+    i.add_argument("--spark-remote", help="Spark Connect server of --engine spark-connect: sc://HOST:PORT")
     i.set_defaults(func=cmd_ingest)
 
     r = sub.add_parser("run", help="ingest, then execute the stage notebooks and write reports/<run-id>/")
     r.add_argument("--params", required=True, help="run parameter file, e.g. parameters/demo.yaml")
     r.add_argument("--stages", help="comma-separated stages to run (default: all; see `saleslab stages`)")
-    r.add_argument("--engine", choices=["duckdb", "pyspark"], help="override the parameter file's engine")
+    r.add_argument("--engine", choices=["duckdb", "pyspark", "spark-connect"],
+                   help="override the parameter file's engine")
+    r.add_argument("--spark-remote", help="Spark Connect server of --engine spark-connect: sc://HOST:PORT")
     r.add_argument("--language", choices=["zh-CN", "en"], help="override the report language")
     r.add_argument("--no-ingest", action="store_true", help="use the warehouse as it is")
     r.add_argument("--run-id", help="name of the run folder: letters, digits, - and _ (default: timestamp and run name)")
@@ -369,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="let the ingest publish even when a table loses more than safeguards.max_shrink of its rows")
     r.add_argument("--user", help="the user the pack is for: it shows only their data (default: the access "
                                   "policy's service user)")
+    r.add_argument("--notify", action="store_true",
+                   help="e-mail the summary and PDF (or the failing stage) through the run file's notify: server, "
+                        "and each delivery: recipient the pack of their own scope")
     r.set_defaults(func=cmd_run)
 
     u = sub.add_parser("users", help="list the users of the access policy with their role, scope and rights")
@@ -393,8 +553,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("params")
     c.set_defaults(func=cmd_check)
 
-    s = sub.add_parser("stages", help="list the stage notebooks in run order")
+    s = sub.add_parser("stages", help="list the stage notebooks in run order, with their titles")
+    s.add_argument("--params", help="run parameter file (its language titles the stages)")
+    s.add_argument("--language", choices=["zh-CN", "en"], help="language of the titles (default: the run "
+                                                                "file's, else zh-CN)")
     s.set_defaults(func=cmd_stages)
+
+    sc = sub.add_parser("schedule", help="write a systemd timer + service (and print a crontab line) that run a "
+                                         "parameter file on a schedule")
+    sc.add_argument("--params", required=True, help="run parameter file the scheduled run uses")
+    sc.add_argument("--cron", required=True, help='when, as a cron expression, e.g. "0 7 1 * *" (07:00 on the 1st)')
+    sc.add_argument("--out", help="folder for the two unit files (default: .tmp/schedule of the project)")
+    sc.set_defaults(func=cmd_schedule)
+
+    lb = sub.add_parser("lab", help="start JupyterLab on the stage notebooks (adds --allow-root as root)")
+    lb.add_argument("--dry-run", action="store_true", help="print the command only")
+    lb.add_argument("extra", nargs="*", help="more JupyterLab options (after --)")
+    lb.set_defaults(func=cmd_lab)
 
     w = sub.add_parser("warehouse", help="list the warehouse's versions, or roll back to an earlier one")
     w.add_argument("action", choices=["list", "rollback"])
@@ -416,6 +591,18 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--in", dest="input", help="decrypt: an encrypted export (saleslab export of personal data)")
     k.add_argument("--out", help="decrypt: where to write the plaintext")
     k.set_defaults(func=cmd_keys)
+
+    ac = sub.add_parser("actions", help="list the owned actions (stage 13_actions), or mark some done / dismissed "
+                                        "(audited when the run file has an access policy)")
+    ac.add_argument("action", choices=["list", "done", "dismiss"])
+    ac.add_argument("ids", nargs="*", help="done / dismiss: action ids (from `saleslab actions list`)")
+    ac.add_argument("--params", required=True, help="run parameter file (actions.database, access_policy)")
+    ac.add_argument("--user", help="who makes the change (the access policy's user; default its service user)")
+    ac.add_argument("--note", help="done / dismiss: a note kept with the action")
+    ac.add_argument("--owner", help="list: only this owner's actions")
+    ac.add_argument("--all", action="store_true", help="list: closed actions too")
+    ac.add_argument("--json", action="store_true", help="list: JSON instead of text")
+    ac.set_defaults(func=cmd_actions)
     return ap
 
 

@@ -12,6 +12,7 @@ Every problem is reported as one line naming the file, the key and what is allow
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 from pathlib import Path
 from typing import Literal
@@ -26,7 +27,7 @@ from .params import COMMON_PARAMETERS, field_index, validate_thresholds
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 LANGUAGES = ("zh-CN", "en")
-ENGINES = ("duckdb", "pyspark")
+ENGINES = ("duckdb", "pyspark", "spark-connect")
 DEFAULT_PALETTE = ["#1f4e79", "#e07b39", "#3a9d5d", "#c0392b", "#8e6fb5"]
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
@@ -107,6 +108,68 @@ class EncryptionSettings(_Strict):
     key_file: Path | None = None
 
 
+class NotifySettings(_Strict):
+    """E-mail of the pack (``saleslab run --notify``, see :mod:`saleslab.notify`): the SMTP server and who
+    gets the summary on success and the failing stage on failure. The password is never in the file:
+    ``password_env`` names the environment variable that holds it."""
+
+    smtp_host: str = Field(min_length=1)
+    smtp_port: int = Field(587, ge=1, le=65535)
+    #: starttls (port 587), ssl (SMTPS, port 465) or none (a local relay without encryption)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    recipients: list[str] = Field(default_factory=list)
+    retries: int = Field(3, ge=0, le=20)  # further attempts after a failed one (temporary errors only)
+    backoff_seconds: float = Field(30.0, ge=0, le=3600)  # wait before retry n: backoff_seconds * 2**(n-1)
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, v):
+        bad = [a for a in v if not re.fullmatch(r"[^@\s]+@[^@\s]+", a)]
+        if bad:
+            raise ValueError(f"not an e-mail address: {', '.join(map(repr, bad))}")
+        return v
+
+    @model_validator(mode="after")
+    def _login(self):
+        if self.username and not self.password_env:
+            raise ValueError("username is set but password_env is not: name the environment variable holding "
+                             "the password (it is never written in the parameter file)")
+        if self.username and self.security == "none" and self.smtp_host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(f"security none with a username would send the password to {self.smtp_host} in "
+                             f"clear: use starttls or ssl (none is for a relay on this machine)")
+        return self
+
+
+class DeliveryRecipient(_Strict):
+    """One entry of ``delivery:``: the pack of ``user``'s own scope (a run as that user) goes to ``email``."""
+
+    user: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class CompanySettings(_Strict):
+    """Who the pack is for: the name, logo and colour on every page and in the PDF's header."""
+
+    name: str = ""  # shown in the pack's top bar, title and the PDF's header and footer
+    logo: Path | None = None  # a PNG/SVG/JPEG file, relative to the project folder (embedded: no request leaves the pack)
+    colour: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")  # the pack's brand colour; None: the palette's first
+
+
+class ActionsSettings(_Strict):
+    """The action loop (stage 13_actions, :mod:`saleslab.actions`): where actions persist and the rules."""
+
+    #: the actions database (SQLite); relative to the project folder. None: actions.sqlite in the
+    #: reports folder, so that every run of one reports folder shares it
+    database: Path | None = None
+    #: the strategy rules (validated with the run file); relative to the project folder. None:
+    #: parameters/strategy.yaml of the project folder, else the one SalesLab ships
+    strategy: Path | None = None
+
+
 class Period(_Strict):
     start: dt.date
     end: dt.date
@@ -129,7 +192,9 @@ class RunParams(_Strict):
     language: Literal["zh-CN", "en"] = "zh-CN"
     period: Period
     as_of: dt.date | None = None
-    engine: Literal["duckdb", "pyspark"] = "duckdb"
+    engine: Literal["duckdb", "pyspark", "spark-connect"] = "duckdb"
+    #: the Spark Connect server of engine spark-connect (sc://HOST:PORT; docs/spark.md)
+    spark_remote: str | None = Field(None, pattern=r"^sc://[^\s/:]+(:\d+)?(/.*)?$")
     duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
     stages: list[str] | None = None
@@ -137,13 +202,28 @@ class RunParams(_Strict):
     cleaning: CleaningRules = Field(default_factory=CleaningRules)  # whole-warehouse cleaning rules
     safeguards: Safeguards = Field(default_factory=Safeguards)  # locks, versions, shrink and quarantine guards
     thresholds: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    #: an answer key to score the cleaning against (the demo's ``truth/``; real exports have none):
+    #: given to the stages that declare ``truth_dir`` (00 data quality), resolved like the other paths
+    truth_dir: Path | None = None
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)  # the warehouse key
+    actions: ActionsSettings = Field(default_factory=ActionsSettings)  # actions database and strategy rules
     #: access policy file (users, roles, scopes, audit trail; see saleslab.access); None: no
     #: governance (every row, nothing masked or audited: for tests and a local analyst only)
     access_policy: Path | None = None
     #: the user the run acts for and whose scope the whole pack shows; None: the policy's service user
     user: str | None = None
     palette: list[str] = Field(default_factory=lambda: list(DEFAULT_PALETTE), min_length=1, max_length=5)
+    company: CompanySettings = Field(default_factory=CompanySettings)  # name, logo, colour of the pack
+    #: write reports/<id>/pack.pdf (headless Chromium): true, false, or None = when Chromium is installed
+    pdf: bool | None = None
+    #: the time zone the pack's times are shown in (an IANA name, e.g. Asia/Shanghai); None: the machine's
+    time_zone: str | None = None
+    #: the SMTP server and the recipients of `saleslab run --notify` (None: no e-mail)
+    notify: NotifySettings | None = None
+    #: with --notify: each recipient gets the pack of their own scope (a run as their access-policy user)
+    delivery: list[DeliveryRecipient] = Field(default_factory=list)
+    #: set by `saleslab run --stages` (not a key of the file): a partial run, which leaves reports/latest alone
+    partial: bool = Field(False, exclude=True)
     project_dir: Path = Field(PROJECT_ROOT, exclude=True)
 
     @field_validator("palette")
@@ -152,6 +232,20 @@ class RunParams(_Strict):
         for c in v:
             if not re.fullmatch(r"#[0-9a-fA-F]{6}", c):
                 raise ValueError(f"colour {c!r} is not a #rrggbb hex colour")
+        return v
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v):
+        if v is None:
+            return v
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"time zone {v[:60]!r} is not known: use an IANA name such as Asia/Shanghai "
+                             f"or Europe/Berlin") from None
         return v
 
     @field_validator("stages")
@@ -178,6 +272,20 @@ class RunParams(_Strict):
     def area_params(self):
         """The validated parameter model of every area, from ``thresholds`` (defaults elsewhere)."""
         return validate_thresholds(self.thresholds)
+
+    @model_validator(mode="after")
+    def _remote(self):
+        if self.engine == "spark-connect" and not self.spark_remote:
+            raise ValueError("engine spark-connect needs spark_remote: sc://HOST:PORT (or --spark-remote)")
+        return self
+
+    @model_validator(mode="after")
+    def _delivery(self):
+        if self.delivery and self.notify is None:
+            raise ValueError("delivery needs notify (the SMTP server that sends the packs)")
+        if self.delivery and self.access_policy is None:
+            raise ValueError("delivery needs access_policy (each recipient's pack is run as their user)")
+        return self
 
     @model_validator(mode="after")
     def _dates(self):
@@ -217,6 +325,11 @@ class RunParams(_Strict):
                 "temp_directory": str(self.path(Path(d.temp_directory))),
                 "max_temp_directory_size": d.max_temp_directory_size}
 
+    def spark_config(self) -> dict:
+        """Keyword arguments of :func:`saleslab.engine.connect` for the Spark engines."""
+        return {"spark_master": self.spark.master, "spark_driver_memory": self.spark.driver_memory,
+                "spark_remote": self.spark_remote}
+
     def notebook_parameters(self, run_dir: Path, stage: str | None = None) -> dict:
         """What the pipeline injects into a stage notebook (plain JSON types, absolute paths): the
         common parameters, plus the thresholds that ``stage`` declares."""
@@ -225,6 +338,11 @@ class RunParams(_Strict):
             extra = {k: v for k, v in self.thresholds.items() if k in declared and k not in COMMON_PARAMETERS}
         else:
             extra = {}
+        if stage is not None and self.truth_dir is not None and "truth_dir" in declared_parameters(stage):
+            extra["truth_dir"] = str(self.path(self.truth_dir))
+        if stage is not None and "actions_database" in declared_parameters(stage):
+            extra |= {"actions_database": str(self.actions_database_path),
+                      "actions_strategy_file": str(self.actions_strategy_path)}
         return extra | {
             "run_dir": str(run_dir),
             "warehouse": str(self.warehouse_path),
@@ -233,6 +351,7 @@ class RunParams(_Strict):
             "period_end": self.period.end.isoformat(),
             "as_of": self.as_of.isoformat(),
             "engine": self.engine,
+            "spark_remote": self.spark_remote or "",
             "palette": ",".join(self.palette),
             "duckdb_memory_limit": self.duckdb.memory_limit,
             "duckdb_temp_directory": str(self.path(Path(self.duckdb.temp_directory))),
@@ -240,6 +359,20 @@ class RunParams(_Strict):
             "access_policy": str(self.policy_path) if self.policy_path else "",
             "user": self.user or "",
         }
+
+    @property
+    def actions_database_path(self) -> Path:
+        """The actions database: ``actions.database``, else ``<reports>/actions.sqlite``."""
+        return self.path(self.actions.database) if self.actions.database else self.reports_path / "actions.sqlite"
+
+    @property
+    def actions_strategy_path(self) -> Path:
+        """The strategy rules: ``actions.strategy``, else the project folder's parameters/strategy.yaml,
+        else the one SalesLab ships."""
+        if self.actions.strategy is not None:
+            return self.path(self.actions.strategy)
+        own = self.project_dir / "parameters" / "strategy.yaml"
+        return own if own.is_file() else PROJECT_ROOT / "parameters" / "strategy.yaml"
 
     @property
     def key_file_path(self) -> Path | None:
@@ -272,9 +405,11 @@ def load_params(path: str | Path, overrides: dict | None = None, check_input: bo
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: expected keys and values at the top level")
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    if "project_dir" in data:
-        raise ParameterError(f"{path}: unknown key 'project_dir'")
+    for internal in ("project_dir", "partial"):
+        if internal in data:
+            raise ParameterError(f"{path}: unknown key {internal!r}")
     data["project_dir"] = _project_dir(path)
+    data["partial"] = bool((overrides or {}).get("stages"))  # --stages: not the run file's pack
     try:
         params = RunParams.model_validate(data)
     except ValidationError as e:
@@ -288,13 +423,23 @@ def load_params(path: str | Path, overrides: dict | None = None, check_input: bo
     if params.policy_path:
         from .access import load_policy
 
-        load_policy(params.policy_path)  # validated with the run file (an unknown --user is refused, and audited, later)
+        policy = load_policy(params.policy_path)  # validated with the run file (an unknown --user is refused, and audited, later)
+        unknown = [r.user for r in params.delivery if r.user not in policy.users]
+        if unknown:
+            raise ParameterError(f"{path}: key 'delivery': user(s) {', '.join(map(repr, unknown))} not in the access "
+                                 f"policy {params.policy_path}")
+    if "13_actions" in params.stage_list:
+        # the area's own model, found by name as the areas' parameter models are (saleslab.params):
+        # the core does not depend on an area
+        strategy = importlib.import_module("saleslab.actions.strategy")
+        strategy.load_strategy(params.actions_strategy_path)  # the strategy rules, validated with the run file
     return params
 
 
 def _with_allowed_keys(text: str, err: ValidationError) -> str:
     models = {(): RunParams, ("duckdb",): DuckDBSettings, ("spark",): SparkSettings, ("period",): Period,
-              ("cleaning",): CleaningRules, ("safeguards",): Safeguards, ("encryption",): EncryptionSettings}
+              ("cleaning",): CleaningRules, ("safeguards",): Safeguards, ("encryption",): EncryptionSettings,
+              ("notify",): NotifySettings, ("actions",): ActionsSettings, ("company",): CompanySettings}
     lines = text.splitlines()
     for i, e in enumerate(err.errors()):
         if e["type"] == "extra_forbidden" and i < len(lines):

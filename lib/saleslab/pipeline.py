@@ -10,14 +10,13 @@ Each run writes ``reports/<run-id>/``::
     index.html             headline figures and links
     manifest.json          parameters, input files with sha256, versions, per-stage timings and row counts
 
-and points ``reports/latest`` at it.
+points ``reports/latest`` at it (a full successful run only) and rewrites ``reports/history.html``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
 import json
 import os
 import platform
@@ -30,11 +29,11 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__, access
-from .config import NOTEBOOKS, PROJECT_ROOT, RunParams, dump_params
-from .errors import IngestError, ParameterError, StageFailed
+from .config import NOTEBOOKS, PROJECT_ROOT, RunParams, available_stages, dump_params
+from .errors import IngestError, ParameterError, SalesLabError, StageFailed
 from .ingest import store
 from .ingest.load import ingest, read_accounting
-from .report import i18n
+from .report import pack, pdf
 
 KERNEL = "python3"
 
@@ -142,8 +141,32 @@ def keep_language(notebook: Path, language: str) -> None:
         nbformat.write(nb, notebook)
 
 
-def render_html(notebook: Path) -> Path:
-    """HTML rendering of an executed notebook without code cells (and without stderr output)."""
+#: The only HTML the stories write into their Markdown (footnotes); anything else is shown as text.
+_ALLOWED_TAG = re.compile(r"</?small>|<br\s*/?>")
+
+
+def markdown_without_html(text) -> str:
+    """A story's Markdown with every ``<`` that does not start an allowed tag (``<small>``, ``<br>``)
+    escaped: the stories put names from the data into sentences, and a customer named
+    ``<img src=x onerror=...>`` must stay text on the page.
+
+    >>> markdown_without_html("**A<b>** <small>def</small> <img src=x>")
+    '**A&lt;b>** <small>def</small> &lt;img src=x>'
+    """
+    text = "".join(text) if isinstance(text, list) else str(text)
+    out, pos = [], 0
+    for m in re.finditer(r"<", text):
+        out.append(text[pos:m.start()])
+        out.append("<" if _ALLOWED_TAG.match(text, m.start()) else "&lt;")
+        pos = m.start() + 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def render_html(notebook: Path, params: RunParams | None = None) -> Path:
+    """HTML rendering of an executed notebook without code cells (and without stderr output), in
+    the pack's frame (:func:`saleslab.report.pack.stage_page`: stylesheet for phone, tablet and
+    print, top bar back to the summary); nothing on the page is fetched from outside the pack."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -151,10 +174,17 @@ def render_html(notebook: Path) -> Path:
     for cell in nb.cells:  # warnings and engine logs stay in the .ipynb, not in the report
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+            for o in cell.outputs:
+                if "text/markdown" in o.get("data", {}):
+                    o["data"]["text/markdown"] = markdown_without_html(o["data"]["text/markdown"])
+    # the "basic" template: the cells only (the full templates load require.js and MathJax from a CDN)
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
+    lang = params.language if params is not None else \
+        nb.metadata.get("papermill", {}).get("parameters", {}).get("language", "zh-CN")
     out = notebook.with_suffix(".html")
-    out.write_text(body, encoding="utf-8")
+    out.write_text(pack.stage_page(body, lang, notebook.stem, params, run_dir=notebook.parent), encoding="utf-8")
     return out
 
 
@@ -183,7 +213,8 @@ def run(params: RunParams, progress: Callable[[str], None] = print, run_id: str 
     One run per reports folder at a time (``<reports>/.lock``; another waits
     ``safeguards.lock_wait_seconds``, then refuses naming the holder). The stages read the
     warehouse version that was current when they started, even if an ingest publishes another one
-    meanwhile. ``reports/latest`` moves to the new run only when the run succeeded.
+    meanwhile. ``reports/latest`` moves to the new run only when a full run of the scheduled pack
+    succeeded (the run file's stages: a ``--stages`` override makes a partial run, which does not). ``reports/history.html`` is rewritten after every run.
     """
     from .locks import reports_lock
 
@@ -221,7 +252,12 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path,
         "saleslab_version": __version__, "git_commit": _git_commit(),
         "python": platform.python_version(), "engine": params.engine,
         "parameters": dump_params(params), "stages": [], "inputs": [],
+        # a full run (the run file's stages, no --stages override) of the scheduled pack (the service
+        # user's) is the one reports/latest points at
+        "user": params.user, "service": service, "full": not params.partial,
+        "stages_total": len(available_stages()),
     }
+    where = "ingest" if params.ingest else "warehouse"  # what the run is doing (named when it fails)
     trail = None
     keyring = params.keyring()
     if gov is not None:
@@ -241,7 +277,8 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path,
             t0 = time.perf_counter()
             rep = ingest(params.input_path, params.sources_path, params.warehouse_path,
                          progress=lambda m: progress("      " + m.strip()), cleaning=params.cleaning,
-                         safeguards=params.safeguards, duckdb_config=params.duckdb_config(), keyring=keyring)
+                         safeguards=params.safeguards, duckdb_config=params.duckdb_config(), keyring=keyring,
+                         engine=params.engine, spark=params.spark_config())
             tot = rep.totals()
             if trail is not None:
                 trail.record(params.user, "change", table="warehouse", change={"ingest": tot})
@@ -260,7 +297,12 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path,
         acc = read_accounting(version)
         manifest["inputs"] = [{"file": f["file"], "source": f["source"], "sha256": f["sha256"], "bytes": f["bytes"],
                                "rows_read": f["rows_read"]} for f in acc["files"]]
+        newest = _newest_export(acc)
+        if newest is not None:  # process indicator: how old the data were when the run started
+            manifest["newest_export"] = newest.isoformat(timespec="seconds")
+            manifest["export_age_hours"] = round((started - newest).total_seconds() / 3600, 2)
         for stage in stages:
+            where = stage
             step += 1
             progress(f"[{step}/{total}] {stage} ...")
             t0 = time.perf_counter()
@@ -271,21 +313,61 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path,
             except StageFailed:
                 entry.update(status="failed", seconds=round(time.perf_counter() - t0, 2))
                 raise
-            render_html(run_dir / f"{stage}.ipynb")
+            render_html(run_dir / f"{stage}.ipynb", params)
             entry.update(status="ok", seconds=round(time.perf_counter() - t0, 2), tables=_table_rows(run_dir, stage, keyring))
             progress(f"      {stage} done in {entry['seconds']:.1f}s")
+        # the pack's pages and PDF are part of the run: a failing PDF (pdf: true without Chromium) fails it
+        where = "report"
+        manifest["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        pack.write_index(run_dir, manifest | {"status": "ok"}, params)  # the executive summary, stage list, glossary
+        pdf.for_run(run_dir, manifest | {"status": "ok"}, params, progress)  # reports/<id>/pack.pdf (run file: pdf)
         manifest["status"] = "ok"
-    except BaseException:
+    except BaseException as e:
         manifest["status"] = "failed"
+        manifest["failed_stage"] = e.stage if isinstance(e, StageFailed) else where
+        manifest["error"] = one_line_error(e)
+        e.run_dir = run_dir  # for the failure notice (saleslab.notify)
         raise
     finally:
-        manifest["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        if manifest["status"] != "ok" or "finished" not in manifest:
+            manifest["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
         manifest["seconds"] = round(time.perf_counter() - t_run, 2)
         (run_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    write_index(run_dir, manifest, params)
-    if service:
+        if manifest["status"] != "ok":
+            _write_history(reports, params.language, progress)  # a failed run is listed too
+    if service and manifest["full"]:
         _point_latest(reports, run_dir)  # another user's pack is theirs: latest stays the scheduled one
+    elif service:
+        progress(f"      partial run (--stages {','.join(stages)}): reports/latest is not moved (only a full "
+                 f"successful run, the run file's stages, moves it)")
+    _write_history(reports, params.language, progress)  # after the front page: the history links to it
     return RunResult(run_dir, manifest)
+
+
+def one_line_error(e: BaseException) -> str:
+    """The error in one line: a failing stage's cell and exception, else the message's first line."""
+    text = e.error if isinstance(e, StageFailed) else (str(e) or type(e).__name__)
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(e).__name__)
+    return first if isinstance(e, (StageFailed, SalesLabError)) else f"{type(e).__name__}: {first}"
+
+
+def _newest_export(acc: dict) -> dt.datetime | None:
+    """The newest input file's modification time (local time zone), from the ingest's accounting."""
+    base = Path(acc.get("input_dir") or ".")
+    times = []
+    for f in acc.get("files", []):
+        with contextlib.suppress(OSError):
+            times.append((base / f["file"]).stat().st_mtime)
+    return dt.datetime.fromtimestamp(max(times)).astimezone() if times else None
+
+
+def _write_history(reports: Path, language: str, progress) -> None:
+    from .report.history import write_history
+
+    try:
+        write_history(reports, language)
+    except Exception as e:  # noqa: BLE001 — the history page must not hide the run's own outcome
+        progress(f"      history page not written: {e}")
 
 
 def _point_latest(reports: Path, run_dir: Path) -> None:
@@ -295,57 +377,3 @@ def _point_latest(reports: Path, run_dir: Path) -> None:
         tmp.unlink()
     tmp.symlink_to(run_dir.name)
     os.replace(tmp, latest)
-
-
-def _fmt(value, kind: str, lang: str) -> str:
-    if value is None:
-        return "–"
-    if kind == "money":
-        return f"{value / 1e4:,.1f} {i18n.t('wan_yuan', lang)}"
-    if kind == "percent":
-        return f"{value:.1%}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return f"{value:,}" if isinstance(value, int) else html.escape(str(value))
-
-
-def write_index(run_dir: Path, manifest: dict, params: RunParams) -> Path:
-    """The report pack's front page: headline figures first, then links to every stage."""
-    lang = params.language
-    tr = lambda k: html.escape(i18n.t(k, lang))  # noqa: E731
-    cards, links = [], []
-    for entry in manifest["stages"]:
-        stage = entry["stage"]
-        if stage == "ingest":
-            continue
-        hl = run_dir / "data" / stage / "headlines.json"
-        for item in json.loads(hl.read_text(encoding="utf-8")) if hl.exists() else []:
-            cards.append(f'<div class="card"><div class="v">{_fmt(item["value"], item["kind"], lang)}</div>'
-                         f'<div class="k">{html.escape(item["label"])}</div></div>')
-        tables = " ".join(f'{html.escape(t)} (<a href="data/{stage}/{html.escape(t)}.csv">csv</a>'
-                          f' · <a href="data/{stage}/{html.escape(t)}.xlsx">xlsx</a>)'
-                          for t in entry.get("tables", {}))
-        links.append(f'<tr><td><a href="{stage}.html">{tr(stage)}</a></td><td>{stage}</td>'
-                     f'<td><a href="{stage}.ipynb">ipynb</a></td><td>{entry.get("seconds", "")}s</td>'
-                     f'<td>{tables}</td></tr>')
-    period = f"{params.period.start} – {params.period.end}"
-    page = f"""<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{tr('report_title')} {html.escape(manifest['run_id'])}</title>
-<style>
-body{{font-family:"Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:2rem;color:#222}}
-.cards{{display:flex;flex-wrap:wrap;gap:1rem;margin:1rem 0}}
-.card{{border:1px solid #ddd;border-radius:8px;padding:1rem 1.4rem;min-width:10rem}}
-.card .v{{font-size:1.6rem;font-weight:600;color:{params.palette[0]}}}
-.card .k{{color:#666}} table{{border-collapse:collapse}} td,th{{padding:.3rem .8rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top}}
-td:nth-child(-n+4){{white-space:nowrap}}
-</style></head><body>
-<h1>{tr('report_title')}</h1>
-<p>{tr('period')}: {period} · {tr('generated')}: {html.escape(manifest.get('finished', ''))} · run {html.escape(manifest['run_id'])}</p>
-<h2>{tr('headlines')}</h2><div class="cards">{''.join(cards)}</div>
-<h2>{tr('stages')}</h2><table>{''.join(links)}</table>
-<p><a href="manifest.json">manifest.json</a></p>
-</body></html>"""
-    out = run_dir / "index.html"
-    out.write_text(page, encoding="utf-8")
-    return out
