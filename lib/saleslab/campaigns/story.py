@@ -35,7 +35,6 @@ def narrative(effects: pd.DataFrame, lang: str) -> str:
     est = effects[effects["lift_abs"].notna()]
     if est.empty:
         return say("story_campaigns_none", lang)
-    unit = t("wan_yuan", lang)
     ctrl = est[est["control_units"] > 0].sort_values(["lift_abs", "campaign_id"], ascending=[False, True])
     lines = []
     if ctrl.empty:
@@ -44,14 +43,15 @@ def narrative(effects: pd.DataFrame, lang: str) -> str:
         b = ctrl.iloc[0]
         fmt_roi = (lambda v: f"{v:.2f}" if pd.notna(v) else "–")
         lines.append(say("story_campaigns_best", lang, name=b["name"], region=_region(b["region"], lang),
-                         lift=money(b["lift_abs"], lang), lo=money(b["lift_lo"], lang), hi=money(b["lift_hi"], lang), unit=unit,
+                         lift=money(b["lift_abs"], lang), lo=money(b["lift_lo"], lang), hi=money(b["lift_hi"], lang),
                          pct=f"{b['lift_pct']:+.0%}" if pd.notna(b["lift_pct"]) else "–", spend=money(b["spend"], lang),
                          roi=fmt_roi(b["incremental_roi"]), roi_lo=fmt_roi(b["roi_lo"]), roi_hi=fmt_roi(b["roi_hi"])))
     null = ctrl[ctrl["effect"] == "effect_none"].sort_values(["attributed_revenue", "campaign_id"], ascending=[False, True])
     if len(null):
         n = null.iloc[0]
         lines.append(say("story_campaigns_null", lang, name=n["name"], region=_region(n["region"], lang),
-                         lo=money(n["lift_lo"], lang), hi=money(n["lift_hi"], lang), unit=unit, attributed=money(n["attributed_revenue"], lang),
+                         lo=money(n["lift_lo"], lang), hi=money(n["lift_hi"], lang),
+                         attributed=money(n["attributed_revenue"], lang),
                          att_roi=f"{n['attributed_roi']:.2f}" if pd.notna(n["attributed_roi"]) else "–"))
     elif len(ctrl):
         lines.append(say("story_campaigns_no_null", lang))

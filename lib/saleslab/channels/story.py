@@ -27,17 +27,16 @@ def channels_narrative(perf: pd.DataFrame, dist: pd.DataFrame | None, lang: str)
     collection is known)."""
     if perf.empty:
         return t("story_channels_empty", lang)
-    unit = t("wan_yuan", lang)
     top = perf.sort_values("revenue", ascending=False).iloc[0]
     margins = perf[perf["gross_margin"].notna()]
     if len(margins):
         best = margins.sort_values("gross_margin", ascending=False).iloc[0]
         lines = [say("story_channels_top", lang, channel=t(top["channel"], lang), revenue=money(top["revenue"], lang),
-                     unit=unit, share=f"{top['revenue_share']:.1%}", best=t(best["channel"], lang),
+                     share=f"{top['revenue_share']:.1%}", best=t(best["channel"], lang),
                      best_margin=f"{best['gross_margin']:.1%}")]
     else:
         lines = [say("story_channels_top_share", lang, channel=t(top["channel"], lang), revenue=money(top["revenue"], lang),
-                     unit=unit, share=f"{top['revenue_share']:.1%}")]
+                     share=f"{top['revenue_share']:.1%}")]
     if perf["roi"].notna().any():
         roi_min = used(perf, "roi_min")
         weak = perf[perf["roi_review"].fillna(False).astype(bool)].sort_values("roi")

@@ -86,7 +86,7 @@ def churn_narrative(evaluation, calls, lang: str) -> str:
                      basis=t(f"churn_basis_{used(calls, 'churn_value_basis')}", lang))
         if len(calls):
             lines.append(say("story_churn_calls", lang, customers=f"{len(calls):,}",
-                             loss=money(float(calls["expected_loss"].sum()), lang), unit=t("wan_yuan", lang), **rules))
+                             loss=money(float(calls["expected_loss"].sum()), lang), **rules))
         else:
             lines.append(say("story_churn_no_calls", lang, **rules))
     if not lines:
@@ -102,5 +102,5 @@ def summary_finding(scores: pd.DataFrame, calls: pd.DataFrame, lang: str) -> dic
     n = int((scores["churn_probability"] >= risk_min).sum())
     loss = float(calls["expected_loss"].sum()) if "expected_loss" in calls.columns else 0.0
     return {"text": say("story_churn_summary_risk", lang, n=f"{n:,}", risk_min=f"{risk_min:.0%}", calls=len(calls),
-                        loss=money(loss, lang), unit=t("wan_yuan", lang)),
+                        loss=money(loss, lang)),
             "value": round(loss, 2)}

@@ -32,7 +32,7 @@ def clv_narrative(values, holdout_errors, ltv, lang: str) -> str:
     if values is not None:
         totals = clv_totals(values)
         findings.append(say("story_clv_total", lang, months=used(values, "clv_horizon_months"),
-                            total=money(totals["total_clv"], lang), unit=t("wan_yuan", lang),
+                            total=money(totals["total_clv"], lang),
                             top20=f"{totals['top20_share'] or 0.0:.1%}"))
     ranked = ltv[ltv["ltv_cac"].notna()] if ltv is not None else pd.DataFrame()
     if len(ranked):

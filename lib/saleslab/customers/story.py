@@ -64,10 +64,9 @@ def customers_narrative(seg: pd.DataFrame, summary: pd.DataFrame, lang: str, qua
     n = len(seg)
     if n == 0:
         return say("story_customers_empty", lang, months=months)
-    unit = t("wan_yuan", lang)
     total = float(seg["monetary"].sum())
     iv = summary.set_index("rfm_class").loc["rfm_important_value"]
-    lines = [say("story_customers_rfm", lang, months=months, customers=f"{n:,}", revenue=money(total, lang), unit=unit,
+    lines = [say("story_customers_rfm", lang, months=months, customers=f"{n:,}", revenue=money(total, lang),
                  iv_customers=f"{int(iv['customers']):,}", iv_share=f"{iv['customer_share']:.1%}",
                  iv_revenue_share=f"{iv['revenue_share']:.1%}")]
     if "customer_tier" in seg:
@@ -76,7 +75,7 @@ def customers_narrative(seg: pd.DataFrame, summary: pd.DataFrame, lang: str, qua
         lines.append(say("story_customers_tiers", lang, months=months, high=f"{len(hi):,}",
                          high_share=f"{(float(hi['monetary'].sum()) / total if total else 0.0):.1%}",
                          risk=f"{len(risk):,}", days=int(risk["recency_days"].min()) if len(risk) else 0,
-                         risk_revenue=money(float(risk["monetary"].sum()), lang), unit=unit))
+                         risk_revenue=money(float(risk["monetary"].sum()), lang)))
     if "tag_churn_risk" in seg and seg["tag_churn_risk"].notna().all():
         tagged = seg[seg["tag_churn_risk"]]
         both = seg[seg["tag_churn_risk"] & seg["tag_high_value"]]

@@ -34,10 +34,9 @@ def outlook_text(history: pd.DataFrame, forecast: pd.DataFrame, lang: str, month
     region that drives it (:func:`saleslab.forecast.summary.outlook`)."""
     o = summary.outlook(history, forecast, months)
     volume = used(forecast, "forecast_measure") == "volume"
-    unit = t("forecast_unit_volume" if volume else "wan_yuan", lang)
     measure = t("volume" if volume else "revenue", lang)
     head = dict(months=o["months"], measure=measure, value=_money(o["value"], volume, lang), lo=_money(o["lo_80"], volume, lang),
-                hi=_money(o["hi_80"], volume, lang), unit=unit)
+                hi=_money(o["hi_80"], volume, lang))
     if o["growth"] is None or o["driver"] is None:
         return say("story_forecast_head_no_yoy", lang, **head)
     return say("story_forecast_head", lang, **head, growth=f"{abs(o['growth']):.1%}",

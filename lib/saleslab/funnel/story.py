@@ -95,7 +95,6 @@ def roi_text(roi: pd.DataFrame, lang: str) -> str:
     """What :func:`saleslab.funnel.source_roi` can say: the sources' CAC and ROI where their cost is
     a parameter, and otherwise that the cost per source is missing, with the overall CAC and ROI
     of the lead funnel's sales channel (``funnel_cost_channel``) when channel costs exist."""
-    unit = t("wan_yuan", lang)
     given = roi[(roi["cost_basis"] == "cost_parameter") & (roi["lead_source"] != "all")]
     total = roi[roi["lead_source"] == "all"].iloc[0]
     parts = []
@@ -107,12 +106,12 @@ def roi_text(roi: pd.DataFrame, lang: str) -> str:
     if len(given) < (roi["lead_source"] != "all").sum():
         if total["cost_basis"] == "channel_costs":
             parts.append(say("story_funnel_roi_missing", lang, channel=t(used(roi, "funnel_cost_channel"), lang),
-                             cost=money(total["acquisition_cost"], lang), unit=unit, new=int(total["new_customers"]),
+                             cost=money(total["acquisition_cost"], lang), new=int(total["new_customers"]),
                              cac="–" if pd.isna(total["cac"]) else f"{total['cac']:,.0f}",
                              revenue=money(total["won_revenue"], lang),
                              roi="–" if pd.isna(total["roi"]) else f"{total['roi']:.2f}"))
         else:
-            parts.append(say("story_funnel_roi_no_costs", lang, revenue=money(total["won_revenue"], lang), unit=unit))
+            parts.append(say("story_funnel_roi_no_costs", lang, revenue=money(total["won_revenue"], lang)))
     return " ".join(parts)
 
 

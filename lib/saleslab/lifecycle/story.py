@@ -63,12 +63,11 @@ def customer_narrative(card: pd.DataFrame, lang: str) -> str:
     name = c["customer_name"]
     who = (say("story_lifecycle_customer_who", lang, name=name, customer_id=c["customer_id"])
            if isinstance(name, str) else str(c["customer_id"]))
-    unit = t("wan_yuan", lang)
     clv = "–" if c["clv"] is None or c["clv"] != c["clv"] else money(float(c['clv']), lang)
     days = c["days_since_last_order"]
     since = say("story_lifecycle_customer_days", lang, days=int(days)) if days is not None and days == days else ""
     return say("story_lifecycle_customer", lang, who=who, stage=_label(c["stage"], lang),
                reason=_label(c["stage_reason"], lang), since=since, orders=f"{int(c['orders']):,}",
-               revenue=money(float(c["revenue"]), lang), unit=unit, rfm_class=_label(c["rfm_class"], lang),
+               revenue=money(float(c["revenue"]), lang), rfm_class=_label(c["rfm_class"], lang),
                tier=_label(c["customer_tier"], lang), clv=clv, churn=_pct(c["churn_probability"]),
                action=_label(c["next_action"], lang), action_reason=_label(c["next_action_reason"], lang))

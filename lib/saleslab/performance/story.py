@@ -66,7 +66,7 @@ def _share(v) -> str:
     return f"{v:.1%}" if _ok(v) else "–"
 
 
-def _movement(i: int, m, lang: str, unit: str) -> str:
+def _movement(i: int, m, lang: str) -> str:
     up = m.change >= 0
     driver = ""
     if _ok(m.driver_share) and m.driver_segment is not None:
@@ -74,7 +74,7 @@ def _movement(i: int, m, lang: str, unit: str) -> str:
                      share=f"{m.driver_share:.0%}", driver=_name(m.driver_segment, lang))
     key = "story_performance_movement_" + ("up" if up else "down") + ("" if _ok(m.pct_change) else "_amount")
     return say(key, lang, i=i, segment=_name(m.segment, lang), comparison=t(f"story_performance_vs_{m.comparison}", lang),
-               pct=f"{abs(m.pct_change):.1%}" if _ok(m.pct_change) else "", change=money(abs(m.change), lang), unit=unit,
+               pct=f"{abs(m.pct_change):.1%}" if _ok(m.pct_change) else "", change=money(abs(m.change), lang),
                driver=driver)
 
 
@@ -85,16 +85,15 @@ def performance_headline(monthly: pd.DataFrame, movements: pd.DataFrame, lang: s
     if monthly.empty:
         return t("story_performance_empty", lang)
     last = monthly.sort_values("period").iloc[-1]
-    unit = t("wan_yuan", lang)
     # no unit costs in the warehouse: the margin is unknown and not mentioned
     known = _ok(last["gross_margin"]) or _ok(last["cost"])
     key = "story_performance_latest" if known else "story_performance_latest_no_cost"
     out = [say(key, lang, month=pd.Timestamp(last["period"]), revenue=money(last["revenue"], lang),
-               unit=unit, pop=_growth(last["pop_growth"]), yoy=_growth(last["yoy_growth"]),
+               pop=_growth(last["pop_growth"]), yoy=_growth(last["yoy_growth"]),
                margin=_share(last["gross_margin"]))]
     if len(movements):
         out.append("\n" + say("story_performance_movements", lang, n=len(movements)) + "\n")
-    out += [_movement(i, m, lang, unit) for i, m in enumerate(movements.itertuples(index=False), 1)]
+    out += [_movement(i, m, lang) for i, m in enumerate(movements.itertuples(index=False), 1)]
     return "\n".join(out)
 
 
@@ -110,7 +109,7 @@ def anomaly_text(flagged: pd.DataFrame, lang: str, dims=("region", "channel")) -
     expected = t(f"story_performance_expected_{used(flagged, 'anomaly_method')}", lang)
     return say("story_performance_anomalies", lang, n=len(flagged), threshold=threshold, expected=expected,
                month=pd.Timestamp(top["period"]), segment=seg, deviation=_growth(top["deviation"]),
-               sign="+" if top["gap"] >= 0 else "−", gap=money(abs(top["gap"]), lang), unit=t("wan_yuan", lang))
+               sign="+" if top["gap"] >= 0 else "−", gap=money(abs(top["gap"]), lang))
 
 
 def correlation_text(corr: pd.DataFrame, lang: str) -> str:
@@ -133,10 +132,9 @@ def overview_narrative(monthly: pd.DataFrame, lang: str) -> str:
     revenue = float(monthly["revenue"].sum())
     profit = float(monthly["gross_profit"].sum())
     best = monthly.loc[monthly["revenue"].idxmax()]
-    unit = t("wan_yuan", lang)
     known = bool(monthly["gross_profit"].notna().any())
     key = "story_performance_overview_total" if known else "story_performance_overview_total_no_cost"
-    text = say(key, lang, first=monthly["month"].iloc[0], last=monthly["month"].iloc[-1], revenue=money(revenue, lang), unit=unit,
+    text = say(key, lang, first=monthly["month"].iloc[0], last=monthly["month"].iloc[-1], revenue=money(revenue, lang),
                margin=f"{profit / revenue if revenue else 0.0:.1%}", best=best["month"],
                best_revenue=money(best["revenue"], lang))
     if len(monthly) >= 24:
@@ -171,9 +169,8 @@ def movement_findings(movements: pd.DataFrame, lang: str) -> list[dict]:
     """The biggest movements (:func:`saleslab.performance.biggest_movements`) as findings for the
     executive summary: ``[{"text", "value"}]`` in the table's order, each sentence with its main
     driver (the text of :func:`performance_headline` without its list number); value = the change in 元."""
-    unit = t("wan_yuan", lang)
     out = []
     for i, m in enumerate(movements.itertuples(index=False), 1):
-        text = _movement(i, m, lang, unit)
+        text = _movement(i, m, lang)
         out.append({"text": text[len(f"{i}. "):] if text.startswith(f"{i}. ") else text, "value": float(m.change)})
     return out

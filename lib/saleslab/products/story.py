@@ -43,7 +43,7 @@ def stars_text(stars: pd.DataFrame, abc: pd.DataFrame, lang: str) -> str:
         return say("story_products_no_stars", lang)
     lead = stars.iloc[0]
     return say("story_products_stars", lang, count=len(stars), share=f"{float(stars['revenue'].sum()) / total:.1%}",
-               name=_name(lead), revenue=money(lead["revenue"], lang), unit=t("wan_yuan", lang),
+               name=_name(lead), revenue=money(lead["revenue"], lang),
                margin=f"{lead['gross_margin']:.1%}")
 
 
@@ -60,7 +60,7 @@ def slow_text(slow: pd.DataFrame, lang: str) -> str:
             say("story_products_pace_no_sales", lang) if pd.isna(days) else
             say("story_products_pace_days", lang, days=f"{days:,.0f}"))
     return say("story_products_slow", lang, count=len(slow), value=money(float(slow["avg_inventory_value"].sum()), lang),
-               unit=t("wan_yuan", lang), name=_name(worst), pace=pace)
+               name=_name(worst), pace=pace)
 
 
 def products_narrative(abc: pd.DataFrame, stars: pd.DataFrame, slow: pd.DataFrame, lang: str) -> str:

@@ -38,7 +38,7 @@ def distributors_text(dist: pd.DataFrame, lang: str) -> str:
         return say("story_risk_no_weak_distributors", lang, collection_min=_pct(lo))
     names = join((f"{i} ({_pct(r)})" for i, r in zip(weak["distributor_id"], weak["collection_rate"])), lang)
     return say("story_risk_weak_distributors", lang, collection_min=_pct(lo), names=names,
-               amount=money(float(weak["outstanding"].sum()), lang), unit=t("wan_yuan", lang))
+               amount=money(float(weak["outstanding"].sum()), lang))
 
 
 def bad_debt_text(bad: pd.DataFrame, lang: str) -> str:
@@ -47,7 +47,7 @@ def bad_debt_text(bad: pd.DataFrame, lang: str) -> str:
     target = used(bad, "risk_bad_debt_target")
     verdict = "story_risk_verdict_above" if bool(r["above_target"]) else "story_risk_verdict_within"
     return say("story_risk_bad_debt", lang, rate=_pct(r["bad_debt_rate"]), days=used(bad, "risk_bad_debt_days"),
-               bad=money(r["bad_debt"], lang), invoiced=money(r["invoiced"], lang), unit=t("wan_yuan", lang),
+               bad=money(r["bad_debt"], lang), invoiced=money(r["invoiced"], lang),
                verdict=t(verdict, lang), target=_pct(target))
 
 
@@ -55,7 +55,7 @@ def ageing_text(summary: pd.DataFrame, lang: str) -> str:
     """Past-due receivables and the oldest bucket's share (:func:`saleslab.risk.ageing_summary`)."""
     total = float(summary["outstanding"].sum())
     last = summary.iloc[-1]
-    return say("story_risk_ageing", lang, as_of=used(summary, "as_of"), total=money(total, lang), unit=t("wan_yuan", lang),
+    return say("story_risk_ageing", lang, as_of=used(summary, "as_of"), total=money(total, lang),
                last=str(last["ageing_bucket"]).lstrip(">"), over=money(last["outstanding"], lang), share=_pct(last["share"]))
 
 
@@ -65,8 +65,7 @@ def credit_text(credit: pd.DataFrame, lang: str) -> str:
     if d.empty:
         return say("story_risk_no_credit_d", lang)
     names = join(list(d["customer_id"].head(5)) + (["…"] if len(d) > 5 else []), lang)
-    return say("story_risk_credit", lang, n=len(d), exposure=money(float(d["outstanding"].sum()), lang),
-               unit=t("wan_yuan", lang), names=names)
+    return say("story_risk_credit", lang, n=len(d), exposure=money(float(d["outstanding"].sum()), lang), names=names)
 
 
 def risk_narrative(lang: str, alerts: pd.DataFrame, tables) -> str:
@@ -111,7 +110,6 @@ def concentration_text(conc: pd.DataFrame, lang: str) -> str:
 
 
 def _evidence(r, lang: str) -> str:
-    unit = t("wan_yuan", lang)
     share_metric = r.alert_metric in ("collection_rate", "bad_debt_rate", "turnover_deviation", "top_share")
     fmt = _pct if share_metric else (lambda v: f"{v:.3f}" if r.alert_metric == "hhi" else f"{v:.0f}")
     key = f"evidence_{r.alert}"
@@ -119,7 +117,7 @@ def _evidence(r, lang: str) -> str:
         key = f"evidence_alert_concentration_{r.alert_metric}"
     days = "–" if r.days_overdue != r.days_overdue else f"{r.days_overdue:.0f}"
     return say(key, lang, value=fmt(r.alert_value), threshold=fmt(r.alert_threshold), at_stake=money(r.at_stake, lang),
-               unit=unit, days=days)
+               days=days)
 
 
 def with_evidence(alerts: pd.DataFrame, lang: str) -> pd.DataFrame:

@@ -24,8 +24,7 @@ def _no_targets(reps: pd.DataFrame, lang: str) -> str:
         return say("story_team_no_reps", lang)
     active = reps[(reps["revenue"] != 0) | (reps["gross_sales"] > 0)]
     revenue = float(active["revenue"].sum())
-    unit = t("wan_yuan", lang)
-    return say("story_team_no_targets", lang, reps=len(active), revenue=money(revenue, lang), unit=unit,
+    return say("story_team_no_targets", lang, reps=len(active), revenue=money(revenue, lang),
                per_rep=money(revenue / len(active), lang) if len(active) else "–")
 
 
@@ -43,12 +42,11 @@ def team_text(teams: pd.DataFrame, lang: str) -> str:
     if teams.empty:
         return ""
     best = teams.sort_values("rank").iloc[0]
-    unit = t("wan_yuan", lang)
     if pd.isna(best["achievement_rate"]):
-        return say("story_team_best_by_revenue", lang, team=best["team"], revenue=money(best["revenue"], lang), unit=unit,
+        return say("story_team_best_by_revenue", lang, team=best["team"], revenue=money(best["revenue"], lang),
                    per_rep=money(best["revenue_per_rep"], lang))
     return say("story_team_best", lang, team=best["team"], team_rate=f"{best['achievement_rate']:.1%}",
-               revenue=money(best["revenue"], lang), unit=unit)
+               revenue=money(best["revenue"], lang))
 
 
 def team_narrative(reps: pd.DataFrame, teams: pd.DataFrame | None, lang: str) -> str:
@@ -62,8 +60,7 @@ def team_narrative(reps: pd.DataFrame, teams: pd.DataFrame | None, lang: str) ->
     active = reps[reps["target"].notna()]
     actual, target = float(active[column].sum()), float(active["target"].sum())
     overall = actual / target if target else 0.0
-    unit = t("wan_yuan", lang)
-    head = dict(overall=f"{overall:.1%}", actual=money(actual, lang), target=money(target, lang), unit=unit,
+    head = dict(overall=f"{overall:.1%}", actual=money(actual, lang), target=money(target, lang),
                 basis=t(f"story_team_basis_{used(reps, 'achievement_basis')}", lang))
     if teams is not None and len(teams):
         best = teams.sort_values("rank").iloc[0]
