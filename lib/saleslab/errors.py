@@ -166,7 +166,9 @@ def read_yaml(path: Path):
     """
     import yaml
 
-    class _Loader(yaml.SafeLoader):
+    # libyaml's parser when PyYAML has it (5-10x faster: a page kernel reads the run file and the
+    # access policy on every page); the same safe constructor and resolvers either way
+    class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         pass
 
     _Loader.yaml_implicit_resolvers = {
