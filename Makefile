@@ -56,7 +56,7 @@ demo: install
 	@echo "PDF:        $(CURDIR)/reports/latest/pack.pdf"
 	@echo "History:    $(CURDIR)/reports/history.html"
 	@echo "JupyterLab: $(BIN)/saleslab lab        (jupyter lab notebooks/, with --allow-root as root; change a stage's parameters cell)"
-	@echo "Voila:      $(BIN)/voila notebooks/01_overview.ipynb --no-browser   (then open the printed URL)"
+	@echo "Pages:      $(BIN)/saleslab users set-password --params parameters/demo.yaml ceo, then $(BIN)/saleslab serve --params parameters/demo.yaml   (dashboard, customer 360, pack behind a login; open the printed URL)"
 
 test: install-test
 	@$(MAKE) --no-print-directory system-deps DEPS="font java browser"

@@ -157,10 +157,12 @@ def packs(demo_dir, demo_warehouse, tmp_path_factory):
 
 def test_every_stage_on_spark_gives_the_same_tables(packs):
     _, runs = packs
-    stages = sorted(p.name for p in (runs["duckdb"] / "data").iterdir() if p.is_dir())
+    folders = sorted(p.name for p in (runs["duckdb"] / "data").iterdir() if p.is_dir())
     from saleslab.config import available_stages
+    from saleslab.serve.cube import SERVE_FOLDER
 
-    assert stages == available_stages()  # every stage saved tables (09-13 included)
+    # every stage saved tables (09-13 included), and the pages' cubes (compared below as well)
+    assert folders == sorted([*available_stages(), SERVE_FOLDER])
     assert len(compare_runs.tables(runs["duckdb"])) >= 69
     assert diff_runs(runs["duckdb"], runs["pyspark"]) == []
 

@@ -144,8 +144,9 @@ class Policy(_Strict):
         return _key_file(self.path(self.pii_key_file))
 
 
-def _key_file(path: Path) -> bytes:
-    """The secret in ``path`` (64 hex digits), created with mode 0600 when it does not exist."""
+def _key_file(path: Path, named_by: str = "the access policy names it") -> bytes:
+    """The secret in ``path`` (64 hex digits), created with mode 0600 when it does not exist;
+    ``named_by`` says in an error where the path came from."""
     try:
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +159,7 @@ def _key_file(path: Path) -> bytes:
                     fh.write(secrets.token_hex(32))
         key = path.read_text().strip().encode()
     except OSError as e:
-        raise ParameterError(f"key file {path}: {e.strerror or e} (the access policy names it)") from None
+        raise ParameterError(f"key file {path}: {e.strerror or e} ({named_by})") from None
     if len(key) < 32:
         raise ParameterError(f"key file {path}: too short ({len(key)} characters; at least 32 expected)")
     return key
@@ -300,12 +301,33 @@ class Scope:
             cond = cond | c.region.isin(list(self.ident.regions))
         return self._canonical(c.filter(cond).customer_id)
 
+    def order_predicate(self, t: ibis.Table):
+        """THE row scope of an order, as a boolean expression over ``t``, any table carrying an
+        order's ``rep_id``, ``customer_id`` (canonical) and ``region``: the orders themselves, and
+        aggregates keyed by those three (the stakeholder pages' precomputed cubes,
+        :meth:`saleslab.engine.Engine.serving_table`), so an aggregate row is in scope exactly when
+        its orders are. ``all``: every row; ``own``: orders the rep booked or of customers the rep
+        owns; ``group``: the same for every rep of the regions/teams, plus orders of those regions."""
+        if self.ident.scope == "all":
+            return ibis.literal(True)
+        cond = self._isin(t.rep_id, self._rep_ids()) | self._isin(t.customer_id, self._owned())
+        if self.ident.scope == "group" and self.ident.regions:
+            cond = cond | t.region.isin(list(self.ident.regions))
+        return cond
+
     def orders(self):
         o = self.raw("orders")
-        cond = self._isin(o.rep_id, self._rep_ids()) | self._isin(o.customer_id, self._owned())
-        if self.ident.scope == "group" and self.ident.regions:
-            cond = cond | o.region.isin(list(self.ident.regions))
-        return o.filter(cond)
+        return o.filter(self.order_predicate(o))
+
+    def order_rows(self, t: ibis.Table) -> ibis.Table:
+        """``t`` (rows keyed by an order's rep_id, customer_id and region) limited to the scope's rows:
+        :meth:`order_predicate`, the same predicate :meth:`orders` applies."""
+        return t if self.ident.scope == "all" else t.filter(self.order_predicate(t))
+
+    def customer_ids(self):
+        """Canonical ids of the scope's customers (owned ones and those of its orders), as a column
+        expression; every customer for the ``all`` scope is not listed (None)."""
+        return None if self.ident.scope == "all" else self._customers()
 
     def _order_ids(self):
         return self.orders().order_id

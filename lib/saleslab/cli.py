@@ -22,6 +22,8 @@ EPILOG = """examples:
   saleslab audit verify --params parameters/demo.yaml
   saleslab run --params parameters/monthly.yaml --notify   # e-mail the summary + PDF (notify:, delivery:)
   saleslab schedule --params parameters/monthly.yaml --cron "0 7 1 * *"
+  saleslab users set-password --params parameters/demo.yaml ceo   # a password for the pages' login
+  saleslab serve --params parameters/demo.yaml   # dashboard, customer 360 and pack behind a login
 """
 
 
@@ -146,6 +148,12 @@ def cmd_users(args) -> int:
 
     from . import access
 
+    if getattr(args, "action", None) == "set-password":
+        return _set_password(args)
+    if not args.params:
+        from .errors import InvalidArgument
+
+        raise InvalidArgument("users needs --params FILE (the run file naming the access policy)")
     rows = access.users(access.load_policy(_policy(_params(args, check_input=False))))
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -154,6 +162,50 @@ def cmd_users(args) -> int:
         scope = r["rep_id"] or ",".join(r["regions"] + r["teams"]) or "all"
         _say(f"{r['user']:<16} {r['role']:<12} {scope:<20} export={'yes' if r['export'] else 'no':<4}"
              f" pii={'yes' if r['pii'] else 'no'}")
+    return 0
+
+
+def _set_password(args) -> int:
+    """``saleslab users set-password --params P USER``: an scrypt hash into serve.passwords (0600)."""
+    import getpass
+
+    from . import access
+    from .errors import InvalidArgument, ParameterError
+    from .serve.auth import set_password
+    from .serve.params import ServeSettings
+
+    if not args.name:
+        raise InvalidArgument("users set-password needs the user name: saleslab users set-password --params P USER")
+    p = _params(args, check_input=False)
+    policy = access.load_policy(_policy(p))
+    if args.name not in policy.users:
+        raise access.AccessDenied(f"user {args.name!r} has no entry in the access policy {p.policy_path}: "
+                                  f"no password set")
+    settings = p.serve or ServeSettings()
+    if settings.identity != "password":
+        raise ParameterError(f"{args.params}: serve.identity is {settings.identity}: the proxy signs users in, "
+                             f"no password is used")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        if not sys.stdin.isatty():
+            raise InvalidArgument("no terminal to ask the password on: give it on standard input with --password-stdin")
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise InvalidArgument("the two passwords differ: nothing changed")
+    path = p.path(settings.passwords)
+    set_password(path, args.name, password, policy)
+    _ident, trail = access.governed(p.policy_path, None)
+    trail.record(_ident.user, "change", table="passwords", change={"set_password": args.name})
+    _say(f"password of {args.name} set in {path}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .serve.app import serve
+
+    serve(args.params, host=args.host, port=args.port, certfile=args.certfile, keyfile=args.keyfile,
+          reports=args.reports, root_dir=args.pages)
     return 0
 
 
@@ -531,10 +583,45 @@ def build_parser() -> argparse.ArgumentParser:
                         "and each delivery: recipient the pack of their own scope")
     r.set_defaults(func=cmd_run)
 
-    u = sub.add_parser("users", help="list the users of the access policy with their role, scope and rights")
-    u.add_argument("--params", required=True, help="run parameter file (takes access_policy from it)")
+    u = sub.add_parser("users", help="list the users of the access policy with their role, scope and rights, or "
+                                     "set a user's password for the pages of `saleslab serve`",
+                       description="saleslab users --params P: list the users.\n"
+                                   "saleslab users set-password --params P USER: set USER's password for `saleslab serve`.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    u.add_argument("--params", help="run parameter file (takes access_policy from it)")
     u.add_argument("--json", action="store_true", help="print a JSON list")
+    us = u.add_subparsers(dest="action", metavar="ACTION")
+    sp = us.add_parser("set-password", help="store a user's password for the login of `saleslab serve`",
+                       description="Store USER's password for the pages of `saleslab serve`: an scrypt hash in the "
+                                   "run file's serve.passwords (mode 0600). Asked twice on the terminal, or read "
+                                   "from the first line of standard input with --password-stdin. Users not in the "
+                                   "access policy are refused.")
+    sp.add_argument("name", metavar="USER", help="the access policy's user")
+    sp.add_argument("--params", required=True, help="run parameter file (access_policy, serve.passwords)")
+    sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input (no prompt)")
+    sp.set_defaults(func=cmd_users)
     u.set_defaults(func=cmd_users)
+
+    sv = sub.add_parser("serve", help="publish the dashboard, the customer 360 page and the latest report pack behind "
+                                      "a login (Voila; each person sees their own data)",
+                        description="Serve the stakeholder pages of a run file: a sales dashboard, a customer\n"
+                                    "360 page with search and the newest report pack the user may see, behind the\n"
+                                    "login of the run file's serve: section (identity password: `saleslab users\n"
+                                    "set-password`; identity proxy: a trusted proxy's header). Binds 127.0.0.1 unless\n"
+                                    "--host; refuses to start without serve: and access_policy. See docs/serve.md.",
+                        epilog="example:\n  saleslab users set-password --params parameters/demo.yaml ceo\n"
+                               "  saleslab serve --params parameters/demo.yaml --port 8866\n"
+                               "  saleslab serve --params parameters/demo.yaml --host 0.0.0.0 "
+                               "--certfile site.crt --keyfile site.key",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sv.add_argument("--params", required=True, help="run parameter file (serve:, access_policy, reports_dir, language)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8866, help="port (default: 8866; 0: any free port, printed)")
+    sv.add_argument("--certfile", help="TLS certificate chain (PEM): serve https, TLS 1.2 at least (1.3 preferred)")
+    sv.add_argument("--keyfile", help="the certificate's private key (PEM), unless it is in --certfile")
+    sv.add_argument("--reports", help="reports folder the /pack/ page serves from (default: the run file's reports_dir)")
+    sv.add_argument("--pages", help="folder of the page notebooks (default: notebooks/pages/ of SalesLab)")
+    sv.set_defaults(func=cmd_serve)
 
     e = sub.add_parser("export", help="write the rows of a warehouse table a user may export (CSV)")
     e.add_argument("--params", required=True, help="run parameter file (warehouse, access_policy)")

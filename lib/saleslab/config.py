@@ -15,7 +15,7 @@ import datetime as dt
 import importlib
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -222,9 +222,36 @@ class RunParams(_Strict):
     notify: NotifySettings | None = None
     #: with --notify: each recipient gets the pack of their own scope (a run as their access-policy user)
     delivery: list[DeliveryRecipient] = Field(default_factory=list)
+    #: the stakeholder pages of `saleslab serve`: identity mode, passwords, cookies, kernel culling
+    #: (None: serve refuses to start; see docs/serve.md). A saleslab.serve.params.ServeSettings, found
+    #: by name like the areas' models: the core does not import the pages
+    serve: Any = None
     #: set by `saleslab run --stages` (not a key of the file): a partial run, which leaves reports/latest alone
     partial: bool = Field(False, exclude=True)
     project_dir: Path = Field(PROJECT_ROOT, exclude=True)
+
+    @field_validator("serve", mode="before")
+    @classmethod
+    def _serve(cls, v):
+        if v is None:
+            return None
+        model = importlib.import_module("saleslab.serve.params").ServeSettings
+        if isinstance(v, model):
+            return v
+        if not isinstance(v, dict):
+            raise ValueError("expected keys and values (identity, passwords, proxy_header, trusted_proxies, ...)")
+        try:
+            return model.model_validate(v)
+        except ValidationError as e:
+            msgs = []
+            for err in e.errors():
+                loc = ".".join(str(x) for x in err["loc"])
+                if err["type"] == "extra_forbidden":
+                    allowed = ", ".join(model.model_fields)
+                    msgs.append(f"unknown key serve.{loc}; allowed keys: {allowed}")
+                else:
+                    msgs.append(f"{'serve.' + loc + ': ' if loc else ''}{err['msg'].removeprefix('Value error, ')}")
+            raise ValueError("; ".join(msgs)) from None
 
     @field_validator("palette")
     @classmethod

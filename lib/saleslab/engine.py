@@ -170,6 +170,109 @@ class Engine:
             return None
         return (manifest.get("access") or {}).get("fingerprint")
 
+    # ---- the stakeholder pages: aggregates the run precomputed, served per user ------------------
+    def serving_table(self, name: str, in_memory: bool | None = None) -> ibis.Table:
+        """The precomputed aggregate ``name`` of this run (``<run_dir>/data/serve/<name>.parquet``,
+        written by :mod:`saleslab.serve.cube`; encrypted like stage tables), limited to the engine's
+        user's rows.
+
+        Served only from a run computed for scope ``all`` (manifest ``access.scope``, or an
+        ungoverned run): the rows are keyed by an order's rep_id, customer_id and region, and the
+        user's rows are those :meth:`saleslab.access.Scope.order_predicate` selects — the very
+        predicate that limits ``orders`` — so a rep's aggregate is exactly the sum over their
+        orders. A role hiding ``products.unit_cost`` gets no ``cost`` column. Recorded as a read of
+        ``serve/<name>``; a run made for another scope is refused (:class:`access.AccessDenied`).
+
+        ``in_memory``: on DuckDB, hold the user's rows in memory once (None: when the scope is
+        narrower than all or the file is encrypted, so that neither the scope's sub-queries nor the
+        decryption run in every query); False for a cube only ever read with a selective filter
+        (the filter is then pushed into the scan of the sorted file)."""
+        key = f"serve/{name}"
+        if key in self._scoped:
+            return self._scoped[key]
+        path = self._serving_path(name)
+        t = read_parquet_files(self.con, path, self._view_name(f"serve_{name}"), self.keyring)
+        scoped = self.identity is not None and self.identity.scope != "all"
+        if self.identity is not None:
+            t = access.Scope(self.identity, self._raw, self.has).order_rows(t)
+            if "unit_cost" in self.identity.hidden("products") and "cost" in t.columns:
+                t = t.drop("cost")
+        if in_memory is None:
+            in_memory = scoped or (self.keyring is not None and _encrypted(path))
+        if self.backend == "duckdb" and in_memory:
+            # the user's rows once, in memory: neither the scope's sub-queries over customers and the
+            # customer map nor the decryption run again in every query of the page (a plaintext cube
+            # read for scope all stays on DuckDB's own Parquet scans)
+            t = self.con.create_table(self._view_name(f"serve_{name}_rows"), t, temp=True)
+        if self.identity is not None:
+            self.audit("read", table=key)
+        self._scoped[key] = t
+        return t
+
+    def serving_result(self, name: str) -> tuple[str, pd.DataFrame] | None:
+        """(stage, table) of a per-customer table an earlier stage saved in this run (as
+        :meth:`find_result`), limited to the engine's user's customers (``customer_id`` among
+        :meth:`saleslab.access.Scope.customer_ids`: the customers they own and those of their
+        orders) — never the company-wide frame for a narrower scope. Served from a run computed
+        for scope ``all`` only, and only to a user with the right to personal data when that run
+        had it (an ungoverned run counts as having it). None when no stage saved ``name``."""
+        self._serving_run()
+        if self.run_dir is None:
+            return None
+        for d in sorted((self.run_dir / "data").glob("*/")):
+            path = d / f"{name}.parquet"
+            if d.name != "serve" and path.is_file():
+                from . import crypto
+
+                df = crypto.read_table(path, self.keyring).to_pandas()
+                if self.identity is not None:
+                    ids = access.Scope(self.identity, self._raw, self.has).customer_ids()
+                    if ids is not None:
+                        if "customer_id" not in df.columns:
+                            raise access.AccessDenied(f"result {name} has no customer_id: it cannot be limited "
+                                                      f"to the customers of user {self.identity.user!r}")
+                        keep = set(self.execute(ids.name("cid").as_table().distinct())["cid"])
+                        df = df[df["customer_id"].isin(keep)].reset_index(drop=True)
+                    self.audit("read", table=f"{d.name}/{name}", rows=len(df))
+                return d.name, df
+        return None
+
+    def _serving_path(self, name: str) -> Path:
+        if not name.replace("_", "").isalnum():
+            raise SalesLabError(f"serving table name {name!r}: letters, digits and _ only")
+        self._serving_run(pii_matters=False)
+        path = self.run_dir / "data" / "serve" / f"{name}.parquet"
+        if not path.is_file():
+            raise MissingSource(f"run {self.run_dir.name} has no precomputed table serve/{name} (a run made "
+                                f"before `saleslab serve` existed: run the pack again)", tables=(f"serve/{name}",),
+                                needed_for="the stakeholder pages")
+        return path
+
+    def _serving_run(self, pii_matters: bool = True) -> None:
+        """Refuse (and record) serving a run's results to this engine's user unless the run was
+        computed for scope all (and, when ``pii_matters``, without personal data or for a user
+        allowed to see it)."""
+        import json
+
+        if self.run_dir is None:
+            raise SalesLabError("the stakeholder pages need a run folder (reports/latest): none was given")
+        try:
+            manifest = json.loads((self.run_dir / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise SalesLabError(f"run {self.run_dir.name} has not finished (no manifest.json): nothing to serve "
+                                f"yet") from None
+        scope = manifest.get("access")
+        why = None
+        if scope is not None and scope.get("scope") != "all":
+            why = f"run {self.run_dir.name} was computed for scope {scope.get('scope')} of user {scope.get('user')}"
+        elif pii_matters and self.identity is not None and not self.identity.pii and (scope is None or scope.get("pii")):
+            why = f"run {self.run_dir.name} was computed with personal data in clear"
+        if why is None:
+            return
+        if self.trail is not None and self.identity is not None:
+            self.trail.record(self.identity.user, "deny", table="serve", outcome="denied", reason=why)
+        raise access.AccessDenied(f"{why}: its results are not served to other users")
+
     def accounting(self) -> dict:
         """The last ingest's accounting (files, rows read / loaded / merged / quarantined, cleaning)."""
         from .ingest.load import read_accounting
@@ -219,6 +322,12 @@ class Engine:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _encrypted(path: Path) -> bool:
+    from . import crypto
+
+    return crypto.is_encrypted(path)
 
 
 def _duckdb_oom_message(con, e) -> str:

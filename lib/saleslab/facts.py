@@ -174,8 +174,14 @@ def revenue_by_expr(eng: Engine, start, end, keys, returns_basis: ReturnsBasis =
     returns), volume, sales_cost, returns_cost, cost (= sales_cost − returns_cost), orders (distinct
     orders with a sale line), active_customers (distinct known customers with a sale line).
     """
+    return revenue_of(movements_expr(eng, start, end, returns_basis), keys)
+
+
+def revenue_of(m: ibis.Table, keys) -> ibis.Table:
+    """The aggregation of :func:`revenue_by_expr` over ``m``: :func:`movements_expr` (possibly joined
+    with attributes of its rows, such as a product's category) per ``keys`` (columns of ``m``). The
+    one definition of the sums; :func:`revenue_by_expr` is this over :func:`movements_expr`."""
     keys = [keys] if isinstance(keys, str) else list(keys)
-    m = movements_expr(eng, start, end, returns_basis)
     zero = ibis.literal(0.0)
     null = ibis.null("string")
     agg = dict(

@@ -54,7 +54,10 @@ def area_models() -> dict[str, type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {FACTS: facts.Params}
     for m in sorted(pkgutil.iter_modules(saleslab.__path__), key=lambda m: m.name):
         if m.ispkg and importlib.util.find_spec(f"saleslab.{m.name}.params") is not None:
-            found[m.name] = importlib.import_module(f"saleslab.{m.name}.params").Params
+            model = getattr(importlib.import_module(f"saleslab.{m.name}.params"), "Params", None)
+            # a package whose params module is not an area's (saleslab.serve.params: the run file's serve: section)
+            if isinstance(model, type) and issubclass(model, AreaParams):
+                found[m.name] = model
     return found
 
 

@@ -316,6 +316,20 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path,
             render_html(run_dir / f"{stage}.ipynb", params)
             entry.update(status="ok", seconds=round(time.perf_counter() - t0, 2), tables=_table_rows(run_dir, stage, keyring))
             progress(f"      {stage} done in {entry['seconds']:.1f}s")
+        # the stakeholder pages' aggregates (saleslab serve reads these, never the order lines)
+        where = "serve"
+        progress("[serve] the pages' aggregates ...")
+        t0 = time.perf_counter()
+        from .serve import cube
+
+        manifest["serve"] = {"status": "failed"}  # until built
+        built = cube.build_for_run(params, run_dir, version, gov, progress)
+        manifest["serve"] = {"status": "skipped" if "skipped" in built else "ok",
+                             "seconds": round(time.perf_counter() - t0, 2),
+                             **({"reason": built["skipped"]} if "skipped" in built else
+                                {"tables": {n: c["rows"] for n, c in built["cubes"].items()}})}
+        progress(f"      serve {'skipped: ' + built['skipped'] if 'skipped' in built else 'done'} in "
+                 f"{manifest['serve']['seconds']:.1f}s")
         # the pack's pages and PDF are part of the run: a failing PDF (pdf: true without Chromium) fails it
         where = "report"
         manifest["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")

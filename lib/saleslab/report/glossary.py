@@ -79,6 +79,9 @@ _ENTRIES: dict[str, tuple[str, str, tuple[str, ...], str, str]] = {
                "Valid orders placed in the period (quarantined orders excluded)"),
     "active_customers": ("count", "period", ("orders",), "报告期内至少下过一单的客户个数",
                          "Customers with at least one order in the period"),
+    # the stakeholder pages (saleslab serve) show it beside revenue and margin
+    "gross_profit": ("money", "period", ("order_lines", "returns", "products"), "销售额 − 销售成本；成本按产品成本价计",
+                     "Revenue − cost of goods; cost at the products' unit cost"),
     # 02 performance
     "latest_month_revenue": ("money", "latest_month", ("orders", "order_lines", "returns"), "最近一个月的销售额（扣除退货）",
                              "Revenue (net of returns) of the latest month"),

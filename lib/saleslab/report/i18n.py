@@ -7,8 +7,11 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
+import sys
 from functools import lru_cache
+from pathlib import Path
 
 from .. import __name__ as _ROOT
 from ..ingest.regions import region_names
@@ -22,10 +25,28 @@ def label_modules() -> list[str]:
     import saleslab
 
     found = [_shared.__name__]
+    root = Path(saleslab.__path__[0])
     for m in sorted(pkgutil.iter_modules(saleslab.__path__), key=lambda m: m.name):
-        if m.ispkg and m.name != "report" and importlib.util.find_spec(f"{_ROOT}.{m.name}.labels") is not None:
+        # by file, not importlib.util.find_spec: that imports the area's package (its models: sklearn, scipy ...)
+        if m.ispkg and m.name != "report" and (root / m.name / "labels.py").is_file():
             found.append(f"{_ROOT}.{m.name}.labels")
     return found
+
+
+def _label_module(name: str):
+    """The label module ``name`` (``saleslab.<area>.labels``): the imported one when its area is already
+    imported, else the file executed on its own (label modules import nothing), so that looking a
+    label up does not import every analysis area (a page kernel would pay seconds for sklearn and
+    scipy it never uses)."""
+    if name in sys.modules or name == _shared.__name__:
+        return importlib.import_module(name)
+    import saleslab
+
+    path = Path(saleslab.__path__[0]).joinpath(*name.split(".")[1:]).with_suffix(".py")
+    spec = importlib.util.spec_from_file_location(f"_saleslab_labels_{name.split('.')[1]}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +54,7 @@ def _money() -> frozenset[str]:
     # columns holding amounts in 元 (``MONEY`` of every labels module): one unit per column in tables
     found: set[str] = set()
     for name in label_modules():
-        found |= set(getattr(importlib.import_module(name), "MONEY", ()))
+        found |= set(getattr(_label_module(name), "MONEY", ()))
     return frozenset(found)
 
 
@@ -44,7 +65,7 @@ def _registry() -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
     merged: dict[str, tuple[str, str]] = {}
     shares: set[str] = set()
     for name in label_modules():
-        module = importlib.import_module(name)
+        module = _label_module(name)
         for key, pair in module.LABELS.items():
             if key in merged and merged[key] != pair:
                 raise ValueError(f"label {key!r} defined twice with different texts ({name})")
