@@ -7,8 +7,9 @@ is looking.
   policy are anonymous, and anonymous requests get the login page (API and websocket: 403);
 - the identity into the kernel: a pre-launch hook inserts, after the notebook's ``parameters`` cell,
   a cell tagged ``injected-parameters`` with ``params_file``, ``user`` (the verified one) and ``lang``;
-  nothing the client sends changes them. No preheated kernels (they would render before the user is
-  known);
+  nothing the client sends changes them. No Voila preheated kernels (they would render before the
+  user is known); instead warm kernels with only the pages' imports run (:mod:`saleslab.serve.pool`),
+  which get the user and the request's variables from the same injected cell;
 - kernels: a page's kernel belongs to the user who opened it (another user's websocket, kernel
   request or shut-down is refused); a logged-in user cannot execute code (Voila's websocket lets
   only widget messages through, no ``execute_request``); idle kernels are culled after

@@ -82,7 +82,7 @@ class WarmPool:
     def missing(self) -> int:
         live = set(self.km.list_kernel_ids())
         self.ready = [k for k in self.ready if k in live]
-        self.warm_ids.intersection_update(self.ready)
+        self.warm_ids.intersection_update(live)  # (kernels warming up stay: they are not in ready yet)
         return max(0, min(self.size - len(self.ready) - self.starting,
                           self.room() - len(self.ready) - self.starting))
 
