@@ -37,7 +37,7 @@ from ..report.format import fmt
 from . import charts
 from .cube import CubeReader, Filters
 from .dashboard import _CSS, FIGURES, _classed, _e, data_value
-from .page import close_widgets, guarded, view_as_dropdown
+from .page import close_widgets, guarded, switch_view, view_as_dropdown
 
 PROFILE_FIELDS = ("customer_id", "name", "customer_type", "industry", "region", "city", "phone", "email",
                   "owner_rep_id", "acquisition_channel", "created_date")
@@ -312,16 +312,7 @@ class Customer360:
 
     # ---- view as ----------------------------------------------------------------------------------
     def _on_view_as(self, change) -> None:
-        target = change["new"] or self.root_page.identity.user
-        try:
-            pg = self.root_page.view_as(target)
-        except AccessDenied as e:
-            self.message.value = f'<p class="sl-refused">{_e(str(e))}</p>'
-            return
-        if self.pg is not self.root_page and self.pg is not pg:
-            self.pg.close()
-            self.root_page._children.remove(self.pg)
-        self._open(pg)
+        switch_view(self, change["new"])
 
 
 def show(pg, customer: str = "", **options):

@@ -33,7 +33,7 @@ from ..report import glossary, i18n
 from ..report.format import fmt
 from . import charts
 from .cube import LEVELS, UNKNOWN, CubeReader, Filters
-from .page import close_widgets, guarded, view_as_dropdown
+from .page import close_widgets, guarded, switch_view, view_as_dropdown
 
 #: KPI cards and table columns: (key, formatter kind)
 FIGURES = (("revenue", "money"), ("gross_profit", "money"), ("gross_margin", "percent"), ("orders", "count"),
@@ -380,22 +380,7 @@ class Dashboard:
         self.refresh()
 
     def _on_view_as(self, change) -> None:
-        target = change["new"] or self.root_page.identity.user
-        from ..access import AccessDenied
-
-        try:
-            pg = self.root_page.view_as(target)
-        except AccessDenied as e:
-            self.message.value = f'<p class="sl-refused">{_e(str(e))}</p>'
-            return
-        self.view_as_page(pg)
-
-    def view_as_page(self, pg) -> None:
-        """Show the dashboard as ``pg`` (from :meth:`saleslab.serve.page.Page.view_as`) sees it."""
-        if self.pg is not self.root_page and self.pg is not pg:
-            self.pg.close()
-            self.root_page._children.remove(self.pg)
-        self._open(pg)
+        switch_view(self, change["new"])
 
 
 def _nearest(value: str, months: list[dt.date]) -> str:

@@ -308,6 +308,24 @@ def view_as_dropdown(pg, top, on_change):
     return dd
 
 
+def switch_view(view, user: str) -> None:
+    """Switch a page object (dashboard or 360 page: ``root_page``, ``pg``, ``message``, ``_open``) to
+    "view as" ``user`` ("": the viewer themselves) through :meth:`Page.view_as`; a refusal is one
+    line in its message. The view-as page it leaves is closed."""
+    import html
+
+    root = view.root_page
+    try:
+        pg = root.view_as(user or root.identity.user)
+    except access.AccessDenied as e:
+        view.message.value = f'<p class="sl-refused">{html.escape(str(e), quote=True)}</p>'
+        return
+    if view.pg is not root and view.pg is not pg:
+        view.pg.close()
+        root._children.remove(view.pg)
+    view._open(pg)
+
+
 def close_widgets(*widgets) -> int:
     """Close ``widgets`` and every widget they hold (children, layouts, styles ...): ipywidgets'
     ``close()`` closes one widget only, and a page kernel lives as long as the page. Returns how
