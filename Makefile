@@ -38,8 +38,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	@{ $(BIN)/python -m pip install --progress-bar off -e ".[test,spark]" || echo __pip_failed__; } $(PIP_PROGRESS)
 	@touch $@
 
+# plotly.js's partial bundle for the stakeholder pages (npm; without it the pages use plotly's full one)
 install: $(VENV)/.installed
+	@$(BIN)/python scripts/fetch-plotly-basic.py
 install-test: $(VENV)/.installed-test
+	@$(BIN)/python scripts/fetch-plotly-basic.py
 
 system-deps:
 	@bash scripts/system-deps.sh $(DEPS)

@@ -267,9 +267,9 @@ def test_the_360_card_of_a_reps_own_customer_is_masked_and_from_the_run(world):
     assert raw_phone not in page_html and f"****{raw_phone[-4:]}" in page_html
     assert c360.facts(cid)["clv"][1] == "07_clv_churn" and c360.facts(cid)["stage"] == (None, None)  # no 06 in this run
     hist = c360.card.children[0].children[1]
-    unit = {"CNY": 1, "CNY K": 1e3, "CNY M": 1e6}[hist.layout.yaxis.title.text]
-    assert "sl-history" in hist._dom_classes and len(hist.data[0].y) == 36
-    assert sum(hist.data[0].y) * unit == pytest.approx(c360.figures(cid)[0]["revenue"], rel=1e-4)
+    unit = {"CNY": 1, "CNY K": 1e3, "CNY M": 1e6}[hist.figure["layout"]["yaxis"]["title"]["text"]]
+    assert "sl-history" in hist._dom_classes and len(hist.figure["data"][0]["y"]) == 36
+    assert sum(hist.figure["data"][0]["y"]) * unit == pytest.approx(c360.figures(cid)[0]["revenue"], rel=1e-4)
     searches = [e for e in _audit(world) if e["user"] == "S008" and e["action"] == "search"]
     assert searches and cid not in json.dumps(searches[-1]["search"])  # the text searched is hashed
 
@@ -533,11 +533,12 @@ def test_dashboard_filters_and_drill_down_give_the_engines_figures(world):
         sold = sold.filter(sold.product_id == products[0])
         want = eng.execute(sold.aggregate(revenue=sold.amount.sum(), orders=sold.order_id.nunique()))
         assert d.figures["revenue"] == pytest.approx(round(float(want.revenue.iloc[0]), 2), abs=0.005)
-    trend = d.trend.data[0]
-    unit = {"CNY": 1, "CNY K": 1e3, "CNY M": 1e6}[d.trend.layout.yaxis.title.text]
-    assert len(trend.x) == 12 and sum(trend.y) * unit == pytest.approx(d.figures["revenue"], rel=1e-4)
-    assert d.trend.layout.xaxis.rangeslider.visible
-    assert d.trend._config.get("responsive") and d.trend.layout.autosize and d.trend.layout.width is None
+    fig = d.trend.figure
+    trend, layout = fig["data"][0], fig["layout"]
+    unit = {"CNY": 1, "CNY K": 1e3, "CNY M": 1e6}[layout["yaxis"]["title"]["text"]]
+    assert len(trend["x"]) == 12 and sum(trend["y"]) * unit == pytest.approx(d.figures["revenue"], rel=1e-4)
+    assert layout["xaxis"]["rangeslider"]["visible"]
+    assert fig["config"].get("responsive") and layout["autosize"] and "width" not in layout
     actions = [e for e in _audit(world) if e["user"] == "boss" and e.get("page") == "dashboard"]
     assert {"page_view", "filter", "drill"} <= {e["action"] for e in actions}
     assert any(e.get("page_filter", {}).get("channel") == "online" for e in actions if e["action"] == "filter")
@@ -555,7 +556,7 @@ def test_a_reps_dashboard_lists_only_their_rows(world):
 def test_a_user_with_no_rows_and_a_run_without_cubes_get_a_page_not_a_traceback(world, tmp_path):
     d = Dashboard(world["open"]("S999"))
     assert d.figures["revenue"] == 0 and d.figures["orders"] == 0 and d.rows.empty
-    assert "No data" in d.table_note.value and len(d.trend.data[0].x) == 12
+    assert "No data" in d.table_note.value and len(d.trend.figure["data"][0]["x"]) == 12
     pg = world["open"]("boss")
     old = tmp_path / "old"
     shutil.copytree(world["run"], old, ignore=shutil.ignore_patterns("serve"))
@@ -583,9 +584,11 @@ def test_page_notebooks_run_under_papermill(world, user, tmp_path):
 
 
 def test_the_page_path_imports_no_model_or_plotting_library():
-    code = ("import sys; from saleslab.serve import page, dashboard, customer, charts; charts._plotly(); "
+    """A page kernel's imports (``page.warm_up``) bring no model or plotting library, plotly's Python
+    package included (the charts are plotly.js in the browser)."""
+    code = ("import sys; from saleslab.serve import page; page.warm_up(); "
             "from saleslab.report import i18n; i18n.t('revenue', 'en'); "
-            "print(sorted(m for m in ('sklearn', 'statsmodels', 'matplotlib', 'scipy') if m in sys.modules))")
+            "print(sorted(m for m in ('sklearn', 'statsmodels', 'matplotlib', 'scipy', 'plotly') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 

@@ -351,18 +351,22 @@ def test_a_warm_kernel_gets_the_request_it_renders(pw_server, sessions):
 
 
 def test_the_charts_javascript_is_one_cacheable_file_behind_the_login(pw_server, sessions):
-    """plotly's widget bundle is served once (the charts import it by URL instead of carrying 5 MB in
-    every figure's widget state): only to signed-in users, long-cached, only for plotly's version."""
+    """plotly.js is served once (the charts load it by URL instead of carrying it in every chart's
+    widget state): only to signed-in users, long-cached, only under its own name and version; it is
+    the partial bundle ``make install`` fetched, byte for byte the pinned npm package's file."""
     from saleslab.serve import charts
 
-    path = f"/saleslab-static/plotly-widget-{charts.bundle_version()}.js"
+    assert charts.bundle_path() == charts.basic_bundle_path(), "plotly.js's partial bundle is missing: run make install"
+    path = f"/saleslab-static/plotly-basic-{charts.PLOTLY_BASIC['version']}.js"
     anon = request(pw_server, "GET", path)
     assert anon.status in (302, 403) and "Plotly" not in anon.body
     r = request(pw_server, "GET", path, headers=sessions["S001"])
     assert r.status == 200 and r.headers["Content-Type"].startswith("text/javascript")
-    assert "immutable" in r.headers["Cache-Control"] and len(r.body) > 1_000_000
+    assert "immutable" in r.headers["Cache-Control"] and 1_000_000 < len(r.body) < 2_000_000
     assert r.body == charts.bundle_path().read_text(encoding="utf-8", errors="replace")
-    assert request(pw_server, "GET", "/saleslab-static/plotly-widget-0.0.1.js", headers=sessions["S001"]).status == 404
+    assert "plotly.js (basic - minified) v" + charts.PLOTLY_BASIC["version"] in r.body[:200]
+    for other in ("plotly-basic-0.0.1", "plotly-full-0.0.1", "plotly-widget-" + charts.PLOTLY_BASIC["version"]):
+        assert request(pw_server, "GET", f"/saleslab-static/{other}.js", headers=sessions["S001"]).status == 404
 
 
 def _kernel_id(html: str) -> str:

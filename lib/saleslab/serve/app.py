@@ -240,22 +240,23 @@ def _handlers():
                     "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox")
 
     class ChartBundle(Page):
-        """plotly's widget JavaScript (``plotly/package_data/widgetbundle.js``, 5 MB) as one cacheable
-        file: the pages' charts import it by URL (:data:`saleslab.serve.charts.BUNDLE_ENV`) instead of
-        carrying it in every figure's widget state (5 MB through the websocket and parsed again per
-        chart, per page). The URL names plotly's version, so the browser keeps it (``immutable``)."""
+        """plotly.js (:func:`saleslab.serve.charts.bundle_path`: the partial bundle, else the full one of
+        plotly's wheel) as one cacheable file: the pages' charts load it by URL
+        (:data:`saleslab.serve.charts.BUNDLE_ENV`) instead of carrying it in every chart's widget state
+        (megabytes through the websocket and parsed again per chart, per page). The URL names the bundle
+        and its version, so the browser keeps it (``immutable``)."""
 
         _cache: dict = {}
 
         @web.authenticated
-        def get(self, version):
+        def get(self, name):
             from . import charts
 
-            if version != charts.bundle_version():
+            if name != charts.bundle_name():
                 raise web.HTTPError(404)
-            body = self._cache.get(version)
+            body = self._cache.get(name)
             if body is None:
-                body = self._cache[version] = charts.bundle_path().read_bytes()
+                body = self._cache[name] = charts.bundle_path().read_bytes()
             self.set_header("Content-Type", "text/javascript; charset=UTF-8")
             self.set_header("Cache-Control", "private, max-age=31536000, immutable")
             self.set_header("X-Content-Type-Options", "nosniff")
@@ -437,7 +438,7 @@ def _voila_class():
                 (rf"/voila/render/({_PAGE_NAME})", Render, conf),
                 (r"/voila/api/shutdown/(.*)", Shutdown),
                 (r"/voila/templates/(.*)", TemplateFiles),
-                (r"/saleslab-static/plotly-widget-([0-9A-Za-z.+-]+)\.js", ChartBundle),
+                (r"/saleslab-static/(plotly-[0-9A-Za-z.+-]+)\.js", ChartBundle),
             ]
             return ours + keep
 
@@ -567,10 +568,10 @@ def build_app(params_file: str | Path, *, host: str = "127.0.0.1", port: int = 8
     # page kernels: one BLAS thread each (2 cores shared by every viewer), state out of $HOME
     for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(k, "1")
-    # the page kernels' charts import plotly's JavaScript from this server (ChartBundle), not in-state
+    # the page kernels' charts load plotly.js from this server (ChartBundle), not from their widget state
     from . import charts
 
-    os.environ[charts.BUNDLE_ENV] = f"/saleslab-static/plotly-widget-{charts.bundle_version()}.js"
+    os.environ[charts.BUNDLE_ENV] = f"/saleslab-static/{charts.bundle_name()}.js"
     c = Config()
     c.Voila.config_file_paths = []  # no voila.json from the working folder or the home: this is the config
     c.Voila.root_dir = str(root)
@@ -591,8 +592,8 @@ def build_app(params_file: str | Path, *, host: str = "127.0.0.1", port: int = 8
     c.VoilaConfiguration.allow_theme_override = "NO"
     c.VoilaConfiguration.http_header_envs = []  # no request header reaches the kernel
     # JupyterLab extensions the pages do not use are not loaded by the browser: jupyterlab-plotly is
-    # plotly's renderer for fig.show() outputs (4.8 MB of JavaScript; the pages' FigureWidgets bring
-    # their own plotly.js through anywidget), jupyterlab_pygments a theme of code cells (no code shown)
+    # plotly's renderer for fig.show() outputs (4.8 MB of JavaScript; the pages' charts load their own
+    # plotly.js, ChartBundle), jupyterlab_pygments a theme of code cells (no code shown)
     c.VoilaConfiguration.extension_denylist = list(UNUSED_EXTENSIONS)
     # no notebook-signing key or database written into $HOME (the page notebooks carry no outputs)
     c.NotebookNotary.db_file = ":memory:"

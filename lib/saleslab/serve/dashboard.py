@@ -3,8 +3,8 @@
 Every figure comes from the run's precomputed cubes through the engine
 (:class:`saleslab.serve.cube.CubeReader`: the user's rows only), never from the order lines; names
 of reps and customers come from the warehouse through the engine at view time (masked for roles
-without the right to personal data). Widgets (ipywidgets, plotly ``FigureWidget``: its JavaScript
-ships in plotly's wheel, so the page works offline) carry the classes the browser tests read:
+without the right to personal data). Widgets (ipywidgets, and the chart of
+:mod:`saleslab.serve.charts`: plotly.js from this server, so the page works offline) carry the classes the browser tests read:
 
 - ``.sl-page`` (root), ``.sl-user``, ``.sl-view-as`` (management only);
 - filters ``.sl-filter-period-start|period-end|region|channel|category|product|team`` (Dropdowns,

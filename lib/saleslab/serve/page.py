@@ -343,7 +343,7 @@ def close_widgets(*widgets) -> int:
         if not isinstance(x, Widget) or id(x) in seen:
             continue
         seen.add(id(x))
-        for v in x._trait_values.values():  # the traits' values, not properties (a FigureWidget's layout)
+        for v in x._trait_values.values():  # the traits' values, not properties
             if isinstance(v, Widget) or (isinstance(v, (list, tuple)) and any(isinstance(i, Widget) for i in v)):
                 stack.append(v)
         if x.comm is not None:
@@ -369,10 +369,10 @@ def shown(pg, build):
 
 def warm_up() -> None:
     """Import what a page's first render needs (a warm kernel's only code, :mod:`saleslab.serve.pool`):
-    the pages, the engine's DuckDB backend, plotly's FigureWidget. Reads nothing."""
+    the pages, the engine's DuckDB backend, the chart widget. Reads nothing."""
     import ibis
 
     from . import charts, customer, dashboard  # noqa: F401
 
     ibis.duckdb  # noqa: B018 — loads the backend (sqlglot's dialect included): 0.3 s
-    charts._figure_class()
+    charts._chart_class()

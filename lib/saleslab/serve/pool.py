@@ -1,6 +1,6 @@
 """Warm page kernels: kernels started ahead of the visitors, with the pages' libraries imported and
 nothing else, so that a page's first render does not wait for a Python process to start and import
-pandas, Ibis, DuckDB, plotly and ipywidgets (measured: about 2.5 s of a 4.5-6 s dashboard render
+pandas, Ibis, DuckDB and ipywidgets (measured: about 2.5 s of a 4.5-6 s dashboard render
 on 2 cores).
 
 Why this is safe where Voila's own preheating is not: Voila's ``preheat_kernel`` *runs the page*
