@@ -180,6 +180,29 @@ def scope_text(ident, lang: str) -> str:
 
 
 # ---- the handlers ------------------------------------------------------------------------------
+_TASKS: set = set()
+
+
+def _background(awaitable) -> None:
+    """Run a kernel manager's call (coroutine or plain result) beside the request; a failure (the
+    kernel already gone) is dropped. The task is kept referenced until done."""
+    import asyncio
+    import inspect
+
+    if not inspect.isawaitable(awaitable):
+        return
+
+    async def run():
+        try:
+            await awaitable
+        except Exception:  # noqa: BLE001 — already gone
+            pass
+
+    task = asyncio.ensure_future(run())
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+
+
 def _handlers():
     from jupyter_core.utils import ensure_async
     from jupyter_server.auth.authorizer import Authorizer
@@ -314,12 +337,11 @@ def _handlers():
                 return
             mine = [k for k, u in owners.items() if u == user]  # oldest first (insertion order)
             while mine and len(mine) + pending.get(user, 0) >= limits["max_kernels_per_user"]:
+                # the oldest page goes: unowned at once (refused to everyone), shut down beside this
+                # render instead of before it (waiting for it cost this page about 1 s)
                 oldest = mine.pop(0)
                 owners.pop(oldest, None)
-                try:
-                    await ensure_async(km.shutdown_kernel(oldest))
-                except Exception:  # noqa: BLE001 — already gone
-                    pass
+                _background(km.shutdown_kernel(oldest, now=True))
             if len(mine) + pending.get(user, 0) >= limits["max_kernels_per_user"]:
                 self._one_line(429, "too_many")
                 return
@@ -584,6 +606,8 @@ def build_app(params_file: str | Path, *, host: str = "127.0.0.1", port: int = 8
     c.Voila.tornado_settings = {"headers": {"X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "same-origin",
                                             "X-Content-Type-Options": "nosniff"}}
     c.VoilaConfiguration.template = TEMPLATE
+    # our template starts loading plotly.js at the page's first cell (charts.py then finds it loading)
+    c.VoilaConfiguration.resources = {"saleslab": {"plotly": os.environ[charts.BUNDLE_ENV]}}
     c.VoilaConfiguration.preheat_kernel = False  # a preheated kernel would render before the user is known
     c.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(gate.params_file, p.language)
     c.VoilaConfiguration.show_tracebacks = False

@@ -37,8 +37,9 @@ PLOTLY_BASIC = {"package": "plotly.js-basic-dist-min", "version": "4.1.1", "file
 #: Then a chart's widget module loads it from there (the browser caches it) instead of carrying it in
 #: the widget state; unset (JupyterLab, tests), the module carries plotly.js itself
 BUNDLE_ENV = "SALESLAB_PLOTLY_BUNDLE_URL"
-#: the chart's front end (an anywidget module): plotly.js draws the ``figure`` trait and draws it again
-#: when the kernel changes it. Zoom, pan and the range slider are plotly.js's own (no round trip).
+#: the chart's front end (an anywidget module): plotly.js draws the ``figure`` trait at its box's width
+#: and draws it again when the kernel changes it or the box's width changes. Zoom, pan and the range
+#: slider are plotly.js's own (no round trip).
 _RENDER = """
 function plotly() {
   if (globalThis.Plotly) return Promise.resolve(globalThis.Plotly);
@@ -47,13 +48,25 @@ function plotly() {
 export default {
   async render({ model, el }) {
     const Plotly = await plotly();
+    // drawn once the element has its width (a view is rendered before the page shows it: plotly.js
+    // would take its 700 px default), redrawn at the box's width whenever that changes (phone turned,
+    // window resized), drawn again when the kernel sends a new figure
+    let drawn = false;
+    const sized = () => el.getBoundingClientRect().width > 0;
     const draw = () => {
       const f = model.get("figure") || {};
+      drawn = true;
       Plotly.react(el, f.data || [], f.layout || {}, f.config || {});
     };
-    draw();
-    model.on("change:figure", draw);
-    return () => { model.off("change:figure", draw); Plotly.purge(el); };
+    const resized = new ResizeObserver(() => {
+      if (!sized()) return;
+      if (drawn) Plotly.Plots.resize(el); else draw();
+    });
+    resized.observe(el);
+    if (sized()) draw();
+    const changed = () => { if (sized()) draw(); else drawn = false; };
+    model.on("change:figure", changed);
+    return () => { resized.disconnect(); model.off("change:figure", changed); Plotly.purge(el); };
   }
 };
 """
