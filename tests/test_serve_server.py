@@ -311,6 +311,18 @@ def test_a_forged_cookie_is_anonymous(pw_server):
     assert r.status == 302 and r.location.startswith("/login")
 
 
+def test_a_page_waits_for_its_outputs_as_long_as_its_cells_may_run(project, monkeypatch):
+    # nbclient's default: 4 s for a cell's outputs after the kernel's reply, then the cell is sent
+    # without them and without a word; 20 dashboards opened at once on 2 cores arrived empty that way
+    from saleslab.serve.app import build_app
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # build_app sets the server's variables
+    app = build_app(project / "password.yaml", port=0, root_dir=project / "pages", warm_kernels=0)
+    executor = app.config.VoilaExecutor
+    assert executor.iopub_timeout >= 60
+    assert executor.raise_on_iopub_timeout is True  # never an empty page: a late output is an error shown
+
+
 # ---- the identity in the kernel -----------------------------------------------------------------
 def test_the_page_kernel_gets_the_verified_user(pw_server, sessions, project):
     t0 = time.perf_counter()

@@ -611,6 +611,11 @@ def build_app(params_file: str | Path, *, host: str = "127.0.0.1", port: int = 8
     c.VoilaConfiguration.preheat_kernel = False  # a preheated kernel would render before the user is known
     c.VoilaConfiguration.prelaunch_hook = make_prelaunch_hook(gate.params_file, p.language)
     c.VoilaConfiguration.show_tracebacks = False
+    # nbclient waits only 4 s (iopub_timeout) for a cell's outputs after the kernel's reply and then
+    # sends the cell without them, silently: with 20 pages rendering on 2 cores the outputs came later
+    # than that and pages arrived empty. A page's outputs are waited for as long as its cell may run.
+    c.VoilaExecutor.iopub_timeout = 120
+    c.VoilaExecutor.raise_on_iopub_timeout = True
     c.VoilaConfiguration.strip_sources = True
     c.VoilaConfiguration.allow_template_override = "NO"
     c.VoilaConfiguration.allow_theme_override = "NO"
