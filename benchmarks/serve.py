@@ -363,8 +363,16 @@ async def render(ctx, base: str, which: str, errors: list[str], timeout_ms: int)
             body = (await page.inner_text("body"))[:300].replace("\n", " | ")
         except Exception:  # noqa: BLE001
             body = "?"
+        try:  # which of the page's parts exist (what the page got to)
+            state = await page.evaluate(
+                "sels => Object.assign(Object.fromEntries(sels.map(s => [s, document.querySelectorAll(s).length])),"
+                " {plotly: typeof globalThis.Plotly, ready: document.readyState, html: document.body.innerHTML.length,"
+                " tail: document.body.innerHTML.slice(-400)})",
+                list(ready) + [".jupyter-widgets", "script[type='application/vnd.jupyter.widget-view+json']"])
+        except Exception:  # noqa: BLE001
+            state = "?"
         raise RenderFailed(page, f"{type(e).__name__} after {time.perf_counter() - t0:.0f}s; page: {body!r}; "
-                                 f"console: {console[:4]}") from None
+                                 f"found: {state}; console: {[c for c in console if 'Unsatisfied version' not in c][:4]}") from None
     return time.perf_counter() - t0, page, (served[0] if served else float("nan"))
 
 

@@ -369,9 +369,12 @@ def shown(pg, build):
 
 def warm_up() -> None:
     """Import what a page's first render needs (a warm kernel's only code, :mod:`saleslab.serve.pool`):
-    the pages, the engine's DuckDB backend, the chart widget. Reads nothing."""
+    the pages, the run file's models, the engine's DuckDB backend, the chart widget. Reads nothing."""
     import ibis
+    import pyarrow.dataset  # noqa: F401 — the cubes' reader (0.1 s)
+    import yaml  # noqa: F401
 
+    from .. import audit, config, crypto, files  # noqa: F401 — the run file's models, the audit trail (0.15 s)
     from . import charts, customer, dashboard  # noqa: F401
 
     ibis.duckdb  # noqa: B018 — loads the backend (sqlglot's dialect included): 0.3 s
