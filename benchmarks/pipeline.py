@@ -26,7 +26,8 @@ and the largest size of the DuckDB spill folder. Baselines in the same run, each
 so that its peak is its own: ``scan``: one full pass over the order lines through the engine (Σ
 net_amount joined to the orders: the data floor of any stage); ``stage_floor``: a notebook that
 only opens the stage (kernel start, imports, ``open_stage``, ``close``) through papermill — the
-fixed cost every stage pays. Ends with ONE JSON line of the figures.
+fixed cost a stage would pay with a fresh kernel (the run starts each stage's kernel and imports
+while the stage before runs, ``saleslab.pipeline.KernelAhead``, so most of it is paid beside it). Ends with ONE JSON line of the figures.
 """
 
 from __future__ import annotations
@@ -353,7 +354,7 @@ def main() -> None:
         figures.update(stage_floor_s=round(f["seconds"], 1), stage_floor_peak_mb=round(f["tree_peak_mb"]),
                        fixed_cost_share=round(n * f["seconds"] / stages_s, 3) if stages_s else None)
         print(f"  {f['seconds']:.1f}s, peak {f['tree_peak_mb']:,.0f} MB: x {n} stages = {n * f['seconds']:.0f}s "
-              f"of the {stages_s:.0f}s", flush=True)
+              f"(with fresh kernels) against the run's {stages_s:.0f}s", flush=True)
     else:
         print(f"  failed: {f['stdout'][-1500:]}", flush=True)
     figures["load_after"] = os.getloadavg()[0]
