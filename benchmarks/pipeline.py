@@ -27,7 +27,8 @@ so that its peak is its own: ``scan``: one full pass over the order lines throug
 net_amount joined to the orders: the data floor of any stage); ``stage_floor``: a notebook that
 only opens the stage (kernel start, imports, ``open_stage``, ``close``) through papermill — the
 fixed cost a stage would pay with a fresh kernel (the run starts each stage's kernel and imports
-while the stage before runs, ``saleslab.pipeline.KernelAhead``, so most of it is paid beside it). Ends with ONE JSON line of the figures.
+while the stage before runs, ``saleslab.pipeline.KernelAhead``, so most of it is paid beside it).
+Ends with ONE JSON line of the figures.
 """
 
 from __future__ import annotations

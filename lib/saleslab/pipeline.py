@@ -167,9 +167,11 @@ class KernelAhead:
 
     def take(self):
         """The started kernel's manager, or ``None`` (then papermill starts one)."""
+        import asyncio
+
         self._thread.join()
         km, self.km = self.km, None
-        if km is not None and (self.error is not None or not _run_sync(km.is_alive())):
+        if km is not None and (self.error is not None or not asyncio.run(km.is_alive())):
             _shutdown(km)
             km = None
         return km
@@ -181,23 +183,15 @@ class KernelAhead:
             _shutdown(km)
 
 
-def _run_sync(coro):
-    import asyncio
-
-    return asyncio.run(coro) if asyncio.iscoroutine(coro) else coro
-
-
 def _shutdown(km) -> None:
+    """Stop a kernel started ahead (its connection file and sockets go with it: shutdown_kernel
+    cleans its resources up)."""
     import asyncio
 
-    async def stop():
-        try:
-            await km.shutdown_kernel(now=True)
-        except Exception:  # noqa: BLE001 — already gone
-            pass
-        await km.cleanup_resources() if asyncio.iscoroutinefunction(km.cleanup_resources) else km.cleanup_resources()
-
-    asyncio.run(stop())
+    try:
+        asyncio.run(km.shutdown_kernel(now=True))
+    except Exception:  # noqa: BLE001 — already gone
+        pass
 
 
 def execute_stage(stage: str, params: dict, run_dir: Path, km=None) -> None:
@@ -408,12 +402,12 @@ def _run(params: RunParams, progress, run_id: str, run_dir: Path, reports: Path,
                 t0 = time.perf_counter()
                 entry = {"stage": stage, "status": "running"}
                 manifest["stages"].append(entry)
-                km, ahead = ahead.take(), None
+                km = ahead.take()
                 # the next stage's kernel starts while this one runs
                 ahead = KernelAhead(stages[i + 1], run_dir) if i + 1 < len(stages) else None
                 try:
-                    execute_stage(stage, params.notebook_parameters(run_dir, stage) | {"warehouse": str(version)}, run_dir,
-                                  km=km)
+                    execute_stage(stage, params.notebook_parameters(run_dir, stage) | {"warehouse": str(version)},
+                                  run_dir, km=km)
                 except StageFailed:
                     entry.update(status="failed", seconds=round(time.perf_counter() - t0, 2))
                     raise
