@@ -137,15 +137,14 @@ class KernelAhead:
     def _start(self) -> None:
         import asyncio
 
-        from jupyter_client.manager import AsyncKernelManager
-
         async def start():
-            km = AsyncKernelManager(kernel_name=KERNEL)
+            km = stage_kernel_manager()
+            self.km = km
             log = self.run_dir / "logs" / f"{self.stage}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             with open(log, "ab") as fh:
-                await km.start_kernel(cwd=str(self.run_dir), stderr=fh)
-            self.km = km
+                # papermill's own kernels get the same history argument (nbclient's ipython_hist_file)
+                await km.start_kernel(cwd=str(self.run_dir), stderr=fh, extra_arguments=[HISTORY_IN_MEMORY])
             kc = km.client()
             kc.start_channels()
             try:
@@ -183,36 +182,81 @@ class KernelAhead:
             _shutdown(km)
 
 
-def _shutdown(km) -> None:
-    """Stop a kernel started ahead (its connection file and sockets go with it: shutdown_kernel
-    cleans its resources up)."""
-    import asyncio
+#: The IPython history of a stage's kernel stays in memory (as nbclient does for the kernels it starts).
+HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"
 
+_STAGE_KM_CLASS = None
+
+
+def stage_kernel_manager():
+    """A kernel manager for one stage: the kernel talks to this process over Unix sockets in a
+    private folder (``saleslab-kernel-*`` under the temporary folder, mode 0700), not over TCP, and
+    every client made for it is remembered so that :func:`_shutdown` stops them too.
+
+    Why: papermill, given a kernel manager, leaves the kernel client it made running after the
+    notebook (nbclient stops it only for a manager it created). A client's heartbeat thread then
+    reconnects, every second and for good, to the port the stopped kernel had; over TCP, once any
+    other server of the machine is given that port, it receives the client's ZeroMQ greeting
+    (measured in CI: Spark's result server, whose collect then failed with "connection reset").
+    Sockets in a private folder cannot be taken by anything else, and the clients are stopped."""
+    global _STAGE_KM_CLASS
+    import tempfile
+
+    if _STAGE_KM_CLASS is None:
+        from jupyter_client.manager import AsyncKernelManager
+
+        class StageKernelManager(AsyncKernelManager):
+            def client(self, **kwargs):
+                kc = super().client(**kwargs)
+                self.saleslab_clients.append(kc)
+                return kc
+
+        _STAGE_KM_CLASS = StageKernelManager
+    # short: a Unix socket's path has at most 107 bytes (the run folder's path may be longer)
+    folder = Path(tempfile.mkdtemp(prefix="saleslab-kernel-"))
+    km = _STAGE_KM_CLASS(kernel_name=KERNEL, transport="ipc", connection_file=str(folder / "kernel.json"),
+                         ip=str(folder / "ipc"))
+    km.saleslab_clients = []
+    km.saleslab_folder = folder
+    return km
+
+
+def _shutdown(km) -> None:
+    """Stop a stage's kernel (:func:`stage_kernel_manager`) and every client made for it, and remove
+    its folder (shutdown_kernel removes the connection file and the sockets)."""
+    import asyncio
+    import shutil
+
+    for kc in km.saleslab_clients:
+        with contextlib.suppress(Exception):
+            kc.stop_channels()
     try:
         asyncio.run(km.shutdown_kernel(now=True))
-    except Exception:  # noqa: BLE001 — already gone
+    except Exception:  # noqa: BLE001 — already gone, or never started
         pass
+    shutil.rmtree(km.saleslab_folder, ignore_errors=True)
 
 
 def execute_stage(stage: str, params: dict, run_dir: Path, km=None) -> None:
     """Execute one stage notebook into ``run_dir``; raise :class:`StageFailed` on a failing cell.
-    ``km``: a kernel started ahead for it (:class:`KernelAhead`), shut down here when the stage ends."""
+    ``km``: a kernel started ahead for it (:class:`KernelAhead`); without it papermill starts one
+    (:func:`stage_kernel_manager`). Either is shut down here when the stage ends."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     _kernel_env()
     src = NOTEBOOKS / f"{stage}.ipynb"
     out = run_dir / f"{stage}.ipynb"
+    if km is None:
+        km = stage_kernel_manager()  # papermill starts its kernel
     try:
         with _stderr_to(run_dir / "logs" / f"{stage}.log"):
             pm.execute_notebook(str(src), str(out), parameters=params, kernel_name=KERNEL, cwd=str(run_dir),
-                                progress_bar=False, log_output=False, report_mode=False,
-                                **({"km": km} if km is not None else {}))
+                                progress_bar=False, log_output=False, report_mode=False, km=km)
     except PapermillExecutionError as e:
         raise StageFailed(stage, _stage_error(e), out) from None
     finally:
-        if km is not None:
-            _shutdown(km)
+        _shutdown(km)
     keep_language(out, params.get("language", "zh-CN"))
 
 
