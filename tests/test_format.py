@@ -162,6 +162,17 @@ def test_for_display_empty_table_says_why():
     assert "Sales net of returns" in html and "“—”: no data" in html and "Customer name" in html
 
 
+def test_for_display_shows_at_most_rows_and_says_how_many_there_are():
+    df = pd.concat([_awkward()] * 700, ignore_index=True)  # 2,100 rows
+    html = tables.for_display(df, "zh-CN", rows=200).to_html()
+    assert html.count("<tr") == 201  # header + 200 rows
+    assert "显示前 200 行，共 2,100 行" in html
+    en = tables.for_display(df, "en", rows=200, define=["revenue"]).to_html()
+    assert "The first 200 of 2,100 rows" in en and "Sales net of returns" in en
+    few = tables.for_display(_awkward(), "en", rows=200).to_html()
+    assert few.count("<tr") == 4 and "rows (the whole table" not in few
+
+
 def test_for_people_keeps_codes_beside_labels_and_numbers_as_numbers():
     out = tables.for_people(_awkward(), "zh-CN")
     assert list(out.columns[:6]) == ["客户名称", "客户编号", "渠道", "渠道（编号）", "客户标签", "客户标签（编号）"]

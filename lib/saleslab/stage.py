@@ -58,17 +58,19 @@ class Stage:
         return i18n.t(key, self.language)
 
     def labelled(self, df: pd.DataFrame, value_columns=(), *, empty: str | None = None, kinds: dict | None = None,
-                 define=()):
+                 define=(), rows: int | None = None):
         """``df`` for reading (:func:`saleslab.report.tables.for_display`): column names and every code
         value in the run's language (``value_columns`` are labelled even when named like ids), booleans
         as 是/否 / Yes/No, money in one unit per column, shares as percentages, counts as integers,
         dates as dates, "—" with its reason in a footnote, names before ids, no index. An empty ``df``
         is one line: the label ``empty`` (why it is empty) or a generic reason. ``kinds``: a column's
         formatter kind where the naming conventions guess wrong; ``define``: headline keys whose
-        definitions go under the table."""
+        definitions go under the table; ``rows``: at most this many rows shown, with a footnote
+        giving the total."""
         from .report import tables
 
-        return tables.for_display(df, self.language, value_columns, empty=empty, kinds=kinds, define=define)
+        return tables.for_display(df, self.language, value_columns, empty=empty, kinds=kinds, define=define,
+                                  rows=rows)
 
     def definitions(self, keys):
         """The definitions of the headline figures ``keys`` (:mod:`saleslab.report.glossary`), as a

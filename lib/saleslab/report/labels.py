@@ -184,6 +184,8 @@ LABELS: dict[str, tuple[str, str]] = {
                           "more than 10 years to sell at the current pace (practically no sales): not meaningful"),
     "na_footnote": ("“—”：{reasons}。", "“—”: {reasons}."),
     "empty_table": ("本期没有符合条件的记录。", "No rows meet the conditions in this period."),
+    "rows_footnote": ("显示前 {shown} 行，共 {total} 行（完整表格见本次运行的数据文件）。",
+                      "The first {shown} of {total} rows (the whole table is in the run's data files)."),
     "definition_footnote": ("定义 · **{name}**：{text}", "Definition · **{name}**: {text}"),
     "glossary_title": ("指标定义", "Glossary of figures"),
     "glossary_definition": ("{formula}。单位：{unit}；期间：{period}；来源：{source}。",

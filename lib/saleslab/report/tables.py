@@ -213,16 +213,24 @@ def display_frame(df: pd.DataFrame, lang: str, value_columns=(), kinds: dict | N
 
 
 def for_display(df: pd.DataFrame, lang: str, value_columns=(), *, empty: str | None = None,
-                kinds: dict | None = None, define=(), tz: str | None = None):
+                kinds: dict | None = None, define=(), tz: str | None = None, rows: int | None = None):
     """The table for a stage page: a Styler (no index), or one Markdown line when ``df`` is empty
     (the label ``empty`` says why; a generic reason by default). ``define``: headline keys whose
-    definitions (:mod:`saleslab.report.glossary`) are given under the table."""
+    definitions (:mod:`saleslab.report.glossary`) are given under the table. ``rows``: at most this
+    many rows are shown (the first, in the table's order), and a footnote says how many there are
+    (a page listing thousands of rows is megabytes that nobody reads on a phone; the saved table
+    keeps them all)."""
     from IPython.display import Markdown
 
     if df is None or len(df) == 0:
         return Markdown(f"> {i18n.t(empty or 'empty_table', lang)}")
+    total = len(df)
+    if rows is not None and total > rows:
+        df = df.head(rows)
     frame, numeric, reasons = display_frame(df, lang, value_columns, kinds, tz)
     notes = []
+    if len(df) < total:
+        notes.append(i18n.say("rows_footnote", lang, shown=f"{len(df):,}", total=f"{total:,}"))
     if reasons:
         notes.append(i18n.say("na_footnote", lang, reasons=("；" if lang == "zh-CN" else "; ").join(reasons)))
     if define:
