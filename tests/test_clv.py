@@ -427,3 +427,38 @@ def test_ltv_cac_without_values_and_parts_that_carry_the_reason(eng):
     from saleslab.report.i18n import t
 
     assert clv_story.clv_narrative(values, ltv, ltv, "en") == t("story_clv_none", "en")  # no finding, said once
+
+
+def test_value_parts_take_the_customers_stages_clv_of_this_run_when_made_alike(demo_warehouse, tmp_path):
+    """The CLV stage (07) fits the models once per run: 06 saves :func:`clv.predicted_clv`, 07's
+    :func:`clv.value_parts` rebuilds the models from it — the same models, values and table — and
+    fits afresh when there is none or it was made for another date or other parameters."""
+    run = tmp_path / "run"
+    (run / "data" / "06_customers").mkdir(parents=True)
+    cfg = {"memory_limit": "1GB", "temp_directory": str(tmp_path / "t")}
+    with connect(demo_warehouse, "duckdb", cfg, run_dir=run) as e:
+        fresh = clv.value_parts(e, "2025-12-31")  # nothing saved yet: fitted here
+        predicted = clv.predicted_clv(e, "2025-12-31")
+        predicted.to_parquet(run / "data" / "06_customers" / f"{clv.SHARED_TABLE}.parquet", index=False)
+        bgf, ggf, values = clv.value_parts(e, "2025-12-31")
+        refit = [clv.value_parts(e, "2025-12-30"), clv.value_parts(e, "2025-12-31", Params(clv_horizon_months=6))]
+        marked = predicted.assign(clv=predicted["clv"] + 1000.0)  # the saved table is what is taken
+        marked.to_parquet(run / "data" / "06_customers" / f"{clv.SHARED_TABLE}.parquet", index=False)
+        taken = clv.value_parts(e, "2025-12-31")[2].get()
+    assert all(p.ok for p in (*fresh, bgf, ggf, values))
+    for got, want in ((bgf.get(), fresh[0].get()), (ggf.get(), fresh[1].get())):
+        assert type(got) is type(want) and got.params == want.params  # full precision, not the table's 6 decimals
+        assert (got.log_likelihood, got.converged, got.n_customers, got.iterations, got.message) == \
+            (want.log_likelihood, want.converged, want.n_customers, want.iterations, want.message)
+    assert bgf.get().time_unit == fresh[0].get().time_unit
+    pd.testing.assert_frame_equal(values.get(), fresh[2].get())
+    pd.testing.assert_frame_equal(clv.model_parameters(bgf.get(), ggf.get()),
+                                  clv.model_parameters(fresh[0].get(), fresh[1].get()))
+    # the rebuilt models predict what the fitted ones do
+    v = values.get()
+    np.testing.assert_allclose(bgf.get().probability_alive(v["frequency"], v["recency"], v["T"]), v["p_alive"], atol=1e-6)
+    # another as_of or horizon: not the saved one, fitted afresh
+    assert refit[0][2].get().attrs["params"]["calibration_end"] != values.get().attrs["params"]["calibration_end"]
+    assert refit[1][2].get().attrs["params"]["clv_horizon_months"] == 6
+    assert refit[1][2].get()["clv"].sum() < v["clv"].sum()
+    assert taken["clv"].sum() == pytest.approx(v["clv"].sum() + 1000.0 * len(v))

@@ -69,6 +69,11 @@ def test_run_writes_the_report_pack(first_run):
     index = (run / "index.html").read_text(encoding="utf-8")
     assert "销售额" in index and "00_data_quality.html" in index and "data/01_overview/monthly.csv" in index
     assert (run / "data" / "01_overview" / "monthly.xlsx").exists()
+    # one CLV per run: 06 hands its predicted CLV to 07 (a Parquet hand-off, no people's copy), and
+    # 07's table is that very table
+    shared = run / "data" / "06_customers" / "predicted_clv.parquet"
+    assert shared.exists() and not shared.with_suffix(".csv").exists()
+    pd.testing.assert_frame_equal(pd.read_parquet(run / "data" / "07_clv_churn" / "clv.parquet"), pd.read_parquet(shared))
 
 
 def test_console_counts_per_file_are_the_data_quality_pages(first_run):

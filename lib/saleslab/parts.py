@@ -25,6 +25,12 @@ class Part:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def outcome(self):
+        """The value, or the error that stopped the part (for a function that decides itself what a
+        missing input means, where :func:`attempt` would fail the dependent part at once)."""
+        return self.value if self.error is None else self.error
+
     def get(self):
         """The value; the error that stopped the part is raised again."""
         if self.error is not None:

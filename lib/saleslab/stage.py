@@ -79,13 +79,14 @@ class Stage:
 
         return glossary.footnote(keys, self.language)
 
-    def save_table(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
+    def save_table(self, name: str, df: pd.DataFrame, people: bool = True) -> pd.DataFrame:
         """Write ``df`` as Parquet (for later stages, raw codes) and as CSV and Excel for people
         (labelled in the run's language by :func:`saleslab.report.tables.for_people`; formula-safe,
         see :mod:`saleslab.report.export`). The Parquet is encrypted when the stage
         has a key (``encryption_key_file`` or the environment, see :mod:`saleslab.crypto`); the
         plaintext CSV/Excel copies are then written only for a user without the right to personal
-        data (whose tables the engine masked)."""
+        data (whose tables the engine masked). ``people=False``: a hand-off to later stages only
+        (Parquet, no CSV/Excel copy)."""
         keyring = self.engine_options.get("keyring")
         if keyring is None:
             df.to_parquet(self.data_dir / f"{name}.parquet", index=False)
@@ -97,7 +98,7 @@ class Stage:
             crypto.write_table(pa.Table.from_pandas(df, preserve_index=False), self.data_dir / f"{name}.parquet",
                                keyring)
         ident = self.engine_options.get("identity")
-        if keyring is None or (ident is not None and not ident.pii):
+        if people and (keyring is None or (ident is not None and not ident.pii)):
             # the CSV/Excel copies are plaintext: written when the warehouse is, or when the pack's
             # user sees no personal data in clear (masked by the engine)
             from .report import tables

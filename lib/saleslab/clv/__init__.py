@@ -8,7 +8,7 @@ from .models import (  # noqa: F401
     summary_expr, summary, BetaGeoModel, GammaGammaModel, bg_nbd_log_likelihood, gamma_gamma_log_likelihood,
     fit_bg_nbd, fit_gamma_gamma, model_parameters, customer_value, predicted_clv, clv_totals, HoldoutCheck,
     frequency_group, holdout_purchases_expr, calibration_end, holdout_check, holdout_errors_table, UNKNOWN_CHANNEL,
-    ltv_cac, simulate_bg_nbd, simulate_gamma_gamma,
+    ltv_cac, simulate_bg_nbd, simulate_gamma_gamma, SHARED_TABLE, shared_values, value_parts,
 )
 from .params import Params  # noqa: F401
 from ..parts import Part, attempt, value_of  # noqa: F401

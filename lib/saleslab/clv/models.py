@@ -34,7 +34,9 @@ acquisition channel and channel costs.
 Parameters come from :class:`saleslab.clv.params.Params`; every result records them
 (:func:`saleslab.params.attach`). The simple entry point is :func:`predicted_clv` (summary, both
 fits and :func:`customer_value` in one call). The RFM summary is an Ibis expression (DuckDB and
-PySpark); models work on its pandas result.
+PySpark); models work on its pandas result. One fit per run: the customers stage saves its
+:func:`predicted_clv` (:data:`SHARED_TABLE`) and the CLV stage takes models and values from it
+(:func:`value_parts`) when they were computed for the same date and parameters.
 """
 
 from __future__ import annotations
@@ -483,7 +485,60 @@ def predicted_clv(eng: Engine, as_of, params: Params | None = None, start=None, 
     bgf, ggf = fit_bg_nbd(s), fit_gamma_gamma(s)
     out = customer_value(s, bgf, ggf, params)
     return attach(out, **{f"bg_nbd_{k}": v for k, v in bgf.params.items()},
-                  **{f"gamma_gamma_{k}": v for k, v in ggf.params.items()})
+                  **{f"gamma_gamma_{k}": v for k, v in ggf.params.items()},
+                  bg_nbd_fit=_fit_record(bgf), gamma_gamma_fit=_fit_record(ggf), start=None if start is None
+                  else str(as_date(start)))
+
+
+#: the stage table of :func:`predicted_clv` that the customers stage (06) saves for the CLV stage (07)
+#: of the same run (:func:`value_parts`): one summary and one fit of the models per run
+SHARED_TABLE = "predicted_clv"
+
+
+def _fit_record(model) -> dict:
+    """What :func:`_model_from` needs to rebuild a fitted model (parameters at full precision)."""
+    rec = {"params": dict(model.params), "log_likelihood": model.log_likelihood, "converged": model.converged,
+           "n_customers": model.n_customers, "iterations": model.iterations, "message": model.message}
+    if isinstance(model, BetaGeoModel):
+        rec["time_unit"] = model.time_unit
+    return rec
+
+
+def _model_from(cls, rec: dict):
+    return cls(**{**rec, "params": {k: float(v) for k, v in rec["params"].items()}})
+
+
+def shared_values(eng: Engine, as_of, params: Params | None = None) -> pd.DataFrame | None:
+    """The :func:`predicted_clv` table an earlier stage of this run saved (:data:`SHARED_TABLE`, read
+    through :meth:`~saleslab.engine.Engine.find_result`) when it was computed for ``as_of`` over all
+    history with the same CLV parameters; None otherwise (no run folder, not saved, other parameters)."""
+    found = eng.find_result(SHARED_TABLE)
+    if found is None:
+        return None
+    values = found[1]
+    rec = values.attrs.get("params", {})
+    want = {**(params or Params()).model_dump(mode="json"), "calibration_end": str(as_date(as_of)), "start": None}
+    if any(rec.get(k, "?") != v for k, v in want.items()) or not {"bg_nbd_fit", "gamma_gamma_fit"} <= rec.keys():
+        return None
+    return values
+
+
+def value_parts(eng: Engine, as_of, params: Params | None = None):
+    """The purchase model, the spend model and the customer values of the CLV stage as three parts
+    (:func:`~saleslab.parts.attempt`): :func:`fit_bg_nbd`, :func:`fit_gamma_gamma` and
+    :func:`customer_value` on :func:`summary` up to ``as_of`` — or, when the customers stage of this
+    run already computed them with the same parameters (:func:`shared_values`), its table and the
+    models rebuilt from the parameters it records (the same numbers, fitted once per run)."""
+    from ..parts import Part, attempt
+
+    shared = shared_values(eng, as_of, params)
+    if shared is not None:
+        rec = shared.attrs["params"]
+        return (Part(_model_from(BetaGeoModel, rec["bg_nbd_fit"])), Part(_model_from(GammaGammaModel,
+                rec["gamma_gamma_fit"])), Part(shared))
+    rfm = summary(eng, as_of)
+    bgf, ggf = attempt(fit_bg_nbd, rfm), attempt(fit_gamma_gamma, rfm)
+    return bgf, ggf, attempt(customer_value, rfm, bgf, ggf, params)
 
 
 def clv_totals(values: pd.DataFrame) -> dict:

@@ -586,7 +586,7 @@ def value_table(activity: pd.DataFrame, clv: pd.DataFrame | None = None, clv_col
 
 
 def potential_value_table(eng: Engine, as_of, activity: pd.DataFrame, params: Params | None = None,
-                          clv_params: ClvParams | None = None) -> pd.DataFrame:
+                          clv_params: ClvParams | None = None, predicted=None) -> pd.DataFrame:
     """:func:`value_table` with the potential value chosen by ``params.value_potential``: ``clv`` —
     the predicted customer lifetime value, :func:`saleslab.clv.predicted_clv` with ``clv_params``
     (clv_horizon_months, clv_annual_discount: the call and parameters of the CLV stage, so a
@@ -600,6 +600,9 @@ def potential_value_table(eng: Engine, as_of, activity: pd.DataFrame, params: Pa
     When the CLV cannot be computed (the clv models raise InsufficientData or MissingSource, e.g.
     too few repeat buyers) the potential value falls back to ``growth``: potential_basis says so and
     ``attrs["potential_fallback"]`` holds why (:func:`require_clv_potential` raises it for the page).
+    ``predicted``: the predicted CLV already computed with ``clv_params`` (its table, or the
+    InsufficientData / MissingSource that stopped it: ``Part.outcome`` of the stage's part); None:
+    computed here.
     """
     p = params or Params()
     if p.value_potential not in POTENTIAL_BASES:  # the model allows only these; a guard for model_construct
@@ -612,7 +615,9 @@ def potential_value_table(eng: Engine, as_of, activity: pd.DataFrame, params: Pa
 
     cp = clv_params or ClvParams()
     try:
-        values = clv.predicted_clv(eng, as_of, cp)
+        if isinstance(predicted, (InsufficientData, MissingSource)):
+            raise predicted
+        values = clv.predicted_clv(eng, as_of, cp) if predicted is None else predicted
     except (InsufficientData, MissingSource) as e:
         out = _record(value_table(activity), activity, params=p)
         out.attrs["potential_fallback"] = (f"the predicted CLV could not be computed ({e}); the potential value "
