@@ -657,7 +657,11 @@ def _handler_classes():
                 self.page("message.html", status=403, user="", message=label("serve_gate_no_access", self.gate.lang),
                           note=None)
                 return
-            super().write_error(status_code, **kwargs)
+            # any other error: our page (jupyter-server's error template needs a static_path this app has not,
+            # so its write_error itself failed and the browser got an empty page)
+            self.page("message.html", status=status_code, user="",
+                      message=label("serve_gate_not_found" if status_code == 404 else "serve_gate_error", self.gate.lang,
+                                    status=status_code), note=None)
 
     class Login(_Page):
         """GET: the form (or, in proxy mode, where to sign in); POST: check the password."""

@@ -35,4 +35,6 @@ LOGIN_LABELS = {
     "serve_gate_proxy_sign_out": ("请通过公司的统一登录退出。", "Sign out through your company's single sign-on."),
     "serve_gate_no_access": ("您的账户无权查看这些页面，请联系管理员。",
                              "Your account may not see these pages: ask the administrator."),
+    "serve_gate_not_found": ("没有这个页面（HTTP 404）。", "There is no such page (HTTP 404)."),
+    "serve_gate_error": ("此页面暂时无法打开（HTTP {status}）。", "This page cannot be opened now (HTTP {status})."),
 }
