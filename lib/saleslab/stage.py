@@ -107,6 +107,12 @@ class Stage:
             export.write_table(tables.for_people(df, self.language), self.data_dir, name)
         return df
 
+    def save_part(self, name: str, part, people: bool = True) -> None:
+        """:meth:`save_table` of a part's table (:class:`saleslab.parts.Part`) when it could be
+        computed; nothing when it could not (the sections that show it say why)."""
+        if part.ok:
+            self.save_table(name, part.value, people)
+
     def headline(self, key: str, value, kind: str = "number", previous=None, target=None,
                  group: str | None = None) -> None:
         """Record a headline figure (kind: money | percent | number) for the report's pages.

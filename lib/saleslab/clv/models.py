@@ -54,6 +54,7 @@ from ..engine import Engine
 from ..errors import InsufficientData, MissingSource, SalesLabError
 from ..facts import Params as FactsParams
 from ..params import attach
+from ..parts import Part, attempt
 from ..periods import as_date
 from .params import Params
 
@@ -529,8 +530,6 @@ def value_parts(eng: Engine, as_of, params: Params | None = None):
     :func:`customer_value` on :func:`summary` up to ``as_of`` — or, when the customers stage of this
     run already computed them with the same parameters (:func:`shared_values`), its table and the
     models rebuilt from the parameters it records (the same numbers, fitted once per run)."""
-    from ..parts import Part, attempt
-
     shared = shared_values(eng, as_of, params)
     if shared is not None:
         rec = shared.attrs["params"]
