@@ -103,3 +103,48 @@ def test_the_product_master_has_one_row_per_product(tmp_path, open_engine):
     finally:
         e.close()
     assert len(p) == 2 and len(s) == 12  # a repeated product id never duplicates a sale
+
+
+# Two order headers without lines (an ERP export of headers next to the lines), both refunded:
+#   O20 2024-02-20 C1, R20 (5, 1x P1) — C1 bought nothing that day: no buying day, the refund is not a purchase's
+#   O21 2024-02-10 C1, R21 (7, 1x P1) — the day of C1's O2 (30): that buying day is 30 - 7 = 23
+HEADERLESS_FILES = {**FILES, "headers.csv": "order,date,cust,channel\nO20,2024-02-20,C1,direct\nO21,2024-02-10,C1,direct\n",
+                    "returns.csv": FILES["returns.csv"] + "R20,O20,P1,2024-02-25,1,5\nR21,O21,P1,2024-02-12,1,7\n"}
+HEADERLESS_MAPS = {**hand_sales.MAPS, "headers.yaml": handmade.source_yaml(
+    "headers.csv", "orders", {"order_id": "order", "order_date": "date", "customer_id": "cust", "channel": "channel"})}
+
+
+@pytest.fixture(scope="module")
+def headerless(tmp_path_factory, backend, open_engine):
+    wh = handmade.build_warehouse(tmp_path_factory.mktemp("headerless"), HEADERLESS_FILES, HEADERLESS_MAPS)
+    e = open_engine(wh, backend, tmp_path_factory.mktemp("headerless_eng"))
+    yield e
+    e.close()
+
+
+@pytest.mark.parametrize("start, end", [(None, "2024-03-31"), (S, E), ("2024-02-01", "2024-02-29"), (None, "2024-04-30")])
+def test_purchase_totals_are_the_sums_of_the_buying_days(headerless, start, end):
+    """customer_purchase_totals_expr (the CLV margin rate's sums, one pass without the customer x day
+    grouping) gives the Σ value and Σ cost of customer_purchases_expr over the same days, to the cent,
+    orders without lines included."""
+    e = headerless
+    o = _x(e, e.table("orders").filter(lambda t: t.order_id.isin(["O20", "O21"])))
+    assert sorted(o.order_id) == ["O20", "O21"]  # the headers are in the warehouse, without lines
+    days = _x(e, facts.customer_purchases_expr(e, end))
+    if start:
+        days = days[days.order_date >= pd.Timestamp(start)]
+    t = _x(e, facts.customer_purchase_totals_expr(e, start, end)).iloc[0]
+    assert int(t["value_cents"]) == round(days["value"].sum() * 100)
+    assert int(t["cost_cents"]) == round(days["cost"].sum() * 100)
+    c1 = days[days.customer_id == "C1"]
+    c1 = c1.set_index(c1.order_date.astype(str))
+    assert "2024-02-20" not in c1.index  # O20 alone: no buying day
+    if "2024-02-10" in c1.index:
+        assert c1.loc["2024-02-10", ["value", "cost"]].tolist() == [23.0, 6.0]  # O2 30 (cost 12) less R21 7 (cost 6)
+
+
+def test_purchase_totals_by_hand(headerless):
+    # all history to 2024-03-31: lines 10 (O0) + 610 (the period) = 620; refunds counted: R1 30 (O5),
+    # R3 10 (O0), R21 7 (O2's day) = 47 (R2 is dated after, R20's day has no line) -> 573
+    t = _x(headerless, facts.customer_purchase_totals_expr(headerless, None, "2024-03-31")).iloc[0]
+    assert int(t["value_cents"]) == 57300

@@ -169,12 +169,10 @@ def summary(eng: Engine, calibration_end, start=None, time_unit: str = "W", valu
 
 def _margin_rate(eng: Engine, start, end) -> float:
     """Σ margin cents / Σ revenue cents of the purchase days (:func:`purchase_days_expr` with
-    value revenue and margin), both sums in one pass over the purchases."""
-    p = facts.customer_purchases_expr(eng, as_date(end))
-    p = p.filter(p.order_date >= (as_date(start) if start is not None else _EARLIEST))
-    t = eng.execute(p.aggregate(r=_cents(p.value).sum(), m=(_cents(p.value) - _cents(p.cost)).sum()))
-    r, m = (0.0 if pd.isna(t[c].iloc[0]) else float(t[c].iloc[0]) / 100 for c in ("r", "m"))
-    return round(m / r, 6) if r > 0 else 1.0
+    value revenue and margin) in [start, end]: :func:`saleslab.facts.customer_purchase_totals_expr`."""
+    t = eng.execute(facts.customer_purchase_totals_expr(eng, start, as_date(end)))
+    r, c = (0 if pd.isna(t[k].iloc[0]) else int(t[k].iloc[0]) for k in ("value_cents", "cost_cents"))
+    return round((r - c) / r, 6) if r > 0 else 1.0
 
 
 # ---------------------------------------------------------------------------------------------
