@@ -20,7 +20,7 @@ class Params(AreaParams):
     campaign_min_clusters: int = Field(
         5, ge=2, description="fewest treated and control regions for cluster-robust errors; fewer: difference series")
     campaign_conversion_base: Literal["visits", "clicks"] = Field(
-        "visits", description="conversion rate = conversions / visits (visits) or conversions / clicks (clicks)")
+        "visits", description="conversion rate: conversions / visits (visits) or conversions / clicks (clicks)")
     campaign_roi_min: float = Field(
         1.2, gt=0, description="campaigns whose incremental ROI (incremental revenue / spend) is below this are flagged")
     campaign_its_trend: bool = Field(

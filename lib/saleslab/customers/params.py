@@ -43,7 +43,7 @@ class Params(AreaParams):
         90, ge=1, le=730, description="churn-risk tag: a customer who bought within this many days and is growing is not "
                               "at risk for lack of follow-ups")
     tag_active_growth_min: float = Field(
-        0.0, ge=-1, description="churn-risk tag: growing = last 12 months at least (1 + this) × the 12 months before")
+        0.0, ge=-1, description="churn-risk tag: growing means the last 12 months at least (1 + this) × the 12 months before")
     tag_decline_min: float = Field(
         0.5, gt=0, le=1, description="churn-risk tag: last 12 months down by at least this share year over year")
     value_split: str = Field(

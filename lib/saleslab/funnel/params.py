@@ -58,8 +58,8 @@ class Params(AreaParams):
     funnel_interval_level: float = Field(
         0.95, gt=0.5, lt=1, description="confidence level of the conversion intervals (Wilson score interval)")
     funnel_source_costs: str = Field(
-        "", description="acquisition cost per lead source over the period, 元, as 'source=amount;...' "
-                        "(no source exports it); empty: unknown")
+        "", description="acquisition cost per lead source over the period, 元, pairs of a source and its amount joined by an equals sign, "
+                        "separated by ';' (no source exports it); empty: unknown")
     funnel_cost_channel: Literal["direct", "online", "retail", "distribution"] = Field(
         "direct", description="sales channel whose acquisition cost (channel_costs) pays for the lead funnel, "
                               "for the overall CAC")
