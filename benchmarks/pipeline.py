@@ -287,6 +287,8 @@ def main() -> None:
                                                              "(N=10: 100 M lines); implies --scale large")
     ap.add_argument("--keep-reports", action="store_true", help="keep the run folder (default: only manifest.json)")
     a = ap.parse_args()
+    if a.replicate:
+        a.scale = "large"  # the replicas are copies of the large warehouse
     figures: dict = {"benchmark": "pipeline", "scale": a.scale, "seed": a.seed, "memory_limit": a.memory_limit,
                      "threads": a.threads, "encrypted": a.encrypted, "load_before": os.getloadavg()[0]}
     base = Path(a.workdir).resolve()
