@@ -362,6 +362,26 @@ def test_a_warm_kernel_gets_the_request_it_renders(pw_server, sessions):
     assert any(w == "True" and float(a) > 2 for _q, _u, w, a in seen), seen  # warm, and started ahead
 
 
+def test_the_pool_starts_the_next_warm_kernel_after_the_page_not_during_it(pw_server, sessions):
+    """A kernel starting up takes ~1.5 s of CPU: the pool waits REFILL_DELAY_S after a page took its
+    kernel before it starts the next one, so the page is drawn without that competition. The next
+    visitor's warm kernel was started no earlier than that."""
+    from saleslab.serve.pool import REFILL_DELAY_S
+
+    pat = r"WARM=\[(\w+)\] AGE=\[([\d.]+)\]"
+    time.sleep(REFILL_DELAY_S + 9)  # earlier tests' pages: the wait, then a warm-up
+    t_first = time.time()
+    first = request(pw_server, "GET", "/voila/render/request.ipynb?n=1", headers=sessions["S001"])
+    assert re.search(pat, first.body).group(1) == "True", first.body[-1500:]  # a warm kernel was taken
+    time.sleep(REFILL_DELAY_S + 9)
+    second = request(pw_server, "GET", "/voila/render/request.ipynb?n=2", headers=sessions["S001"])
+    t_second = time.time()
+    warm, age = re.search(pat, second.body).groups()
+    assert warm == "True", second.body[-1500:]
+    started = t_second - float(age)  # no earlier than the kernel process was started
+    assert started >= t_first + REFILL_DELAY_S - 0.2, (started - t_first, REFILL_DELAY_S)
+
+
 def test_the_charts_javascript_is_one_cacheable_file_behind_the_login(pw_server, sessions):
     """plotly.js is served once (the charts load it by URL instead of carrying it in every chart's
     widget state): only to signed-in users, long-cached, only under its own name and version; it is

@@ -301,7 +301,7 @@ def _handlers():
             if kernel_id is None:
                 kernel_id = await ensure_async(self._km.start_kernel(*args, **kwargs))
             if pool is not None:
-                pool.fill()  # the next visitor's
+                pool.fill_later()  # the next visitor's, once this page is drawn
             live = set(self._km.list_kernel_ids())
             for k in [k for k in self._owners if k not in live]:
                 del self._owners[k]

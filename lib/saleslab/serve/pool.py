@@ -30,6 +30,12 @@ WARM_TIMEOUT_S = 120
 GIVE_UP_AFTER = 3
 #: how often the pool checks that its kernels are alive and tops itself up
 REFILL_SECONDS = 30
+#: seconds after a page took (or started) its kernel before the pool starts the next warm one: a
+#: kernel starting up takes ~1.5-2 s of CPU, which on 2 cores would be taken from the page being drawn
+#: (measured, one user at small scale: a refill at once made the render 3.3-3.5 s, the kernels using
+#: 1.8 s of CPU and the browser 3.5 s in it; without it 2.4 s). The page's first render is mostly
+#: done by then; each page restarts the wait, so a burst of visitors is not slowed by refills either.
+REFILL_DELAY_S = 3.0
 
 log = logging.getLogger("saleslab.serve")
 
@@ -65,6 +71,7 @@ class WarmPool:
         if hasattr(km, "saleslab_warm"):
             km.saleslab_warm = self.warm_ids  # this instance's, not the class attribute
         self.started = self.failed = self.taken = self.failed_in_a_row = 0
+        self._later = None  # the pending fill_later
 
     def take(self, kernel_name: str | None, path) -> str | None:
         """A warm kernel for a page of ``kernel_name`` in ``path`` (None: start one as usual)."""
@@ -85,6 +92,18 @@ class WarmPool:
         self.warm_ids.intersection_update(live)  # (kernels warming up stay: they are not in ready yet)
         return max(0, min(self.size - len(self.ready) - self.starting,
                           self.room() - len(self.ready) - self.starting))
+
+    def fill_later(self, delay: float = REFILL_DELAY_S) -> None:
+        """:meth:`fill` once no page has started for ``delay`` seconds (each call restarts the wait)."""
+        if self.size <= 0:
+            return
+        if self._later is not None:
+            self._later.cancel()
+        self._later = asyncio.get_running_loop().call_later(delay, self._fill_now)
+
+    def _fill_now(self) -> None:
+        self._later = None
+        self.fill()
 
     def fill(self) -> None:
         """Start the missing warm kernels in the background (no wait). After
@@ -149,3 +168,6 @@ class WarmPool:
             except Exception:  # noqa: BLE001
                 pass
         self.ready.clear()
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
